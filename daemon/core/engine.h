@@ -1,0 +1,136 @@
+/* engine: the brain. Holds the plan, each project's paid totals and alert state,
+ * and turns payments and the passage of time into execution rates and alert
+ * transitions. Pure: no I/O, no globals, no clock — time is always an argument.
+ *
+ * Time model: the engine stands at an instant `now` that only moves forward.
+ * bw_engine_apply changes totals at `now` and marks the project dirty;
+ * bw_engine_evaluate(to) first evaluates the dirty projects at `now`, then walks
+ * every instant at which an alert can change by time alone, in order, up to
+ * `to`, evaluating each project at its own instant. Those instants are worked
+ * out analytically and kept in a heap, so no call ever scans all projects. */
+#ifndef BW_ENGINE_H
+#define BW_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "calendar.h"
+#include "err.h"
+#include "plan.h"
+#include "vocab.h"
+
+#define BW_NEVER INT64_MAX
+
+typedef struct bw_engine_opts {
+    int32_t lag_warning_bp;     /* lag >= this fires a warning   (default 1000 = 10 pp) */
+    int32_t lag_critical_bp;    /* lag >= this is critical        (default 2000 = 20 pp) */
+    int32_t hysteresis_bp;      /* resolves only below warning - this (default 100) */
+    int64_t repeat_interval;    /* seconds between reminders; 0 = none (default 86400) */
+} bw_engine_opts;
+
+void bw_engine_opts_default(bw_engine_opts *o);
+
+/* One alert transition. Figures are those at `at`. */
+typedef struct bw_alert {
+    uint8_t kind;               /* bw_alert_kind (never SOURCE_GAP here) */
+    uint8_t state;              /* bw_alert_state */
+    uint8_t severity;           /* bw_severity */
+    uint32_t project;           /* plan index */
+    int64_t budget, paid;       /* fen */
+    int64_t shortfall;          /* planned share of budget - paid, fen (negative = ahead) */
+    int32_t rate_bp;            /* floor(paid * 10000 / budget) */
+    int32_t planned_bp;         /* floor of the interpolated plan */
+    int32_t lag_bp;             /* planned_bp - rate_bp */
+    int32_t pace_bp;            /* 序时进度: days elapsed / days in year */
+    bw_milestone milestone;     /* the missed milestone (milestone alerts), else zero */
+    int64_t at;                 /* the instant it was evaluated */
+    int64_t since;              /* when this alert started firing */
+} bw_alert;
+
+typedef void (*bw_alert_fn)(void *ctx, const bw_alert *a);
+
+/* Per-project alert slot, exported for persistence. */
+typedef struct bw_slot {
+    uint8_t severity;           /* BW_SEV_NONE when not firing */
+    uint8_t acked;              /* acknowledged: no reminders until it escalates */
+    uint8_t ms;                 /* milestone slot: index+1 of the missed milestone */
+    int64_t since;              /* start of this firing episode */
+    int64_t last_sent;          /* last firing message (start, escalation, reminder) */
+} bw_slot;
+
+/* Everything the engine knows about one project beyond the plan: what the
+ * store keeps so that a restart needs no re-summing of the ledger. */
+typedef struct bw_project_state {
+    int64_t budget;             /* current (adjusted) budget, fen */
+    int64_t paid_fiscal, paid_other;
+    bw_slot slot[BW_PROJECT_KINDS];
+} bw_project_state;
+
+typedef struct bw_status {
+    int64_t budget, paid, paid_fiscal, paid_other;
+    int64_t planned_fen;        /* planned share of the budget at `at` */
+    int64_t shortfall;          /* planned_fen - paid */
+    int32_t rate_bp, planned_bp, lag_bp, pace_bp;
+    uint8_t severity;           /* worst firing severity (projects; units: worst of theirs) */
+    uint32_t firing;            /* number of firing alerts */
+    uint32_t projects;          /* number of projects summed */
+} bw_status;
+
+typedef enum bw_rank_by { BW_RANK_LAG = 0, BW_RANK_SHORTFALL = 1 } bw_rank_by;
+
+typedef struct bw_engine bw_engine;
+
+/* Creates an engine standing at instant `now`. Takes ownership of *plan (and
+ * sets *plan to NULL) on success; on failure the plan stays the caller's.
+ * Copies cal and opts. Returns NULL with a message in err. */
+bw_engine *bw_engine_new(bw_plan **plan, const bw_calendar *cal,
+                         const bw_engine_opts *opts, int64_t now, bw_err *err);
+void bw_engine_free(bw_engine **e);
+
+const bw_plan *bw_engine_plan(const bw_engine *e);
+const bw_calendar *bw_engine_calendar(const bw_engine *e);
+int64_t bw_engine_now(const bw_engine *e);
+
+/* Applies a disbursement or refund of amount fen (> 0) at `now`. Returns 0, or
+ * -1 with the reason: a refund larger than what was paid, an overflow. On error
+ * nothing changes. */
+int bw_engine_apply(bw_engine *e, uint32_t project, bw_event_type type, bw_fund fund,
+                    int64_t amount, bw_err *err);
+/* Sets a project's budget (fen, > 0) at once (预算调整). */
+int bw_engine_adjust(bw_engine *e, uint32_t project, int64_t budget, bw_err *err);
+
+/* Evaluates dirty projects at `now`, then every time-driven instant up to `to`
+ * in order, calling fn for each transition; then stands at max(now, to).
+ * Returns the number of transitions emitted. */
+uint64_t bw_engine_evaluate(bw_engine *e, int64_t to, bw_alert_fn fn, void *ctx);
+/* The next instant at which an alert can change without a new event, or
+ * BW_NEVER. The shell sets one timer for it. */
+int64_t bw_engine_next_instant(const bw_engine *e);
+
+/* A supervisor acknowledges a firing alert: no reminders until it escalates or
+ * resolves. Fills *out with the acknowledged alert. -1 if it is not firing. */
+int bw_engine_ack(bw_engine *e, uint32_t project, bw_alert_kind kind, bw_alert *out,
+                  bw_err *err);
+/* Fills *out with the current alert of a slot; false if it is not firing. */
+bool bw_engine_active(const bw_engine *e, uint32_t project, bw_alert_kind kind,
+                      bw_alert *out);
+
+/* Status at the engine's `now`. */
+void bw_engine_project_status(const bw_engine *e, uint32_t project, bw_status *out);
+void bw_engine_unit_status(const bw_engine *e, uint32_t unit, bw_status *out);
+void bw_engine_total_status(const bw_engine *e, bw_status *out);
+/* Writes up to max project indices, worst first, restricted to one unit unless
+ * unit < 0. Returns how many were written. */
+size_t bw_engine_rank(const bw_engine *e, bw_rank_by by, int64_t unit,
+                      uint32_t *out, size_t max);
+
+/* Persistence: read or restore one project's state. Restore puts the project
+ * back in the heap; it emits nothing. */
+const bw_project_state *bw_engine_state(const bw_engine *e, uint32_t project);
+int bw_engine_restore(bw_engine *e, uint32_t project, const bw_project_state *st,
+                      bw_err *err);
+
+/* Bytes the engine holds per project (state + heap), for the README and bench. */
+size_t bw_engine_bytes_per_project(void);
+
+#endif

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs every test: the normal build, then the same tests under ASan+UBSan.
+# Usage: scripts/test.sh [--fast]   (--fast skips the sanitizer build)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+"$top/scripts/build.sh"
+echo "== tests (release build)"
+ctest --test-dir "$top/build" --output-on-failure -j2
+
+if [ "${1:-}" != "--fast" ]; then
+    "$top/scripts/build.sh" --sanitize
+    echo "== tests (ASan + UBSan build)"
+    BW_SANITIZED=1 ctest --test-dir "$top/build-asan" --output-on-failure -j2
+fi
