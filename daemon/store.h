@@ -1,0 +1,101 @@
+/* store: the durable ledger in SQLite (WAL). Every accepted event, every
+ * rejected one with its reason (dead letters), budget adjustments, the alert
+ * log, each source's last seq, and per-project totals + alert state kept in the
+ * same transaction as the events that changed them, so that a restart needs no
+ * re-summing and `verify` can prove totals equal the ledger (账账相符).
+ *
+ * Writes happen inside bw_store_begin/commit (group commit: the daemon puts one
+ * loop turn's events in one transaction). Every call returns 0 (or a count) on
+ * success and -1 with the SQLite message and what was being done in err. */
+#ifndef BW_STORE_H
+#define BW_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "err.h"
+#include "proto.h"
+
+typedef struct bw_store bw_store;
+
+/* Opens (creating if needed) the ledger file; sets WAL and synchronous NORMAL
+ * or FULL; creates or checks the schema (user_version). */
+bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err);
+void bw_store_close(bw_store **s);
+
+int bw_store_begin(bw_store *s, bw_err *err);
+int bw_store_commit(bw_store *s, bw_err *err);
+void bw_store_rollback(bw_store *s);
+
+/* Inserts an accepted event. Returns 1 if new, 0 if (src,id) is already in the
+ * ledger (a duplicate: nothing written), -1 on error. */
+int bw_store_event_insert(bw_store *s, const bw_event *ev, int64_t received_at, bw_err *err);
+/* Whether (src,id) is already in the ledger: 1 yes, 0 no, -1 error. */
+int bw_store_event_exists(bw_store *s, const char *src, const char *id, bw_err *err);
+/* Looks up an accepted event by (src,id): 1 found (filled), 0 not found, -1 error. */
+int bw_store_event_get(bw_store *s, const char *src, const char *id, bw_event *out, bw_err *err);
+/* Total refunded so far against the disbursement (src, ref). */
+int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, int64_t *out, bw_err *err);
+
+/* Keeps a rejected message: its raw bytes, what could be read of src/id (may be
+ * ""), the reason, and when. Returns the dead letter's id (> 0) or -1. */
+int64_t bw_store_reject_insert(bw_store *s, const char *src, const char *id,
+                               const void *raw, size_t rawlen, const char *reason,
+                               int64_t at, bw_err *err);
+/* Calls fn for each dead letter not yet replayed, oldest first. fn returns 0 to
+ * go on, non-zero to stop. */
+typedef int (*bw_reject_fn)(void *ctx, int64_t id, const void *raw, size_t rawlen,
+                            const char *reason);
+int bw_store_rejects_each(bw_store *s, bw_reject_fn fn, void *ctx, bw_err *err);
+/* Marks a dead letter as replayed (it stays in the table for the audit). */
+int bw_store_reject_mark_replayed(bw_store *s, int64_t id, int64_t at, bw_err *err);
+int64_t bw_store_rejects_pending(bw_store *s, bw_err *err);
+
+/* Per-project state (totals, budget, alert slots), keyed by project code. */
+int bw_store_project_save(bw_store *s, const char *code, const bw_project_state *st, bw_err *err);
+typedef int (*bw_project_fn)(void *ctx, const char *code, const bw_project_state *st);
+int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err);
+
+/* Sources: last seq seen per src. */
+int bw_store_source_save(bw_store *s, const char *src, uint64_t last_seq, bw_err *err);
+typedef int (*bw_source_fn)(void *ctx, const char *src, uint64_t last_seq);
+int bw_store_sources_each(bw_store *s, bw_source_fn fn, void *ctx, bw_err *err);
+
+/* Budget adjustments: the audit trail of 预算调整. */
+int bw_store_adjust_insert(bw_store *s, const char *project, int64_t old_budget,
+                           int64_t new_budget, const char *reason, int64_t at, bw_err *err);
+/* The latest adjusted budget per project, so adjustments survive restarts and
+ * plan reloads. */
+typedef int (*bw_adjust_fn)(void *ctx, const char *project, int64_t budget);
+int bw_store_adjusts_latest_each(bw_store *s, bw_adjust_fn fn, void *ctx, bw_err *err);
+
+/* The alert log: every alert message published, in seq order. */
+int bw_store_alert_append(bw_store *s, const bw_alert_msg *a, bw_err *err);
+typedef struct bw_history_filter {
+    const char *project;        /* NULL or "" = any */
+    const char *unit;
+    bool has_since; int64_t since;   /* at >= since */
+    bool has_until; int64_t until;   /* at <  until */
+    uint32_t limit;             /* 0 = no limit; the newest `limit`, in seq order */
+} bw_history_filter;
+typedef int (*bw_alert_msg_fn)(void *ctx, const bw_alert_msg *a);
+int bw_store_history_each(bw_store *s, const bw_history_filter *f, bw_alert_msg_fn fn,
+                          void *ctx, bw_err *err);
+
+/* Small named integers: the last alert seq, the engine's `now`, ... */
+int bw_store_meta_set(bw_store *s, const char *key, int64_t val, bw_err *err);
+/* 1 found, 0 absent (val untouched), -1 error. */
+int bw_store_meta_get(bw_store *s, const char *key, int64_t *val, bw_err *err);
+
+/* verify: recomputes every project's paid totals (fiscal, other) from the
+ * ledger and compares them with the saved state. Calls fn for each difference;
+ * returns the number of projects checked, or -1. */
+typedef int (*bw_verify_fn)(void *ctx, const char *code, int64_t saved_fiscal,
+                            int64_t saved_other, int64_t ledger_fiscal, int64_t ledger_other);
+int64_t bw_store_verify(bw_store *s, bw_verify_fn fn, void *ctx, bw_err *err);
+
+/* Counts, for stats and tests. */
+int64_t bw_store_event_count(bw_store *s, bw_err *err);
+
+#endif
