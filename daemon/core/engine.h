@@ -96,6 +96,10 @@ int64_t bw_engine_now(const bw_engine *e);
  * nothing changes. */
 int bw_engine_apply(bw_engine *e, uint32_t project, bw_event_type type, bw_fund fund,
                     int64_t amount, bw_err *err);
+/* Whether bw_engine_apply would succeed, changing nothing: 0, or -1 with the
+ * reason. The shell checks before it writes the event to the ledger. */
+int bw_engine_check(const bw_engine *e, uint32_t project, bw_event_type type, bw_fund fund,
+                    int64_t amount, bw_err *err);
 /* Sets a project's budget (fen, > 0) at once (预算调整). */
 int bw_engine_adjust(bw_engine *e, uint32_t project, int64_t budget, bw_err *err);
 

@@ -1,0 +1,485 @@
+/* control: the REP socket's operations — ping, status, alerts, history, ack,
+ * stats, verify, reload, adjust, replay_rejected, advance. One request, one
+ * reply; a bad request gets ok=false and an error saying what to fix. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define HISTORY_MAX 100000
+
+typedef struct reply {
+    msgpack_sbuffer *out;
+    msgpack_packer pk;
+} reply;
+
+static void reply_init(reply *r, msgpack_sbuffer *out, size_t nkeys)
+{
+    r->out = out;
+    msgpack_packer_init(&r->pk, out, msgpack_sbuffer_write);
+    msgpack_pack_map(&r->pk, nkeys + 1);
+    bw_pack_kv_bool(&r->pk, "ok", true);
+}
+
+static void fail(msgpack_sbuffer *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(msgpack_sbuffer *out, const char *fmt, ...)
+{
+    char msg[BW_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    out->size = 0;
+    bw_reply_error(msg, out);
+}
+
+/* ---- status rows ---- */
+
+static void row_of(const bw_status *s, bw_status_row *r)
+{
+    r->budget = s->budget;
+    r->paid = s->paid;
+    r->paid_fiscal = s->paid_fiscal;
+    r->paid_other = s->paid_other;
+    r->shortfall = s->shortfall;
+    r->rate_bp = s->rate_bp;
+    r->planned_bp = s->planned_bp;
+    r->lag_bp = s->lag_bp;
+    r->pace_bp = s->pace_bp;
+    r->severity = s->severity;
+    r->firing = s->firing;
+    r->projects = s->projects;
+}
+
+static void project_row(const bw_daemon *d, uint32_t ix, bw_status_row *r)
+{
+    const bw_plan *p = bw_engine_plan(d->engine);
+    const bw_project_def *pd = bw_plan_project(p, ix);
+    const bw_unit_def *u = bw_plan_unit(p, pd->unit);
+    bw_status s;
+    memset(r, 0, sizeof *r);
+    bw_engine_project_status(d->engine, ix, &s);
+    row_of(&s, r);
+    snprintf(r->unit, sizeof r->unit, "%s", u->code);
+    snprintf(r->unit_name, sizeof r->unit_name, "%s", u->name);
+    snprintf(r->project, sizeof r->project, "%s", pd->code);
+    snprintf(r->project_name, sizeof r->project_name, "%s", pd->name);
+}
+
+static void unit_row(const bw_daemon *d, uint32_t u, bw_status_row *r)
+{
+    const bw_unit_def *ud = bw_plan_unit(bw_engine_plan(d->engine), u);
+    bw_status s;
+    memset(r, 0, sizeof *r);
+    bw_engine_unit_status(d->engine, u, &s);
+    row_of(&s, r);
+    snprintf(r->unit, sizeof r->unit, "%s", ud->code);
+    snprintf(r->unit_name, sizeof r->unit_name, "%s", ud->name);
+}
+
+static int cmp_code(const void *a, const void *b, void *plan)
+{
+    const bw_plan *p = plan;
+    return strcmp(bw_plan_project(p, *(const uint32_t *)a)->code,
+                  bw_plan_project(p, *(const uint32_t *)b)->code);
+}
+
+/* The projects a status request asks for, in the order it asks for. */
+static size_t select_projects(const bw_daemon *d, const bw_ctl_req *q, int64_t unit, uint32_t *ix)
+{
+    const bw_plan *p = bw_engine_plan(d->engine);
+    size_t n = bw_plan_nprojects(p);
+    if (strcmp(q->sort, "shortfall") == 0)
+        return bw_engine_rank(d->engine, BW_RANK_SHORTFALL, unit, ix, n);
+    if (strcmp(q->sort, "lag") == 0)
+        return bw_engine_rank(d->engine, BW_RANK_LAG, unit, ix, n);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (unit < 0 || bw_plan_project(p, i)->unit == (uint32_t)unit)
+            ix[k++] = (uint32_t)i;
+    if (strcmp(q->sort, "code") == 0)
+        qsort_r(ix, k, sizeof *ix, cmp_code, (void *)p);
+    return k;
+}
+
+static void op_status(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+{
+    const bw_plan *p = bw_engine_plan(d->engine);
+    int64_t unit = -1, project = -1;
+    if (q->sort[0] && strcmp(q->sort, "lag") && strcmp(q->sort, "shortfall") && strcmp(q->sort, "code"))
+        return fail(out, "sort must be \"lag\", \"shortfall\" or \"code\", got \"%s\"", q->sort);
+    if (q->unit[0] && (unit = bw_plan_find_unit(p, q->unit, strlen(q->unit))) < 0)
+        return fail(out, "unknown unit \"%s\"; `budgetwatch status` lists the units", q->unit);
+    if (q->project[0] && (project = bw_plan_find_project(p, q->project, strlen(q->project))) < 0)
+        return fail(out, "unknown project \"%s\"; `budgetwatch status` lists the projects", q->project);
+    size_t np = bw_plan_nprojects(p);
+    uint32_t *ix = malloc((np ? np : 1) * sizeof *ix);
+    if (ix == NULL)
+        return fail(out, "out of memory");
+    size_t n = 1;
+    if (project >= 0) {
+        ix[0] = (uint32_t)project;
+        unit = bw_plan_project(p, (size_t)project)->unit;
+    } else {
+        n = select_projects(d, q, unit, ix);
+    }
+    if (q->limit && n > q->limit)
+        n = q->limit;
+    reply r;
+    reply_init(&r, out, 5);
+    bw_status tot;
+    bw_engine_total_status(d->engine, &tot);
+    bw_pack_kv_int(&r.pk, "at", bw_engine_now(d->engine));
+    bw_pack_kv_int(&r.pk, "pace_bp", tot.pace_bp);
+    bw_pack_key(&r.pk, "projects");
+    msgpack_pack_array(&r.pk, n);
+    bw_status_row row;
+    for (size_t i = 0; i < n; i++) {
+        project_row(d, ix[i], &row);
+        bw_status_row_pack(&r.pk, &row);
+    }
+    free(ix);
+    size_t nu = unit >= 0 ? 1 : bw_plan_nunits(p);
+    bw_pack_key(&r.pk, "units");
+    msgpack_pack_array(&r.pk, nu);
+    for (size_t u = 0; u < nu; u++) {
+        unit_row(d, unit >= 0 ? (uint32_t)unit : (uint32_t)u, &row);
+        bw_status_row_pack(&r.pk, &row);
+    }
+    memset(&row, 0, sizeof row);
+    row_of(&tot, &row);
+    bw_pack_key(&r.pk, "total");
+    bw_status_row_pack(&r.pk, &row);
+}
+
+/* ---- alerts ---- */
+
+static void op_alerts(bw_daemon *d, msgpack_sbuffer *out)
+{
+    size_t np = bw_plan_nprojects(bw_engine_plan(d->engine)), n = 0;
+    bw_alert a;
+    for (size_t i = 0; i < np; i++)
+        for (int k = 0; k < BW_PROJECT_KINDS; k++)
+            n += bw_engine_active(d->engine, (uint32_t)i, (bw_alert_kind)k, &a);
+    reply r;
+    reply_init(&r, out, 2);
+    bw_pack_kv_uint(&r.pk, "seq", d->alert_seq);
+    bw_pack_key(&r.pk, "alerts");
+    msgpack_pack_array(&r.pk, n);
+    bw_alert_msg m;
+    for (size_t i = 0; i < np; i++) {
+        for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+            if (!bw_engine_active(d->engine, (uint32_t)i, (bw_alert_kind)k, &a))
+                continue;
+            bw_alert_to_msg(d, &a, &m);
+            m.seq = d->alert_seq;
+            bw_alert_pack(&r.pk, &m);
+        }
+    }
+}
+
+typedef struct history_ctx {
+    msgpack_sbuffer items;
+    msgpack_packer pk;
+    size_t n;
+} history_ctx;
+
+static int history_row(void *ctx, const bw_alert_msg *a)
+{
+    history_ctx *h = ctx;
+    if (h->n >= HISTORY_MAX)
+        return 1;
+    bw_alert_pack(&h->pk, a);
+    h->n++;
+    return 0;
+}
+
+static void op_history(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+{
+    bw_history_filter f = { q->project, q->unit, q->has_since, q->since, q->has_until, q->until,
+                            q->limit };
+    history_ctx h = { .n = 0 };
+    msgpack_sbuffer_init(&h.items);
+    msgpack_packer_init(&h.pk, &h.items, msgpack_sbuffer_write);
+    bw_err err;
+    if (bw_store_history_each(d->store, &f, history_row, &h, &err)) {
+        msgpack_sbuffer_destroy(&h.items);
+        return fail(out, "%s", err.msg);
+    }
+    reply r;
+    reply_init(&r, out, 2);
+    bw_pack_kv_bool(&r.pk, "truncated", h.n >= HISTORY_MAX);
+    bw_pack_key(&r.pk, "alerts");
+    msgpack_pack_array(&r.pk, h.n);
+    msgpack_sbuffer_write(out, h.items.data, h.items.size);
+    msgpack_sbuffer_destroy(&h.items);
+}
+
+static int64_t find_project(bw_daemon *d, const char *code, msgpack_sbuffer *out)
+{
+    int64_t ix = bw_plan_find_project(bw_engine_plan(d->engine), code, strlen(code));
+    if (ix < 0)
+        fail(out, "unknown project \"%s\"; `budgetwatch status` lists the projects", code);
+    return ix;
+}
+
+static void op_ack(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+{
+    int kind = bw_kind_parse(q->kind);
+    if (kind < 0 || kind >= BW_PROJECT_KINDS)
+        return fail(out, "kind must be lag, milestone, overspend or year_end, got \"%s\"", q->kind);
+    int64_t ix = find_project(d, q->project, out);
+    if (ix < 0)
+        return;
+    bw_alert a;
+    bw_err err;
+    if (bw_engine_ack(d->engine, (uint32_t)ix, (bw_alert_kind)kind, &a, &err))
+        return fail(out, "%s", err.msg);
+    if (bw_batch_begin(d))
+        return fail(out, "the ledger cannot start a transaction; see the daemon's log");
+    bw_alert_msg m;
+    bw_alert_to_msg(d, &a, &m);
+    snprintf(m.by, sizeof m.by, "%s", q->by);
+    snprintf(m.note, sizeof m.note, "%s", q->note);
+    bw_touch(d, (uint32_t)ix);
+    bw_publish_queue(d, &m);
+    bw_batch_checkpoint(d);
+    reply r;
+    reply_init(&r, out, 1);
+    bw_pack_key(&r.pk, "alert");
+    bw_alert_pack(&r.pk, &m);
+}
+
+static void op_stats(bw_daemon *d, msgpack_sbuffer *out)
+{
+    bw_err err;
+    int64_t events = bw_store_event_count(d->store, &err);
+    int64_t pending = bw_store_rejects_pending(d->store, &err);
+    reply r;
+    reply_init(&r, out, 13);
+    bw_pack_kv_uint(&r.pk, "accepted", d->stats.accepted);
+    bw_pack_kv_uint(&r.pk, "duplicates", d->stats.duplicates);
+    bw_pack_key(&r.pk, "rejected");
+    msgpack_pack_map(&r.pk, BW_REJ_COUNT);
+    for (int i = 0; i < BW_REJ_COUNT; i++)
+        bw_pack_kv_uint(&r.pk, bw_reject_class_name(i), d->stats.rejected[i]);
+    bw_pack_kv_uint(&r.pk, "gaps", d->stats.gaps);
+    bw_pack_kv_uint(&r.pk, "restarts", d->stats.restarts);
+    bw_pack_kv_uint(&r.pk, "batches", d->stats.batches);
+    bw_pack_kv_int(&r.pk, "uptime", (int64_t)time(NULL) - d->started_at);
+    bw_pack_kv_int(&r.pk, "events_in_ledger", events);
+    bw_pack_kv_int(&r.pk, "dead_letters_pending", pending);
+    bw_pack_kv_uint(&r.pk, "projects", bw_plan_nprojects(bw_engine_plan(d->engine)));
+    bw_pack_kv_uint(&r.pk, "alert_seq", d->alert_seq);
+    bw_pack_kv_uint(&r.pk, "bad_frames", d->stats.bad_frames);
+    bw_pack_kv_uint(&r.pk, "sources", bw_sources_count(d->sources));
+}
+
+/* ---- verify ---- */
+
+typedef struct verify_ctx {
+    msgpack_sbuffer items;
+    msgpack_packer pk;
+    size_t n;
+} verify_ctx;
+
+static int verify_diff(void *ctx, const char *code, int64_t sf, int64_t so, int64_t lf, int64_t lo)
+{
+    verify_ctx *v = ctx;
+    msgpack_pack_map(&v->pk, 5);
+    bw_pack_kv_str(&v->pk, "project", code);
+    bw_pack_kv_int(&v->pk, "saved_fiscal", sf);
+    bw_pack_kv_int(&v->pk, "saved_other", so);
+    bw_pack_kv_int(&v->pk, "ledger_fiscal", lf);
+    bw_pack_kv_int(&v->pk, "ledger_other", lo);
+    v->n++;
+    return 0;
+}
+
+static void op_verify(bw_daemon *d, msgpack_sbuffer *out)
+{
+    verify_ctx v = { .n = 0 };
+    msgpack_sbuffer_init(&v.items);
+    msgpack_packer_init(&v.pk, &v.items, msgpack_sbuffer_write);
+    bw_err err;
+    int64_t checked = bw_store_verify(d->store, verify_diff, &v, &err);
+    if (checked < 0) {
+        msgpack_sbuffer_destroy(&v.items);
+        return fail(out, "%s", err.msg);
+    }
+    if (v.n)
+        bw_log(BW_LOG_ERR, "verify: %zu project(s) whose totals differ from the ledger", v.n);
+    reply r;
+    reply_init(&r, out, 3);
+    bw_pack_kv_bool(&r.pk, "consistent", v.n == 0);
+    bw_pack_kv_int(&r.pk, "checked", checked);
+    bw_pack_key(&r.pk, "differences");
+    msgpack_pack_array(&r.pk, v.n);
+    msgpack_sbuffer_write(out, v.items.data, v.items.size);
+    msgpack_sbuffer_destroy(&v.items);
+}
+
+static void op_reload(bw_daemon *d, msgpack_sbuffer *out)
+{
+    bw_err err;
+    if (bw_daemon_reload(d, &err)) {
+        bw_log(BW_LOG_ERR, "reload failed, still running the old plan: %s", err.msg);
+        return fail(out, "reload failed, still running the old plan: %s", err.msg);
+    }
+    reply r;
+    reply_init(&r, out, 1);
+    bw_pack_kv_uint(&r.pk, "projects", bw_plan_nprojects(bw_engine_plan(d->engine)));
+}
+
+static void op_adjust(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+{
+    int64_t ix = find_project(d, q->project, out);
+    if (ix < 0)
+        return;
+    int64_t old = bw_engine_state(d->engine, (uint32_t)ix)->budget;
+    bw_err err;
+    if (bw_batch_begin(d))
+        return fail(out, "the ledger cannot start a transaction; see the daemon's log");
+    if (bw_engine_adjust(d->engine, (uint32_t)ix, q->budget, &err))
+        return fail(out, "%s", err.msg);
+    if (bw_store_adjust_insert(d->store, q->project, old, q->budget, q->reason,
+                               bw_daemon_now(d), &err)) {
+        bw_engine_adjust(d->engine, (uint32_t)ix, old, &err);
+        return fail(out, "%s", err.msg);
+    }
+    bw_touch(d, (uint32_t)ix);
+    bw_log(BW_LOG_NOTICE, "budget of %s adjusted from %" PRId64 " to %" PRId64 " fen: %s",
+           q->project, old, q->budget, q->reason);
+    bw_batch_checkpoint(d);
+    reply r;
+    reply_init(&r, out, 2);
+    bw_status_row row;
+    project_row(d, (uint32_t)ix, &row);
+    bw_pack_key(&r.pk, "project");
+    bw_status_row_pack(&r.pk, &row);
+    bw_pack_kv_int(&r.pk, "old_budget", old);
+}
+
+/* ---- dead letters ---- */
+
+typedef struct dead_letter {
+    int64_t id;
+    size_t len;
+    char *raw;
+} dead_letter;
+
+typedef struct replay_ctx {
+    dead_letter *v;
+    size_t n, cap;
+} replay_ctx;
+
+static int collect_reject(void *ctx, int64_t id, const void *raw, size_t len, const char *reason)
+{
+    (void)reason;
+    replay_ctx *r = ctx;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        dead_letter *v = realloc(r->v, cap * sizeof *v);
+        if (v == NULL)
+            return 1;
+        r->v = v;
+        r->cap = cap;
+    }
+    char *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return 1;
+    memcpy(copy, raw, len);
+    r->v[r->n++] = (dead_letter){ id, len, copy };
+    return 0;
+}
+
+static void op_replay(bw_daemon *d, msgpack_sbuffer *out)
+{
+    replay_ctx rc = { NULL, 0, 0 };
+    bw_err err;
+    int failed = bw_store_rejects_each(d->store, collect_reject, &rc, &err);
+    size_t accepted = 0, still = 0;
+    if (!failed && bw_batch_begin(d) == 0) {
+        for (size_t i = 0; i < rc.n; i++) {
+            bw_ack ack;
+            int st = bw_ingest_event(d, rc.v[i].raw, rc.v[i].len, &ack, true);
+            if (st == BW_ACK_ACCEPTED || st == BW_ACK_DUPLICATE) {
+                accepted += st == BW_ACK_ACCEPTED;
+                if (bw_store_reject_mark_replayed(d->store, rc.v[i].id, bw_daemon_now(d), &err))
+                    bw_log(BW_LOG_ERR, "%s", err.msg);
+            } else {
+                still++;
+            }
+        }
+        bw_batch_checkpoint(d);
+    }
+    for (size_t i = 0; i < rc.n; i++)
+        free(rc.v[i].raw);
+    free(rc.v);
+    if (failed)
+        return fail(out, "%s", err.msg);
+    bw_log(BW_LOG_NOTICE, "replayed %zu dead letters: %zu accepted, %zu still rejected", rc.n,
+           accepted, still);
+    reply r;
+    reply_init(&r, out, 3);
+    bw_pack_kv_uint(&r.pk, "replayed", rc.n);
+    bw_pack_kv_uint(&r.pk, "accepted", accepted);
+    bw_pack_kv_uint(&r.pk, "still_rejected", still);
+}
+
+static void op_advance(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+{
+    if (d->cfg.clock != BW_CLOCK_EVENT)
+        return fail(out, "advance needs clock = event in [daemon]; this daemon follows the wall clock");
+    if (q->to < bw_engine_now(d->engine))
+        return fail(out, "to = %" PRId64 " is before the daemon's clock (%" PRId64 "); time only "
+                    "moves forward", q->to, bw_engine_now(d->engine));
+    uint64_t before = d->alert_seq;
+    bw_advance(d, q->to);
+    bw_batch_checkpoint(d);
+    reply r;
+    reply_init(&r, out, 2);
+    bw_pack_kv_int(&r.pk, "now", bw_engine_now(d->engine));
+    bw_pack_kv_uint(&r.pk, "alerts", d->alert_seq - before);
+}
+
+static void op_ping(bw_daemon *d, msgpack_sbuffer *out)
+{
+    reply r;
+    reply_init(&r, out, 3);
+    bw_pack_kv_str(&r.pk, "version", BW_VERSION);
+    bw_pack_kv_int(&r.pk, "now", bw_daemon_now(d));
+    bw_pack_kv_str(&r.pk, "clock", d->cfg.clock == BW_CLOCK_EVENT ? "event" : "wall");
+}
+
+void bw_control_handle(bw_daemon *d, const char *req, size_t len, msgpack_sbuffer *out)
+{
+    bw_ctl_req q;
+    char why[BW_WHY_MAX];
+    d->stats.control_requests++;
+    if (bw_ctl_req_decode(req, len, &q, why, sizeof why)) {
+        d->stats.control_errors++;
+        return fail(out, "bad control request: %s", why);
+    }
+    switch ((bw_op)q.op) {
+    case BW_OP_PING: return op_ping(d, out);
+    case BW_OP_STATUS: return op_status(d, &q, out);
+    case BW_OP_ALERTS: return op_alerts(d, out);
+    case BW_OP_HISTORY: return op_history(d, &q, out);
+    case BW_OP_ACK: return op_ack(d, &q, out);
+    case BW_OP_STATS: return op_stats(d, out);
+    case BW_OP_VERIFY: return op_verify(d, out);
+    case BW_OP_RELOAD: return op_reload(d, out);
+    case BW_OP_ADJUST: return op_adjust(d, &q, out);
+    case BW_OP_REPLAY_REJECTED: return op_replay(d, out);
+    case BW_OP_ADVANCE: return op_advance(d, &q, out);
+    case BW_OP_COUNT: break;
+    }
+    d->stats.control_errors++;
+    fail(out, "unknown op");
+}

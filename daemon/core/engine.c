@@ -1,0 +1,718 @@
+/* engine: paid totals, execution rates and alert lifecycles per project, driven
+ * by payments and by time. Every time-driven change is computed analytically
+ * and kept in a min-heap, so neither events nor timers ever scan all projects. */
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "money.h"
+
+__extension__ typedef __int128 i128;
+
+#define NOT_IN_HEAP UINT32_MAX
+
+typedef struct proj {
+    bw_project_state st;
+    int64_t next_at;            /* next time-driven instant, BW_NEVER if none */
+    uint32_t heap_pos;
+    uint8_t dirty;
+} proj;
+
+/* A schedule resolved against the calendar: the interpolation's knots. */
+typedef struct knots {
+    int n;
+    int64_t t[BW_MAX_MILESTONES + 1];   /* t[0] = year start */
+    int32_t bp[BW_MAX_MILESTONES + 1];  /* bp[0] = 0 */
+} knots;
+
+struct bw_engine {
+    bw_plan *plan;
+    bw_calendar cal;
+    bw_engine_opts opts;
+    int64_t now;
+    size_t n;
+    proj *p;
+    knots *sched;
+    uint32_t *heap;
+    size_t heap_n;
+    uint32_t *dirty;
+    size_t ndirty;
+    uint32_t *unit_off;         /* projects of unit u: unit_member[unit_off[u] .. unit_off[u+1]) */
+    uint32_t *unit_member;
+};
+
+/* Figures of one project at one instant. */
+typedef struct figures {
+    int64_t budget, paid, planned_fen;
+    int32_t rate_bp, planned_bp, lag_bp, pace_bp;
+} figures;
+
+void bw_engine_opts_default(bw_engine_opts *o)
+{
+    o->lag_warning_bp = 1000;
+    o->lag_critical_bp = 2000;
+    o->hysteresis_bp = 100;
+    o->repeat_interval = 86400;
+}
+
+/* ---- heap of projects keyed by next_at ---- */
+
+static bool heap_less(const bw_engine *e, uint32_t a, uint32_t b)
+{
+    return e->p[a].next_at < e->p[b].next_at || (e->p[a].next_at == e->p[b].next_at && a < b);
+}
+
+static void heap_set(bw_engine *e, size_t i, uint32_t proj_ix)
+{
+    e->heap[i] = proj_ix;
+    e->p[proj_ix].heap_pos = (uint32_t)i;
+}
+
+static void heap_up(bw_engine *e, size_t i)
+{
+    uint32_t x = e->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!heap_less(e, x, e->heap[parent]))
+            break;
+        heap_set(e, i, e->heap[parent]);
+        i = parent;
+    }
+    heap_set(e, i, x);
+}
+
+static void heap_down(bw_engine *e, size_t i)
+{
+    uint32_t x = e->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= e->heap_n)
+            break;
+        if (c + 1 < e->heap_n && heap_less(e, e->heap[c + 1], e->heap[c]))
+            c++;
+        if (!heap_less(e, e->heap[c], x))
+            break;
+        heap_set(e, i, e->heap[c]);
+        i = c;
+    }
+    heap_set(e, i, x);
+}
+
+static void heap_remove(bw_engine *e, uint32_t ix)
+{
+    size_t i = e->p[ix].heap_pos;
+    e->p[ix].heap_pos = NOT_IN_HEAP;
+    uint32_t last = e->heap[--e->heap_n];
+    if (i == e->heap_n)
+        return;
+    heap_set(e, i, last);
+    heap_up(e, i);
+    heap_down(e, e->p[last].heap_pos);
+}
+
+/* Moves a project to its new instant: O(log n). */
+static void heap_update(bw_engine *e, uint32_t ix, int64_t next_at)
+{
+    proj *pr = &e->p[ix];
+    bool in = pr->heap_pos != NOT_IN_HEAP;
+    pr->next_at = next_at;
+    if (next_at == BW_NEVER) {
+        if (in)
+            heap_remove(e, ix);
+        return;
+    }
+    if (!in) {
+        heap_set(e, e->heap_n++, ix);
+        heap_up(e, e->heap_n - 1);
+        return;
+    }
+    heap_up(e, pr->heap_pos);
+    heap_down(e, pr->heap_pos);
+}
+
+/* ---- figures ---- */
+
+static const knots *knots_of(const bw_engine *e, uint32_t ix)
+{
+    return &e->sched[bw_plan_project(e->plan, ix)->schedule];
+}
+
+static int32_t clamp_bp(i128 v)
+{
+    if (v > INT32_MAX)
+        return INT32_MAX;
+    if (v < INT32_MIN)
+        return INT32_MIN;
+    return (int32_t)v;
+}
+
+static i128 floor_div(i128 a, i128 b)   /* b > 0 */
+{
+    i128 q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* The plan at t as the fraction num/den of 10000 bp: exact, for money and bp alike. */
+static void planned_frac(const knots *k, int64_t t, i128 *num, i128 *den)
+{
+    if (t <= k->t[0]) {
+        *num = 0;
+        *den = 1;
+        return;
+    }
+    for (int i = 1; i <= k->n; i++) {
+        if (t < k->t[i]) {
+            i128 span = k->t[i] - k->t[i - 1];
+            *num = (i128)k->bp[i - 1] * span + (i128)(k->bp[i] - k->bp[i - 1]) * (t - k->t[i - 1]);
+            *den = span;
+            return;
+        }
+    }
+    *num = k->bp[k->n];
+    *den = 1;
+}
+
+static int32_t rate_bp_of(int64_t paid, int64_t budget)
+{
+    return clamp_bp(floor_div((i128)paid * 10000, budget));
+}
+
+static void figures_at(const bw_engine *e, uint32_t ix, int64_t t, figures *f)
+{
+    const proj *pr = &e->p[ix];
+    i128 num, den;
+    planned_frac(knots_of(e, ix), t, &num, &den);
+    f->budget = pr->st.budget;
+    f->paid = pr->st.paid_fiscal + pr->st.paid_other;
+    f->planned_fen = (int64_t)floor_div(num * f->budget, den * 10000);
+    f->rate_bp = rate_bp_of(f->paid, f->budget);
+    f->planned_bp = clamp_bp(floor_div(num, den));
+    f->lag_bp = f->planned_bp - f->rate_bp;
+    f->pace_bp = (int32_t)(bw_cal_days_elapsed(&e->cal, t) * 10000 / e->cal.ndays);
+}
+
+/* The first instant at which the plan reaches x bp (so lag reaches a threshold
+ * while paid stays as it is), or BW_NEVER. */
+static int64_t plan_reaches(const knots *k, int64_t x)
+{
+    if (x <= 0)
+        return k->t[0];
+    for (int i = 1; i <= k->n; i++) {
+        if (x <= k->bp[i]) {
+            int64_t rise = k->bp[i] - k->bp[i - 1];
+            i128 need = (i128)(x - k->bp[i - 1]) * (k->t[i] - k->t[i - 1]);
+            return k->t[i - 1] + (int64_t)((need + rise - 1) / rise);
+        }
+    }
+    return BW_NEVER;
+}
+
+/* ---- alert lifecycle ---- */
+
+typedef struct emitter {
+    bw_alert_fn fn;
+    void *ctx;
+    uint64_t count;
+} emitter;
+
+static void fill_alert(const bw_engine *e, uint32_t ix, int kind, const figures *f, int64_t t,
+                       bw_alert *a)
+{
+    const bw_slot *s = &e->p[ix].st.slot[kind];
+    memset(a, 0, sizeof *a);
+    a->kind = (uint8_t)kind;
+    a->state = s->acked ? BW_STATE_ACKNOWLEDGED : BW_STATE_FIRING;
+    a->severity = s->severity;
+    a->project = ix;
+    a->budget = f->budget;
+    a->paid = f->paid;
+    a->shortfall = f->planned_fen - f->paid;
+    a->rate_bp = f->rate_bp;
+    a->planned_bp = f->planned_bp;
+    a->lag_bp = f->lag_bp;
+    a->pace_bp = f->pace_bp;
+    a->at = t;
+    a->since = s->since;
+    if (kind == BW_KIND_MILESTONE && s->ms > 0)
+        a->milestone = bw_plan_schedule(e->plan, bw_plan_project(e->plan, ix)->schedule)->m[s->ms - 1];
+}
+
+static void emit(bw_engine *e, emitter *em, uint32_t ix, int kind, const figures *f, int64_t t,
+                 uint8_t state)
+{
+    bw_alert a;
+    fill_alert(e, ix, kind, f, t, &a);
+    a.state = state;
+    em->count++;
+    if (em->fn)
+        em->fn(em->ctx, &a);
+}
+
+/* Moves one slot to severity `want` (and milestone `ms`) at t, saying so once:
+ * firing on start, escalation, de-escalation or a new milestone; resolved on
+ * end; a reminder every repeat interval while it fires unacknowledged. */
+static void transition(bw_engine *e, emitter *em, uint32_t ix, int kind, uint8_t want, uint8_t ms,
+                       const figures *f, int64_t t)
+{
+    bw_slot *s = &e->p[ix].st.slot[kind];
+    if (want == BW_SEV_NONE) {
+        if (s->severity != BW_SEV_NONE) {
+            emit(e, em, ix, kind, f, t, BW_STATE_RESOLVED);
+            memset(s, 0, sizeof *s);
+        }
+        return;
+    }
+    bool start = s->severity == BW_SEV_NONE || s->ms != ms;
+    bool changed = start || s->severity != want;
+    if (start)
+        s->since = t;
+    if (start || want > s->severity)
+        s->acked = 0;
+    s->severity = want;
+    s->ms = ms;
+    bool remind = !s->acked && e->opts.repeat_interval > 0 && t >= s->last_sent + e->opts.repeat_interval;
+    if (changed || remind) {
+        s->last_sent = t;
+        emit(e, em, ix, kind, f, t, BW_STATE_FIRING);
+    }
+}
+
+static uint8_t lag_severity(const bw_engine *e, uint8_t cur, int32_t lag)
+{
+    const bw_engine_opts *o = &e->opts;
+    if (lag >= o->lag_critical_bp || (cur == BW_SEV_CRITICAL && lag >= o->lag_critical_bp - o->hysteresis_bp))
+        return BW_SEV_CRITICAL;
+    if (lag >= o->lag_warning_bp || (cur != BW_SEV_NONE && lag >= o->lag_warning_bp - o->hysteresis_bp))
+        return BW_SEV_WARNING;
+    return BW_SEV_NONE;
+}
+
+/* Index (1-based) of the latest milestone due at or before t, 0 if none yet. */
+static int milestone_due(const knots *k, int64_t t)
+{
+    int i = 0;
+    while (i < k->n && k->t[i + 1] <= t)
+        i++;
+    return i;
+}
+
+static void evaluate_project(bw_engine *e, emitter *em, uint32_t ix, int64_t t)
+{
+    figures f;
+    figures_at(e, ix, t, &f);
+    const knots *k = knots_of(e, ix);
+    const bw_project_def *d = bw_plan_project(e->plan, ix);
+    bw_slot *s = e->p[ix].st.slot;
+
+    transition(e, em, ix, BW_KIND_LAG, lag_severity(e, s[BW_KIND_LAG].severity, f.lag_bp), 0, &f, t);
+
+    int due = milestone_due(k, t);
+    bool missed = due > 0 && f.rate_bp < k->bp[due];
+    transition(e, em, ix, BW_KIND_MILESTONE, missed ? BW_SEV_CRITICAL : BW_SEV_NONE,
+               missed ? (uint8_t)due : 0, &f, t);
+
+    transition(e, em, ix, BW_KIND_OVERSPEND, f.paid > f.budget ? BW_SEV_CRITICAL : BW_SEV_NONE, 0, &f, t);
+
+    bool short_at_end = t >= bw_cal_year_end(&e->cal) && f.rate_bp < d->target_bp;
+    transition(e, em, ix, BW_KIND_YEAR_END, short_at_end ? BW_SEV_CRITICAL : BW_SEV_NONE, 0, &f, t);
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* The next instant after t at which this project's alerts can change by time
+ * alone: between events paid is fixed and the plan only rises, so lag only
+ * grows and a milestone or the year end can only be missed, never met. */
+static int64_t next_instant(const bw_engine *e, uint32_t ix, int64_t t)
+{
+    const proj *pr = &e->p[ix];
+    const knots *k = knots_of(e, ix);
+    int32_t rate = rate_bp_of(pr->st.paid_fiscal + pr->st.paid_other, pr->st.budget);
+    int64_t next = BW_NEVER;
+
+    uint8_t lag = pr->st.slot[BW_KIND_LAG].severity;
+    if (lag != BW_SEV_CRITICAL) {
+        int32_t th = lag == BW_SEV_WARNING ? e->opts.lag_critical_bp : e->opts.lag_warning_bp;
+        next = min64(next, plan_reaches(k, (int64_t)rate + th));
+    }
+    for (int i = milestone_due(k, t) + 1; i <= k->n; i++) {
+        if (rate < k->bp[i]) {
+            next = min64(next, k->t[i]);
+            break;
+        }
+    }
+    int64_t end = bw_cal_year_end(&e->cal);
+    if (t < end && rate < bw_plan_project(e->plan, ix)->target_bp)
+        next = min64(next, end);
+    for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
+        const bw_slot *s = &pr->st.slot[kind];
+        if (s->severity != BW_SEV_NONE && !s->acked && e->opts.repeat_interval > 0)
+            next = min64(next, s->last_sent + e->opts.repeat_interval);
+    }
+    return next <= t ? t + 1 : next;
+}
+
+static void reschedule(bw_engine *e, uint32_t ix, int64_t t)
+{
+    heap_update(e, ix, next_instant(e, ix, t));
+}
+
+static void mark_dirty(bw_engine *e, uint32_t ix)
+{
+    if (e->p[ix].dirty)
+        return;
+    e->p[ix].dirty = 1;
+    e->dirty[e->ndirty++] = ix;
+}
+
+/* ---- life cycle ---- */
+
+static int build_knots(bw_engine *e, bw_err *err)
+{
+    size_t ns = bw_plan_nschedules(e->plan);
+    e->sched = calloc(ns ? ns : 1, sizeof *e->sched);
+    if (e->sched == NULL)
+        return bw_err_set(err, "out of memory for %zu schedules", ns);
+    for (size_t i = 0; i < ns; i++) {
+        const bw_schedule *s = bw_plan_schedule(e->plan, i);
+        knots *k = &e->sched[i];
+        k->n = s->n;
+        k->t[0] = bw_cal_year_start(&e->cal);
+        k->bp[0] = 0;
+        for (int j = 0; j < s->n; j++) {
+            if (!bw_cal_valid_date(e->cal.year, s->m[j].month, s->m[j].day))
+                return bw_err_set(err, "milestone %02d-%02d does not exist in %d", s->m[j].month,
+                                  s->m[j].day, e->cal.year);
+            k->t[j + 1] = bw_cal_deadline(&e->cal, s->m[j].month, s->m[j].day);
+            k->bp[j + 1] = s->m[j].bp;
+        }
+    }
+    return 0;
+}
+
+static int build_units(bw_engine *e, bw_err *err)
+{
+    size_t nu = bw_plan_nunits(e->plan);
+    e->unit_off = calloc(nu + 1, sizeof *e->unit_off);
+    e->unit_member = malloc((e->n ? e->n : 1) * sizeof *e->unit_member);
+    if (e->unit_off == NULL || e->unit_member == NULL)
+        return bw_err_set(err, "out of memory indexing %zu units", nu);
+    for (size_t i = 0; i < e->n; i++)
+        e->unit_off[bw_plan_project(e->plan, i)->unit + 1]++;
+    for (size_t u = 0; u < nu; u++)
+        e->unit_off[u + 1] += e->unit_off[u];
+    uint32_t *fill = calloc(nu ? nu : 1, sizeof *fill);
+    if (fill == NULL)
+        return bw_err_set(err, "out of memory indexing %zu units", nu);
+    for (size_t i = 0; i < e->n; i++) {
+        uint32_t u = bw_plan_project(e->plan, i)->unit;
+        e->unit_member[e->unit_off[u] + fill[u]++] = (uint32_t)i;
+    }
+    free(fill);
+    return 0;
+}
+
+bw_engine *bw_engine_new(bw_plan **plan, const bw_calendar *cal, const bw_engine_opts *opts,
+                         int64_t now, bw_err *err)
+{
+    if (bw_plan_options(*plan)->fiscal_year != cal->year) {
+        bw_err_set(err, "the plan is for fiscal year %d but the calendar for %d",
+                   bw_plan_options(*plan)->fiscal_year, cal->year);
+        return NULL;
+    }
+    bw_engine *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        bw_err_set(err, "out of memory creating the engine");
+        return NULL;
+    }
+    e->plan = *plan;
+    e->cal = *cal;
+    e->opts = *opts;
+    e->now = now;
+    e->n = bw_plan_nprojects(e->plan);
+    size_t n1 = e->n ? e->n : 1;
+    e->p = calloc(n1, sizeof *e->p);
+    e->heap = malloc(n1 * sizeof *e->heap);
+    e->dirty = malloc(n1 * sizeof *e->dirty);
+    if (e->p == NULL || e->heap == NULL || e->dirty == NULL) {
+        bw_err_set(err, "out of memory for %zu projects", e->n);
+        goto fail;
+    }
+    if (build_knots(e, err) || build_units(e, err))
+        goto fail;
+    for (size_t i = 0; i < e->n; i++) {
+        e->p[i].st.budget = bw_plan_project(e->plan, i)->budget;
+        e->p[i].next_at = BW_NEVER;
+        e->p[i].heap_pos = NOT_IN_HEAP;
+        mark_dirty(e, (uint32_t)i);   /* first evaluate schedules every project */
+    }
+    *plan = NULL;
+    return e;
+fail:
+    e->plan = NULL;   /* still the caller's */
+    bw_engine_free(&e);
+    return NULL;
+}
+
+void bw_engine_free(bw_engine **ep)
+{
+    if (ep == NULL || *ep == NULL)
+        return;
+    bw_engine *e = *ep;
+    bw_plan_free(&e->plan);
+    free(e->p);
+    free(e->sched);
+    free(e->heap);
+    free(e->dirty);
+    free(e->unit_off);
+    free(e->unit_member);
+    free(e);
+    *ep = NULL;
+}
+
+const bw_plan *bw_engine_plan(const bw_engine *e) { return e->plan; }
+const bw_calendar *bw_engine_calendar(const bw_engine *e) { return &e->cal; }
+int64_t bw_engine_now(const bw_engine *e) { return e->now; }
+
+size_t bw_engine_bytes_per_project(void)
+{
+    return sizeof(proj) + 3 * sizeof(uint32_t);   /* state, heap, dirty list, unit index */
+}
+
+/* ---- operations ---- */
+
+/* The new paid total of the fund an event touches, or -1 with the reason. */
+static int new_paid(const bw_engine *e, uint32_t ix, bw_event_type type, bw_fund fund,
+                    int64_t amount, int64_t *out, bw_err *err)
+{
+    if (ix >= e->n)
+        return bw_err_set(err, "no project with index %u", ix);
+    if (amount <= 0)
+        return bw_err_set(err, "amount must be more than 0 fen, got %lld", (long long)amount);
+    const bw_project_state *st = &e->p[ix].st;
+    int64_t bucket = fund == BW_FUND_OTHER ? st->paid_other : st->paid_fiscal;
+    int64_t rest = fund == BW_FUND_OTHER ? st->paid_fiscal : st->paid_other;
+    const char *code = bw_plan_project(e->plan, ix)->code;
+    int64_t total;
+    if (type == BW_EV_REFUND) {
+        if (amount > bucket)
+            return bw_err_set(err, "refund of %lld fen would take project %s below zero %s paid "
+                              "(%lld fen paid so far); check the amount and the fund",
+                              (long long)amount, code, bw_fund_name(fund), (long long)bucket);
+        *out = bucket - amount;
+        return 0;
+    }
+    if (!bw_fen_add(bucket, amount, out) || !bw_fen_add(*out, rest, &total))
+        return bw_err_set(err, "paid total of project %s would overflow", code);
+    return 0;
+}
+
+int bw_engine_check(const bw_engine *e, uint32_t ix, bw_event_type type, bw_fund fund,
+                    int64_t amount, bw_err *err)
+{
+    int64_t v;
+    return new_paid(e, ix, type, fund, amount, &v, err);
+}
+
+int bw_engine_apply(bw_engine *e, uint32_t ix, bw_event_type type, bw_fund fund, int64_t amount,
+                    bw_err *err)
+{
+    int64_t v;
+    if (new_paid(e, ix, type, fund, amount, &v, err))
+        return -1;
+    if (fund == BW_FUND_OTHER)
+        e->p[ix].st.paid_other = v;
+    else
+        e->p[ix].st.paid_fiscal = v;
+    mark_dirty(e, ix);
+    return 0;
+}
+
+int bw_engine_adjust(bw_engine *e, uint32_t ix, int64_t budget, bw_err *err)
+{
+    if (ix >= e->n)
+        return bw_err_set(err, "no project with index %u", ix);
+    if (budget <= 0)
+        return bw_err_set(err, "a budget must be more than 0 fen, got %lld", (long long)budget);
+    e->p[ix].st.budget = budget;
+    mark_dirty(e, ix);
+    return 0;
+}
+
+uint64_t bw_engine_evaluate(bw_engine *e, int64_t to, bw_alert_fn fn, void *ctx)
+{
+    emitter em = { fn, ctx, 0 };
+    for (size_t i = 0; i < e->ndirty; i++) {
+        uint32_t ix = e->dirty[i];
+        e->p[ix].dirty = 0;
+        evaluate_project(e, &em, ix, e->now);
+        reschedule(e, ix, e->now);
+    }
+    e->ndirty = 0;
+    while (e->heap_n > 0 && e->p[e->heap[0]].next_at <= to) {
+        uint32_t ix = e->heap[0];
+        int64_t t = e->p[ix].next_at;
+        evaluate_project(e, &em, ix, t);
+        reschedule(e, ix, t);
+    }
+    if (to > e->now)
+        e->now = to;
+    return em.count;
+}
+
+int64_t bw_engine_next_instant(const bw_engine *e)
+{
+    return e->heap_n > 0 ? e->p[e->heap[0]].next_at : BW_NEVER;
+}
+
+bool bw_engine_active(const bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out)
+{
+    if (ix >= e->n || kind >= BW_PROJECT_KINDS || e->p[ix].st.slot[kind].severity == BW_SEV_NONE)
+        return false;
+    figures f;
+    figures_at(e, ix, e->now, &f);
+    fill_alert(e, ix, kind, &f, e->now, out);
+    return true;
+}
+
+int bw_engine_ack(bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out, bw_err *err)
+{
+    if (ix >= e->n || kind >= BW_PROJECT_KINDS)
+        return bw_err_set(err, "no such project or alert kind");
+    bw_slot *s = &e->p[ix].st.slot[kind];
+    if (s->severity == BW_SEV_NONE)
+        return bw_err_set(err, "project %s has no firing %s alert to acknowledge",
+                          bw_plan_project(e->plan, ix)->code, bw_kind_name(kind));
+    s->acked = 1;
+    bw_engine_active(e, ix, kind, out);
+    out->state = BW_STATE_ACKNOWLEDGED;
+    reschedule(e, ix, e->now);   /* its reminder is no longer due */
+    return 0;
+}
+
+/* ---- status ---- */
+
+static void status_add(const bw_engine *e, uint32_t ix, bw_status *out)
+{
+    figures f;
+    figures_at(e, ix, e->now, &f);
+    const bw_project_state *st = &e->p[ix].st;
+    out->budget += f.budget;
+    out->paid += f.paid;
+    out->paid_fiscal += st->paid_fiscal;
+    out->paid_other += st->paid_other;
+    out->planned_fen += f.planned_fen;
+    out->projects++;
+    for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+        if (st->slot[k].severity != BW_SEV_NONE)
+            out->firing++;
+        if (st->slot[k].severity > out->severity)
+            out->severity = st->slot[k].severity;
+    }
+}
+
+/* Rates of a sum are taken from the summed money, so subtotals are exact sums of
+ * the rows above them and never an average of rounded rates. */
+static void status_finish(const bw_engine *e, bw_status *out)
+{
+    out->shortfall = out->planned_fen - out->paid;
+    if (out->budget > 0) {
+        out->rate_bp = rate_bp_of(out->paid, out->budget);
+        out->planned_bp = clamp_bp(floor_div((i128)out->planned_fen * 10000, out->budget));
+    }
+    out->lag_bp = out->planned_bp - out->rate_bp;
+    out->pace_bp = (int32_t)(bw_cal_days_elapsed(&e->cal, e->now) * 10000 / e->cal.ndays);
+}
+
+void bw_engine_project_status(const bw_engine *e, uint32_t ix, bw_status *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ix >= e->n)
+        return;
+    status_add(e, ix, out);
+    figures f;
+    figures_at(e, ix, e->now, &f);
+    out->shortfall = f.planned_fen - f.paid;
+    out->rate_bp = f.rate_bp;
+    out->planned_bp = f.planned_bp;
+    out->lag_bp = f.lag_bp;
+    out->pace_bp = f.pace_bp;
+}
+
+void bw_engine_unit_status(const bw_engine *e, uint32_t unit, bw_status *out)
+{
+    memset(out, 0, sizeof *out);
+    if (unit >= bw_plan_nunits(e->plan))
+        return;
+    for (uint32_t i = e->unit_off[unit]; i < e->unit_off[unit + 1]; i++)
+        status_add(e, e->unit_member[i], out);
+    status_finish(e, out);
+}
+
+void bw_engine_total_status(const bw_engine *e, bw_status *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < e->n; i++)
+        status_add(e, (uint32_t)i, out);
+    status_finish(e, out);
+}
+
+typedef struct rank_item {
+    int64_t key;
+    uint32_t ix;
+} rank_item;
+
+static int rank_cmp(const void *a, const void *b)
+{
+    const rank_item *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return x->ix < y->ix ? -1 : x->ix > y->ix;
+}
+
+size_t bw_engine_rank(const bw_engine *e, bw_rank_by by, int64_t unit, uint32_t *out, size_t max)
+{
+    size_t lo = 0, hi = e->n;
+    if (unit >= 0) {
+        if ((size_t)unit >= bw_plan_nunits(e->plan))
+            return 0;
+        lo = e->unit_off[unit];
+        hi = e->unit_off[unit + 1];
+    }
+    rank_item *items = malloc((hi - lo ? hi - lo : 1) * sizeof *items);
+    if (items == NULL)
+        return 0;
+    for (size_t i = lo; i < hi; i++) {
+        uint32_t ix = unit >= 0 ? e->unit_member[i] : (uint32_t)i;
+        figures f;
+        figures_at(e, ix, e->now, &f);
+        items[i - lo].ix = ix;
+        items[i - lo].key = by == BW_RANK_SHORTFALL ? f.planned_fen - f.paid : f.lag_bp;
+    }
+    qsort(items, hi - lo, sizeof *items, rank_cmp);
+    size_t n = hi - lo < max ? hi - lo : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = items[i].ix;
+    free(items);
+    return n;
+}
+
+/* ---- persistence ---- */
+
+const bw_project_state *bw_engine_state(const bw_engine *e, uint32_t ix)
+{
+    return ix < e->n ? &e->p[ix].st : NULL;
+}
+
+int bw_engine_restore(bw_engine *e, uint32_t ix, const bw_project_state *st, bw_err *err)
+{
+    if (ix >= e->n)
+        return bw_err_set(err, "no project with index %u", ix);
+    if (st->budget <= 0 || st->paid_fiscal < 0 || st->paid_other < 0)
+        return bw_err_set(err, "saved state of project %s is invalid (budget %lld, paid %lld + %lld)",
+                          bw_plan_project(e->plan, ix)->code, (long long)st->budget,
+                          (long long)st->paid_fiscal, (long long)st->paid_other);
+    e->p[ix].st = *st;
+    mark_dirty(e, ix);
+    return 0;
+}

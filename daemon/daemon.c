@@ -1,0 +1,829 @@
+/* daemon: budgetwatchd's life cycle and event loop. One libuv loop watches every
+ * ZeroMQ socket (uv_poll on ZMQ_FD), groups what one turn drains into one SQLite
+ * transaction, and sends acks and alerts only after that transaction commits. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "log.h"
+#include "notify.h"
+#include "tz.h"
+
+#define MAX_SOURCES 4096
+#define PENDING_ALERTS 4096
+#define TIMER_CAP_MS (3600 * 1000)
+
+static const char *const reject_names[BW_REJ_COUNT] = {
+    "malformed", "unknown_project", "unit_mismatch", "out_of_year", "future",
+    "bad_refund", "overflow", "too_many_sources",
+};
+
+const char *bw_reject_class_name(int c)
+{
+    return c >= 0 && c < BW_REJ_COUNT ? reject_names[c] : "?";
+}
+
+int64_t bw_daemon_now(const bw_daemon *d)
+{
+    if (d->cfg.clock == BW_CLOCK_EVENT)
+        return bw_engine_now(d->engine);
+    return (int64_t)time(NULL);
+}
+
+/* ---- plan ---- */
+
+static int read_file(const char *path, char **buf, size_t *len, bw_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return bw_err_set(err, "%s: cannot open: %s; check the plan path in the configuration",
+                          path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (b == NULL) {
+            fclose(f);
+            return bw_err_set(err, "%s: out of memory reading the file", path);
+        }
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *nb = realloc(b, cap *= 2);
+        if (nb == NULL)
+            free(b);
+        b = nb;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return bw_err_set(err, "%s: read error", path);
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+int bw_daemon_load_plan(const bw_config *cfg, bw_calendar *cal, bw_plan **plan, bw_err *err)
+{
+    if (bw_tz_calendar(cfg->timezone, cfg->fiscal_year, cal, err))
+        return -1;
+    char *buf;
+    size_t len;
+    if (read_file(cfg->plan, &buf, &len, err))
+        return -1;
+    bw_plan_opts o = { cfg->fiscal_year, cfg->default_milestones, cfg->default_target_bp };
+    *plan = bw_plan_parse_csv(buf, len, cfg->plan, &o, err);
+    free(buf);
+    return *plan ? 0 : -1;
+}
+
+int bw_daemon_check(const bw_config *cfg, bw_err *err)
+{
+    bw_calendar cal;
+    bw_plan *plan = NULL;
+    if (bw_daemon_load_plan(cfg, &cal, &plan, err))
+        return -1;
+    bw_log(BW_LOG_INFO, "plan %s is valid: %zu projects in %zu units", cfg->plan,
+           bw_plan_nprojects(plan), bw_plan_nunits(plan));
+    bw_plan_free(&plan);
+    return 0;
+}
+
+static void engine_opts(const bw_config *cfg, bw_engine_opts *o)
+{
+    o->lag_warning_bp = cfg->lag_warning_bp;
+    o->lag_critical_bp = cfg->lag_critical_bp;
+    o->hysteresis_bp = cfg->hysteresis_bp;
+    o->repeat_interval = cfg->repeat_interval;
+}
+
+static int alloc_touched(bw_daemon *d)
+{
+    size_t n = bw_plan_nprojects(bw_engine_plan(d->engine));
+    free(d->touched);
+    free(d->touched_list);
+    d->touched = calloc(n ? n : 1, 1);
+    d->touched_list = malloc((n ? n : 1) * sizeof *d->touched_list);
+    d->ntouched = 0;
+    return d->touched && d->touched_list ? 0 : -1;
+}
+
+void bw_touch(bw_daemon *d, uint32_t project)
+{
+    if (d->touched[project])
+        return;
+    d->touched[project] = 1;
+    d->touched_list[d->ntouched++] = project;
+}
+
+/* ---- restoring state from the ledger ---- */
+
+typedef struct restore_ctx {
+    bw_daemon *d;
+    size_t restored, orphaned;
+    bw_err *err;
+} restore_ctx;
+
+static int restore_project(void *ctx, const char *code, const bw_project_state *st)
+{
+    restore_ctx *r = ctx;
+    const bw_plan *p = bw_engine_plan(r->d->engine);
+    int64_t ix = bw_plan_find_project(p, code, strlen(code));
+    if (ix < 0) {
+        r->orphaned++;
+        return 0;
+    }
+    /* The budget comes from the plan, then from the adjustments on top of it. */
+    bw_project_state s = *st;
+    s.budget = bw_plan_project(p, (size_t)ix)->budget;
+    if (bw_engine_restore(r->d->engine, (uint32_t)ix, &s, r->err))
+        return -1;
+    r->restored++;
+    return 0;
+}
+
+static int restore_adjust(void *ctx, const char *code, int64_t budget)
+{
+    restore_ctx *r = ctx;
+    int64_t ix = bw_plan_find_project(bw_engine_plan(r->d->engine), code, strlen(code));
+    if (ix < 0)
+        return 0;
+    return bw_engine_adjust(r->d->engine, (uint32_t)ix, budget, r->err);
+}
+
+static int restore_source(void *ctx, const char *src, uint64_t last)
+{
+    restore_ctx *r = ctx;
+    return bw_sources_set(r->d->sources, src, last) ? bw_err_set(r->err, "too many sources") : 0;
+}
+
+/* Puts project states, adjustments and sources back from the store into the
+ * current engine. Used at start and after a reload. */
+static int restore_state(bw_daemon *d, bool sources, bw_err *err)
+{
+    restore_ctx r = { d, 0, 0, err };
+    if (bw_store_projects_each(d->store, restore_project, &r, err) ||
+        bw_store_adjusts_latest_each(d->store, restore_adjust, &r, err))
+        return -1;
+    if (sources && bw_store_sources_each(d->store, restore_source, &r, err))
+        return -1;
+    if (r.orphaned)
+        bw_log(BW_LOG_WARNING, "the ledger holds %zu project(s) the plan no longer has; their "
+               "events stay in the ledger and count again if the plan brings them back", r.orphaned);
+    bw_log(BW_LOG_INFO, "restored %zu project states from the ledger", r.restored);
+    return 0;
+}
+
+static int new_engine(bw_daemon *d, int64_t now, bw_engine **out, bw_err *err)
+{
+    bw_plan *plan = NULL;
+    bw_calendar cal;
+    if (bw_daemon_load_plan(&d->cfg, &cal, &plan, err))
+        return -1;
+    bw_engine_opts eo;
+    engine_opts(&d->cfg, &eo);
+    *out = bw_engine_new(&plan, &cal, &eo, now, err);
+    bw_plan_free(&plan);
+    if (*out == NULL)
+        return -1;
+    d->cal = cal;
+    return 0;
+}
+
+/* ---- batches ---- */
+
+int bw_batch_begin(bw_daemon *d)
+{
+    if (d->in_txn)
+        return 0;
+    bw_err err;
+    if (bw_store_begin(d->store, &err)) {
+        bw_log(BW_LOG_ERR, "%s", err.msg);
+        return -1;
+    }
+    d->in_txn = true;
+    return 0;
+}
+
+static int save_source(void *ctx, const char *src, uint64_t last)
+{
+    bw_daemon *d = ctx;
+    bw_err err;
+    if (bw_store_source_save(d->store, src, last, &err)) {
+        bw_log(BW_LOG_ERR, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int save_state(bw_daemon *d, bw_err *err)
+{
+    const bw_plan *p = bw_engine_plan(d->engine);
+    for (size_t i = 0; i < d->ntouched; i++) {
+        uint32_t ix = d->touched_list[i];
+        d->touched[ix] = 0;
+        if (bw_store_project_save(d->store, bw_plan_project(p, ix)->code,
+                                  bw_engine_state(d->engine, ix), err))
+            return -1;
+    }
+    d->ntouched = 0;
+    if (bw_sources_flush(d->sources, save_source, d))
+        return bw_err_set(err, "saving source sequence numbers failed");
+    if (bw_store_meta_set(d->store, "alert_seq", (int64_t)d->alert_seq, err) ||
+        bw_store_meta_set(d->store, "now", bw_engine_now(d->engine), err))
+        return -1;
+    return 0;
+}
+
+static void send_acks(bw_daemon *d)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (size_t i = 0; i < d->nacks; i++) {
+        bw_pending_ack *a = &d->acks[i];
+        sb.size = 0;
+        if (bw_ack_encode(&a->ack, &sb))
+            continue;
+        /* A vanished sender is not an error: it will retry and get "duplicate". */
+        if (zmq_send(d->router, a->id, a->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(d->router, sb.data, sb.size, ZMQ_DONTWAIT) < 0)
+            continue;
+    }
+    msgpack_sbuffer_destroy(&sb);
+    d->nacks = 0;
+}
+
+/* Commits what the batch holds, then tells the world: acks, then alerts.
+ * A failed commit leaves memory ahead of the ledger, so the daemon stops
+ * (unacknowledged senders retry; the state comes back from the ledger). */
+static int commit_flush(bw_daemon *d)
+{
+    if (!d->in_txn)
+        return 0;
+    bw_err err;
+    if (save_state(d, &err) || bw_store_commit(d->store, &err)) {
+        bw_log(BW_LOG_ERR, "%s; stopping so that no unrecorded event is acknowledged", err.msg);
+        bw_store_rollback(d->store);
+        d->in_txn = false;
+        d->nacks = 0;
+        d->npending = 0;
+        d->exit_code = 1;
+        uv_stop(&d->loop);
+        return -1;
+    }
+    d->in_txn = false;
+    d->stats.batches++;
+    send_acks(d);
+    bw_publish_flush(d);
+    return 0;
+}
+
+int bw_batch_flush_pending(bw_daemon *d)
+{
+    if (commit_flush(d))
+        return -1;
+    return bw_batch_begin(d);
+}
+
+static void arm_alert_timer(bw_daemon *d);
+
+int bw_batch_checkpoint(bw_daemon *d)
+{
+    if (!d->in_txn)
+        return 0;
+    bw_engine_evaluate(d->engine, bw_engine_now(d->engine), bw_on_alert, d);
+    int rc = commit_flush(d);
+    arm_alert_timer(d);
+    return rc;
+}
+
+void bw_advance(bw_daemon *d, int64_t to)
+{
+    if (bw_engine_next_instant(d->engine) > to && to <= bw_engine_now(d->engine))
+        return;
+    if (bw_batch_begin(d))
+        return;
+    bw_engine_evaluate(d->engine, to, bw_on_alert, d);
+}
+
+/* ---- sockets ---- */
+
+static int zerr(bw_err *err, const char *what, const char *url)
+{
+    return bw_err_set(err, "%s %s: %s", what, url, zmq_strerror(zmq_errno()));
+}
+
+/* ipc:// endpoints live in the runtime directory; only the service's group may
+ * connect (mode 0660). */
+static void restrict_ipc(const char *url)
+{
+    if (strncmp(url, "ipc://", 6) == 0 && url[6] != '@')
+        chmod(url + 6, 0660);
+}
+
+static void *open_socket(bw_daemon *d, int type, const char *url, bw_err *err)
+{
+    void *s = zmq_socket(d->zctx, type);
+    if (s == NULL) {
+        zerr(err, "cannot create a socket for", url);
+        return NULL;
+    }
+    int linger = 1000, hwm = 1000000;
+    int64_t maxmsg = d->cfg.max_message_bytes;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (url != NULL && zmq_bind(s, url) != 0) {
+        zerr(err, "cannot bind", url);
+        bw_err_set(err, "%s; is another budgetwatchd running, or is the address wrong?", err->msg);
+        zmq_close(s);
+        return NULL;
+    }
+    if (url != NULL)
+        restrict_ipc(url);
+    return s;
+}
+
+static int open_sub(bw_daemon *d, bw_err *err)
+{
+    if (d->cfg.n_events_sub == 0)
+        return 0;
+    d->sub = open_socket(d, ZMQ_SUB, NULL, err);
+    if (d->sub == NULL)
+        return -1;
+    for (int i = 0; i < d->cfg.n_prefixes; i++)
+        zmq_setsockopt(d->sub, ZMQ_SUBSCRIBE, d->cfg.events_sub_prefixes[i],
+                       strlen(d->cfg.events_sub_prefixes[i]));
+    for (int i = 0; i < d->cfg.n_events_sub; i++) {
+        const bw_endpoint *ep = &d->cfg.events_sub[i];
+        int rc = ep->bind ? zmq_bind(d->sub, ep->url) : zmq_connect(d->sub, ep->url);
+        if (rc != 0)
+            return zerr(err, ep->bind ? "cannot bind events_sub" : "cannot connect events_sub", ep->url);
+        if (ep->bind)
+            restrict_ipc(ep->url);
+    }
+    return 0;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events);
+static void on_idle(uv_idle_t *h);
+
+static int watch(bw_daemon *d, void *sock, uv_poll_t *h, bw_err *err)
+{
+    int fd;
+    size_t sz = sizeof fd;
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &sz) != 0)
+        return bw_err_set(err, "ZMQ_FD: %s", zmq_strerror(zmq_errno()));
+    int rc = uv_poll_init(&d->loop, h, fd);
+    if (rc == 0)
+        rc = uv_poll_start(h, UV_READABLE, on_readable);
+    if (rc != 0)
+        return bw_err_set(err, "watching a socket: %s", uv_strerror(rc));
+    h->data = d;
+    return 0;
+}
+
+static int make_dir_for(const char *url)
+{
+    if (strncmp(url, "ipc://", 6) != 0 || url[6] == '@')
+        return 0;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", url + 6);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return 0;
+    *slash = '\0';
+    return mkdir(dir, 0750) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static int open_sockets(bw_daemon *d, bw_err *err)
+{
+    d->zctx = zmq_ctx_new();
+    if (d->zctx == NULL)
+        return bw_err_set(err, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+    make_dir_for(d->cfg.control);
+    if ((d->router = open_socket(d, ZMQ_ROUTER, d->cfg.events_ack, err)) == NULL ||
+        (d->pub = open_socket(d, ZMQ_PUB, d->cfg.alerts_pub, err)) == NULL ||
+        (d->rep = open_socket(d, ZMQ_REP, d->cfg.control, err)) == NULL || open_sub(d, err))
+        return -1;
+    if (watch(d, d->router, &d->router_poll, err) || watch(d, d->rep, &d->rep_poll, err))
+        return -1;
+    if (d->sub && watch(d, d->sub, &d->sub_poll, err))
+        return -1;
+    return 0;
+}
+
+/* ---- draining ---- */
+
+static bool readable(void *sock)
+{
+    int ev = 0;
+    size_t sz = sizeof ev;
+    return sock != NULL && zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
+}
+
+/* Reads one multipart message into frames (at most `max`); returns the frame
+ * count (more frames than max are read and dropped but counted), 0 on EAGAIN. */
+static int recv_frames(void *sock, zmq_msg_t *f, int max)
+{
+    int n = 0;
+    for (;;) {
+        zmq_msg_t scratch, *m = n < max ? &f[n] : &scratch;
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(m);
+            return n;   /* EAGAIN before the first frame; frames are atomic otherwise */
+        }
+        int more = zmq_msg_more(m);
+        if (m == &scratch)
+            zmq_msg_close(m);
+        n++;
+        if (!more)
+            return n;
+    }
+}
+
+static void close_frames(zmq_msg_t *f, int n, int max)
+{
+    for (int i = 0; i < n && i < max; i++)
+        zmq_msg_close(&f[i]);
+}
+
+static void push_ack(bw_daemon *d, zmq_msg_t *id, const bw_ack *ack)
+{
+    bw_pending_ack *a = &d->acks[d->nacks++];
+    size_t n = zmq_msg_size(id);
+    a->idlen = (uint8_t)(n > sizeof a->id ? sizeof a->id : n);
+    memcpy(a->id, zmq_msg_data(id), a->idlen);
+    a->ack = *ack;
+}
+
+static bool drain_router(bw_daemon *d, uint32_t *budget)
+{
+    zmq_msg_t f[3];
+    while (*budget > 0) {
+        int n = recv_frames(d->router, f, 3);
+        if (n == 0)
+            return false;
+        (*budget)--;
+        if (bw_batch_begin(d)) {
+            close_frames(f, n, 3);
+            return false;
+        }
+        bw_ack ack;
+        if (n != 2) {
+            char why[128];
+            snprintf(why, sizeof why, "expected one frame [event] from a DEALER, got %d frames", n - 1);
+            d->stats.bad_frames++;
+            bw_ingest_reject(d, BW_REJ_MALFORMED, "", "", n > 1 ? zmq_msg_data(&f[n > 3 ? 2 : n - 1]) : "",
+                             n > 1 ? zmq_msg_size(&f[n > 3 ? 2 : n - 1]) : 0, why, &ack, false);
+        } else {
+            bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &ack, false);
+        }
+        push_ack(d, &f[0], &ack);
+        close_frames(f, n, 3);
+        if (d->nacks == d->cap_acks && commit_flush(d))
+            return false;
+    }
+    return true;
+}
+
+static bool drain_sub(bw_daemon *d, uint32_t *budget)
+{
+    zmq_msg_t f[2];
+    while (d->sub && *budget > 0) {
+        int n = recv_frames(d->sub, f, 2);
+        if (n == 0)
+            return false;
+        (*budget)--;
+        if (bw_batch_begin(d)) {
+            close_frames(f, n, 2);
+            return false;
+        }
+        if (n != 2) {
+            char why[128];
+            snprintf(why, sizeof why, "expected two frames [topic][event] on SUB, got %d", n);
+            d->stats.bad_frames++;
+            bw_ingest_reject(d, BW_REJ_MALFORMED, "", "", zmq_msg_data(&f[n > 1 ? 1 : 0]),
+                             zmq_msg_size(&f[n > 1 ? 1 : 0]), why, NULL, false);
+        } else {
+            bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), NULL, false);
+        }
+        close_frames(f, n, 2);
+    }
+    return true;
+}
+
+static void drain_control(bw_daemon *d)
+{
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init(&out);
+    for (int i = 0; i < 64; i++) {
+        zmq_msg_t f[1];
+        int n = recv_frames(d->rep, f, 1);
+        if (n == 0)
+            break;
+        out.size = 0;
+        if (n != 1) {
+            bw_reply_error("a control request is one frame", &out);
+            d->stats.control_errors++;
+        } else {
+            bw_control_handle(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), &out);
+        }
+        close_frames(f, n, 1);
+        zmq_send(d->rep, out.data, out.size, ZMQ_DONTWAIT);
+    }
+    msgpack_sbuffer_destroy(&out);
+}
+
+/* One loop turn's worth of work. ZMQ_FD is edge-triggered, so a turn either
+ * drains every socket until EAGAIN or leaves the idle handle on to come back. */
+static void drain_all(bw_daemon *d)
+{
+    if (d->stopping)
+        return;
+    if (d->cfg.clock == BW_CLOCK_WALL)
+        bw_advance(d, (int64_t)time(NULL));
+    uint32_t budget = d->cfg.batch_max;
+    bool more = true;
+    while (more && budget > 0) {
+        bool r = drain_router(d, &budget);
+        bool s = drain_sub(d, &budget);
+        more = r || s;
+    }
+    bw_batch_checkpoint(d);
+    drain_control(d);
+    /* Sends on the ROUTER and REP sockets may have consumed the edge. */
+    if (!d->stopping && (budget == 0 || readable(d->router) || readable(d->sub) || readable(d->rep)))
+        uv_idle_start(&d->drain, on_idle);
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    bw_daemon *d = h->data;
+    uv_idle_stop(h);
+    drain_all(d);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    bw_daemon *d = h->data;
+    if (status < 0)
+        bw_log(BW_LOG_WARNING, "socket poll error: %s", uv_strerror(status));
+    drain_all(d);
+}
+
+/* ---- timers and signals ---- */
+
+static void on_alert_timer(uv_timer_t *h)
+{
+    bw_daemon *d = h->data;
+    bw_advance(d, (int64_t)time(NULL));
+    bw_batch_checkpoint(d);
+    arm_alert_timer(d);
+}
+
+static void arm_alert_timer(bw_daemon *d)
+{
+    if (d->cfg.clock != BW_CLOCK_WALL || d->stopping)
+        return;
+    int64_t next = bw_engine_next_instant(d->engine);
+    if (next == BW_NEVER) {
+        uv_timer_stop(&d->alert_timer);
+        return;
+    }
+    int64_t ms = (next - (int64_t)time(NULL)) * 1000;
+    if (ms < 0)
+        ms = 0;
+    if (ms > TIMER_CAP_MS)
+        ms = TIMER_CAP_MS;   /* re-check hourly: the wall clock may be set */
+    uv_timer_start(&d->alert_timer, on_alert_timer, (uint64_t)ms, 0);
+}
+
+static void status_line(bw_daemon *d)
+{
+    uint64_t rej = 0;
+    for (int i = 0; i < BW_REJ_COUNT; i++)
+        rej += d->stats.rejected[i];
+    bw_notify_status("%llu accepted, %llu duplicates, %llu rejected, %llu alerts published",
+                     (unsigned long long)d->stats.accepted, (unsigned long long)d->stats.duplicates,
+                     (unsigned long long)rej, (unsigned long long)d->alert_seq);
+}
+
+static void on_heartbeat(uv_timer_t *h)
+{
+    bw_daemon *d = h->data;
+    bw_publish_heartbeat(d);
+    status_line(d);
+}
+
+static void on_watchdog(uv_timer_t *h)
+{
+    (void)h;
+    bw_notify_watchdog();
+}
+
+static void on_sighup(uv_signal_t *h, int sig)
+{
+    (void)sig;
+    bw_daemon *d = h->data;
+    bw_err err;
+    if (bw_daemon_reload(d, &err))
+        bw_log(BW_LOG_ERR, "reload failed, still running the old plan: %s", err.msg);
+}
+
+static void close_cb(uv_handle_t *h) { (void)h; }
+
+static void on_stop(uv_signal_t *h, int sig)
+{
+    bw_daemon *d = h->data;
+    bw_log(BW_LOG_NOTICE, "signal %d: stopping", sig);
+    bw_notify_stopping();
+    d->stopping = true;
+    bw_batch_checkpoint(d);
+    uv_stop(&d->loop);
+}
+
+/* ---- reload ---- */
+
+int bw_daemon_reload(bw_daemon *d, bw_err *err)
+{
+    bw_notify_reloading();
+    bw_log(BW_LOG_NOTICE, "reloading the plan %s", d->cfg.plan);
+    bw_batch_checkpoint(d);
+    bw_engine *old = d->engine, *fresh = NULL;
+    bw_calendar oldcal = d->cal;
+    if (new_engine(d, bw_engine_now(old), &fresh, err)) {
+        d->cal = oldcal;
+        bw_notify_ready();
+        return -1;
+    }
+    d->engine = fresh;
+    if (alloc_touched(d) || restore_state(d, false, err)) {
+        bw_engine_free(&d->engine);
+        d->engine = old;
+        d->cal = oldcal;
+        alloc_touched(d);
+        bw_notify_ready();
+        return -1;
+    }
+    /* The checkpoint above saved every state, so the ledger is the one source
+     * for carrying projects over; then everything is saved once against the new
+     * plan's budgets. */
+    bw_engine_free(&old);
+    for (size_t i = 0; i < bw_plan_nprojects(bw_engine_plan(d->engine)); i++)
+        bw_touch(d, (uint32_t)i);
+    if (bw_batch_begin(d) == 0)
+        bw_batch_checkpoint(d);
+    bw_log(BW_LOG_NOTICE, "plan reloaded: %zu projects in %zu units",
+           bw_plan_nprojects(bw_engine_plan(d->engine)), bw_plan_nunits(bw_engine_plan(d->engine)));
+    bw_notify_ready();
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+static int init_handles(bw_daemon *d, bw_err *err)
+{
+    uv_handle_t *hs[] = { (uv_handle_t *)&d->drain, (uv_handle_t *)&d->alert_timer,
+                          (uv_handle_t *)&d->hb_timer, (uv_handle_t *)&d->wd_timer,
+                          (uv_handle_t *)&d->sighup, (uv_handle_t *)&d->sigterm,
+                          (uv_handle_t *)&d->sigint };
+    int rc = uv_idle_init(&d->loop, &d->drain);
+    rc = rc ? rc : uv_timer_init(&d->loop, &d->alert_timer);
+    rc = rc ? rc : uv_timer_init(&d->loop, &d->hb_timer);
+    rc = rc ? rc : uv_timer_init(&d->loop, &d->wd_timer);
+    rc = rc ? rc : uv_signal_init(&d->loop, &d->sighup);
+    rc = rc ? rc : uv_signal_init(&d->loop, &d->sigterm);
+    rc = rc ? rc : uv_signal_init(&d->loop, &d->sigint);
+    if (rc)
+        return bw_err_set(err, "libuv: %s", uv_strerror(rc));
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        hs[i]->data = d;
+    return 0;
+}
+
+static int start_handles(bw_daemon *d, bw_err *err)
+{
+    uint64_t hb = (uint64_t)d->cfg.heartbeat_interval * 1000;
+    int rc = uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+    rc = rc ? rc : uv_signal_start(&d->sigterm, on_stop, SIGTERM);
+    rc = rc ? rc : uv_signal_start(&d->sigint, on_stop, SIGINT);
+    rc = rc ? rc : uv_timer_start(&d->hb_timer, on_heartbeat, hb, hb);
+    uint64_t wd = bw_notify_watchdog_usec();
+    if (rc == 0 && wd > 0)
+        rc = uv_timer_start(&d->wd_timer, on_watchdog, wd / 2000, wd / 2000);
+    if (rc)
+        return bw_err_set(err, "libuv: %s", uv_strerror(rc));
+    return 0;
+}
+
+static int open_state(bw_daemon *d, bw_err *err)
+{
+    char path[BW_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/ledger.db", d->cfg.state_dir);
+    d->store = bw_store_open(path, d->cfg.sync_full, err);
+    if (d->store == NULL)
+        return -1;
+    int64_t now = 0, seq = 0;
+    bw_calendar cal;
+    if (bw_tz_calendar(d->cfg.timezone, d->cfg.fiscal_year, &cal, err))
+        return -1;
+    int have = bw_store_meta_get(d->store, "now", &now, err);
+    if (have < 0 || bw_store_meta_get(d->store, "alert_seq", &seq, err) < 0)
+        return -1;
+    if (have == 0)
+        now = bw_cal_year_start(&cal);   /* first start: time flows from the year's start */
+    d->alert_seq = (uint64_t)seq;
+    d->sources = bw_sources_new(MAX_SOURCES);
+    if (d->sources == NULL || new_engine(d, now, &d->engine, err) || alloc_touched(d))
+        return -1;
+    return restore_state(d, true, err);
+}
+
+int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err)
+{
+    memset(d, 0, sizeof *d);
+    d->cfg = *cfg;
+    d->started_at = (int64_t)time(NULL);
+    d->cap_acks = cfg->batch_max ? cfg->batch_max : 1;
+    d->cap_pending = PENDING_ALERTS;
+    d->acks = malloc(d->cap_acks * sizeof *d->acks);
+    d->pending = malloc(d->cap_pending * sizeof *d->pending);
+    if (d->acks == NULL || d->pending == NULL)
+        return bw_err_set(err, "out of memory");
+    int rc = uv_loop_init(&d->loop);
+    if (rc)
+        return bw_err_set(err, "libuv: %s", uv_strerror(rc));
+    d->loop_ready = true;
+    if (open_state(d, err) || init_handles(d, err))
+        return -1;
+    d->drain.data = d;
+    if (open_sockets(d, err) || start_handles(d, err))
+        return -1;
+    /* Alerts that fell due while the daemon was down go out now, each at its
+     * own instant; what was already announced is not announced again. */
+    if (bw_batch_begin(d))
+        return bw_err_set(err, "cannot start a transaction on the ledger");
+    for (size_t i = 0; i < bw_plan_nprojects(bw_engine_plan(d->engine)); i++)
+        bw_touch(d, (uint32_t)i);
+    bw_batch_checkpoint(d);
+    if (cfg->clock == BW_CLOCK_WALL) {
+        bw_advance(d, (int64_t)time(NULL));
+        bw_batch_checkpoint(d);
+    }
+    return 0;
+}
+
+int bw_daemon_run(bw_daemon *d)
+{
+    bw_log(BW_LOG_NOTICE, "serving %zu projects; events on %s, alerts on %s, control on %s, "
+           "clock %s", bw_plan_nprojects(bw_engine_plan(d->engine)), d->cfg.events_ack,
+           d->cfg.alerts_pub, d->cfg.control, d->cfg.clock == BW_CLOCK_EVENT ? "event" : "wall");
+    bw_notify_ready();
+    status_line(d);
+    drain_all(d);   /* anything that arrived while starting */
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    return d->exit_code;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, close_cb);
+}
+
+void bw_daemon_fini(bw_daemon *d)
+{
+    if (d->in_txn && d->engine && d->store)
+        bw_batch_checkpoint(d);
+    if (d->loop_ready) {
+        uv_walk(&d->loop, close_walk, NULL);
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d->loop);
+    }
+    void *socks[] = { d->sub, d->router, d->pub, d->rep };
+    for (size_t i = 0; i < 4; i++)
+        if (socks[i])
+            zmq_close(socks[i]);
+    if (d->zctx)
+        zmq_ctx_term(d->zctx);
+    bw_engine_free(&d->engine);
+    bw_sources_free(&d->sources);
+    bw_store_close(&d->store);
+    free(d->acks);
+    free(d->pending);
+    free(d->touched);
+    free(d->touched_list);
+}

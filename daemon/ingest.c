@@ -1,0 +1,220 @@
+/* ingest: one disbursement or refund message, from decode to the ledger and the
+ * engine. Validation happens before anything is written; a rejected message is
+ * kept as a dead letter with its reason, so nothing a sender sent is lost. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/* Logs the first rejections of each kind, then one in a thousand: a flood of
+ * garbage must not flood the journal, and `stats` counts them all anyway. */
+static bool worth_logging(uint64_t n)
+{
+    return n <= 20 || n % 1000 == 0;
+}
+
+void bw_ingest_reject(bw_daemon *d, bw_reject_class cls, const char *src, const char *id,
+                      const void *raw, size_t len, const char *reason, bw_ack *ack, bool replay)
+{
+    bw_err err;
+    uint64_t n = ++d->stats.rejected[cls];
+    if (!replay && bw_store_reject_insert(d->store, src, id, raw, len, reason,
+                                          bw_daemon_now(d), &err) < 0)
+        bw_log(BW_LOG_ERR, "%s", err.msg);
+    if (!replay && worth_logging(n)) {
+        char s[BW_SRC_MAX * 4 + 8], i[BW_ID_MAX * 4 + 8];
+        bw_log(BW_LOG_WARNING, "rejected event (source \"%s\", id \"%s\"): %s [%s #%" PRIu64 "]",
+               bw_log_escape(src, strlen(src), s, sizeof s), bw_log_escape(id, strlen(id), i, sizeof i),
+               reason, bw_reject_class_name(cls), n);
+    }
+    if (ack != NULL) {
+        ack->status = BW_ACK_REJECTED;
+        snprintf(ack->src, sizeof ack->src, "%s", src);
+        snprintf(ack->id, sizeof ack->id, "%s", id);
+        snprintf(ack->reason, sizeof ack->reason, "%s", reason);
+    }
+}
+
+static void source_gap(bw_daemon *d, const bw_event *ev, uint64_t expected)
+{
+    bw_alert_msg m;
+    memset(&m, 0, sizeof m);
+    m.kind = BW_KIND_SOURCE_GAP;
+    m.state = BW_STATE_FIRING;
+    m.severity = BW_SEV_WARNING;
+    snprintf(m.src, sizeof m.src, "%s", ev->src);
+    m.expected_seq = expected;
+    m.got_seq = ev->seq;
+    m.at = m.since = bw_daemon_now(d);
+    d->stats.gaps++;
+    bw_publish_queue(d, &m);
+}
+
+static void observe_seq(bw_daemon *d, const bw_event *ev)
+{
+    uint64_t expected;
+    int v = bw_sources_observe(d->sources, ev->src, ev->seq, &expected);
+    if (v == BW_SEQ_GAP) {
+        source_gap(d, ev, expected);
+    } else if (v == BW_SEQ_RESTART) {
+        char s[BW_SRC_MAX * 4 + 8];
+        d->stats.restarts++;
+        bw_log(BW_LOG_NOTICE, "source \"%s\" restarted its sequence at 1 (it was at %" PRIu64 ")",
+               bw_log_escape(ev->src, strlen(ev->src), s, sizeof s), expected - 1);
+    }
+}
+
+/* Checks what the plan and the calendar say about the event. Returns the
+ * project index, or -1 with the class and reason filled. */
+static int64_t check_plan(bw_daemon *d, const bw_event *ev, bw_reject_class *cls, char *why,
+                          size_t n)
+{
+    const bw_plan *p = bw_engine_plan(d->engine);
+    int64_t ix = bw_plan_find_project(p, ev->project, strlen(ev->project));
+    if (ix < 0) {
+        *cls = BW_REJ_UNKNOWN_PROJECT;
+        snprintf(why, n, "unknown project \"%s\" (not in the plan); add it to the plan, reload, "
+                 "then replay_rejected", ev->project);
+        return -1;
+    }
+    const bw_unit_def *u = bw_plan_unit(p, bw_plan_project(p, (size_t)ix)->unit);
+    if (ev->unit[0] != '\0' && strcmp(ev->unit, u->code) != 0) {
+        *cls = BW_REJ_UNIT_MISMATCH;
+        snprintf(why, n, "unit \"%s\" does not match the plan, which puts project %s in unit %s",
+                 ev->unit, ev->project, u->code);
+        return -1;
+    }
+    if (ev->ts < bw_cal_year_start(&d->cal) || ev->ts >= bw_cal_year_end(&d->cal)) {
+        *cls = BW_REJ_OUT_OF_YEAR;
+        snprintf(why, n, "ts %" PRId64 " is outside fiscal year %d; check the payment date",
+                 ev->ts, d->cal.year);
+        return -1;
+    }
+    int64_t now = bw_daemon_now(d);
+    if (d->cfg.clock == BW_CLOCK_WALL && ev->ts > now + d->cfg.future_tolerance) {
+        *cls = BW_REJ_FUTURE;
+        snprintf(why, n, "ts %" PRId64 " is %" PRId64 " s in the future (tolerance %" PRId64
+                 " s); check the sender's clock", ev->ts, ev->ts - now, d->cfg.future_tolerance);
+        return -1;
+    }
+    return ix;
+}
+
+/* A refund naming its original must name an accepted disbursement of the same
+ * project, and may not refund more than it paid. Returns 0 or -1 (why filled). */
+static int check_ref(bw_daemon *d, const bw_event *ev, char *why, size_t n)
+{
+    if (ev->type != BW_EV_REFUND || ev->ref[0] == '\0')
+        return 0;
+    bw_event orig;
+    bw_err err;
+    int rc = bw_store_event_get(d->store, ev->src, ev->ref, &orig, &err);
+    if (rc < 0) {
+        snprintf(why, n, "%s", err.msg);
+        return -1;
+    }
+    if (rc == 0 || orig.type != BW_EV_DISBURSEMENT) {
+        snprintf(why, n, "refund refers to \"%s\", which is not a disbursement from source \"%s\" "
+                 "in the ledger; send the original first or fix ref", ev->ref, ev->src);
+        return -1;
+    }
+    if (strcmp(orig.project, ev->project) != 0) {
+        snprintf(why, n, "refund is for project %s but its original \"%s\" paid project %s",
+                 ev->project, ev->ref, orig.project);
+        return -1;
+    }
+    int64_t refunded = 0;
+    if (bw_store_refunded_total(d->store, ev->src, ev->ref, &refunded, &err)) {
+        snprintf(why, n, "%s", err.msg);
+        return -1;
+    }
+    if (ev->amount > orig.amount - refunded) {
+        snprintf(why, n, "refund of %" PRId64 " fen is more than the %" PRId64 " fen left of \"%s\"",
+                 ev->amount, orig.amount - refunded, ev->ref);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_paid(bw_daemon *d, const bw_event *ev, uint32_t ix, char *why, size_t n)
+{
+    if (check_ref(d, ev, why, n))
+        return -1;
+    bw_err err;
+    if (bw_engine_check(d->engine, ix, ev->type, ev->fund, ev->amount, &err)) {
+        snprintf(why, n, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int fail_store(bw_daemon *d, const bw_err *err)
+{
+    bw_log(BW_LOG_ERR, "%s; stopping so that no unrecorded event is acknowledged", err->msg);
+    d->exit_code = 1;
+    d->stopping = true;
+    uv_stop(&d->loop);
+    return -1;
+}
+
+int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, bw_ack *ack, bool replay)
+{
+    bw_event ev;
+    char why[BW_TEXT_MAX];
+    bw_reject_class cls = BW_REJ_MALFORMED;
+    if (bw_event_decode(raw, len, &ev, why, sizeof why)) {
+        bw_ingest_reject(d, cls, "", "", raw, len, why, ack, replay);
+        return BW_ACK_REJECTED;
+    }
+    int64_t ix = check_plan(d, &ev, &cls, why, sizeof why);
+    if (ix >= 0 && !bw_sources_admit(d->sources, ev.src)) {
+        cls = BW_REJ_TOO_MANY_SOURCES;
+        snprintf(why, sizeof why, "source \"%s\" is new and the daemon already tracks %zu "
+                 "sources, its limit; reuse an existing source id", ev.src,
+                 bw_sources_count(d->sources));
+        ix = -1;
+    }
+    if (ix < 0) {
+        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, ack, replay);
+        return BW_ACK_REJECTED;
+    }
+    /* In event mode the payment's own time moves the clock, and every alert
+     * instant passed is evaluated before this payment counts. */
+    if (d->cfg.clock == BW_CLOCK_EVENT && ev.ts > bw_engine_now(d->engine))
+        bw_advance(d, ev.ts);
+
+    bw_err err;
+    int rc = bw_store_event_insert(d->store, &ev, bw_daemon_now(d), &err);
+    if (rc < 0)
+        return fail_store(d, &err);
+    if (ack != NULL) {
+        snprintf(ack->src, sizeof ack->src, "%s", ev.src);
+        snprintf(ack->id, sizeof ack->id, "%s", ev.id);
+        ack->reason[0] = '\0';
+    }
+    if (rc == 0) {
+        d->stats.duplicates++;
+        if (ack != NULL)
+            ack->status = BW_ACK_DUPLICATE;
+        return BW_ACK_DUPLICATE;
+    }
+    /* New to the ledger: now the checks that depend on what was paid. The
+     * insert comes first so a resent refund is a duplicate, not "past zero". */
+    if (check_paid(d, &ev, (uint32_t)ix, why, sizeof why)) {
+        if (bw_store_event_delete(d->store, ev.src, ev.id, &err))
+            return fail_store(d, &err);
+        cls = ev.type == BW_EV_REFUND ? BW_REJ_BAD_REFUND : BW_REJ_OVERFLOW;
+        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, ack, replay);
+        return BW_ACK_REJECTED;
+    }
+    bw_engine_apply(d->engine, (uint32_t)ix, ev.type, ev.fund, ev.amount, &err);
+    bw_touch(d, (uint32_t)ix);
+    if (ev.has_seq)
+        observe_seq(d, &ev);
+    d->stats.accepted++;
+    if (ack != NULL)
+        ack->status = BW_ACK_ACCEPTED;
+    return BW_ACK_ACCEPTED;
+}

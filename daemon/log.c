@@ -1,0 +1,86 @@
+/* log: stderr logging with journal priority prefixes when stderr is the
+ * journal, timestamps otherwise; and escaping of untrusted text. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static bool to_journal;   /* set once at start-up, before the loop runs */
+
+void bw_log_init(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    struct stat st;
+    unsigned long long dev, ino;
+    to_journal = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+                 fstat(2, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+                 (unsigned long long)st.st_ino == ino;
+}
+
+void bw_log(int prio, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (to_journal) {
+        fprintf(stderr, "<%d>%s\n", prio, line);
+        return;
+    }
+    static const char *const names[] = { "emerg", "alert", "crit", "error", "warning",
+                                         "notice", "info", "debug" };
+    struct timespec ts;
+    struct tm tm;
+    char stamp[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(stderr, "%s.%03ld budgetwatchd %s: %s\n", stamp, ts.tv_nsec / 1000000,
+            names[prio & 7], line);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || len > n || s[0] > 0xf4)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;   /* overlong, surrogate, or past U+10FFFF */
+    return len;
+}
+
+char *bw_log_escape(const char *s, size_t len, char *buf, size_t buflen)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 5 < buflen;) {
+        size_t n = utf8_len(u + i, len - i);
+        if (n == 1 && u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\') {
+            buf[o++] = (char)u[i++];
+        } else if (n > 1) {
+            if (o + n + 1 >= buflen)
+                break;
+            memcpy(buf + o, u + i, n);
+            o += n;
+            i += n;
+        } else {
+            o += (size_t)snprintf(buf + o, buflen - o, "\\x%02x", u[i++]);
+        }
+    }
+    if (buflen > 0)
+        buf[o < buflen ? o : buflen - 1] = '\0';
+    return buf;
+}

@@ -1,0 +1,113 @@
+/* budgetwatchd: watches budget execution against spending plans and alerts
+ * supervisors. This file only parses the command line and runs the daemon. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "store.h"
+
+#define EXIT_CONFIG 78   /* EX_CONFIG: systemd's RestartPreventExitStatus= keeps it from looping */
+
+static void usage(FILE *f)
+{
+    fputs("usage: budgetwatchd [-c FILE] [--check | --verify | --version]\n"
+          "  -c, --config FILE  read the configuration FILE (default: built-in defaults)\n"
+          "  -t, --check        validate the configuration and the plan, then exit\n"
+          "      --verify       recompute every project's totals from the ledger, report\n"
+          "                     any difference (exit 1 if there is one), then exit\n"
+          "  -V, --version      print the version and exit\n"
+          "Runs in the foreground; logs to stderr. See budgetwatchd(8).\n", f);
+}
+
+static int print_diff(void *ctx, const char *code, int64_t sf, int64_t so, int64_t lf, int64_t lo)
+{
+    ++*(int64_t *)ctx;
+    printf("project %s: saved fiscal %lld other %lld, ledger fiscal %lld other %lld\n", code,
+           (long long)sf, (long long)so, (long long)lf, (long long)lo);
+    return 0;
+}
+
+static int verify(const bw_config *cfg)
+{
+    char path[BW_PATH_MAX + 16];
+    bw_err err;
+    snprintf(path, sizeof path, "%s/ledger.db", cfg->state_dir);
+    bw_store *s = bw_store_open(path, cfg->sync_full, &err);
+    if (s == NULL) {
+        fprintf(stderr, "budgetwatchd: %s\n", err.msg);
+        return 1;
+    }
+    int64_t diffs = 0;
+    int64_t checked = bw_store_verify(s, print_diff, &diffs, &err);
+    bw_store_close(&s);
+    if (checked < 0) {
+        fprintf(stderr, "budgetwatchd: %s\n", err.msg);
+        return 1;
+    }
+    printf("verify: %lld projects checked against %s: %s\n", (long long)checked, path,
+           diffs ? "TOTALS DIFFER FROM THE LEDGER (see above)" : "totals equal the ledger");
+    return diffs ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 't' },
+        { "verify", no_argument, NULL, 'v' },       { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+    };
+    const char *conf = NULL;
+    int check = 0, do_verify = 0, c;
+    while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': conf = optarg; break;
+        case 't': check = 1; break;
+        case 'v': do_verify = 1; break;
+        case 'V': puts("budgetwatchd " BW_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "budgetwatchd: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    bw_log_init();
+    signal(SIGPIPE, SIG_IGN);
+
+    bw_config cfg;
+    bw_err err;
+    bw_config_defaults(&cfg);
+    if (conf != NULL && bw_config_load(&cfg, conf, &err)) {
+        fprintf(stderr, "budgetwatchd: %s\n", err.msg);
+        return EXIT_CONFIG;
+    }
+    if (check) {
+        if (bw_daemon_check(&cfg, &err)) {
+            fprintf(stderr, "budgetwatchd: %s\n", err.msg);
+            return EXIT_CONFIG;
+        }
+        printf("budgetwatchd: configuration %s and plan %s are valid\n",
+               conf ? conf : "(built-in defaults)", cfg.plan);
+        return 0;
+    }
+    if (do_verify)
+        return verify(&cfg);
+
+    static bw_daemon d;   /* large; lives for the whole process */
+    if (bw_daemon_init(&d, &cfg, &err)) {
+        bw_log(BW_LOG_ERR, "cannot start: %s", err.msg);
+        bw_daemon_fini(&d);
+        return 1;
+    }
+    int rc = bw_daemon_run(&d);
+    bw_daemon_fini(&d);
+    bw_log(BW_LOG_NOTICE, "stopped");
+    return rc;
+}

@@ -1,0 +1,66 @@
+"""Restart: state comes back from the ledger, nothing already announced is
+announced again, and alerts that fell due while the daemon was down go out at
+start, each at its own instant."""
+
+import calendar
+import unittest
+
+from harness import DAY, JAN1, Daemon, drain_alerts, event, load_plan
+
+PLAN = load_plan()
+P1 = "130281219RAC9NBCKQYEU"
+
+
+class Restart(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon()
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def test_restart_does_not_reannounce(self):
+        d = self.d.start()
+        d.send_reliable([event("t", i, P1, 1000 + i, JAN1 + i) for i in range(100)])
+        d.ok("advance", to=JAN1 + 70 * DAY)
+        before = d.ok("alerts")
+        status = d.ok("status")
+        self.assertEqual(d.stop(), 0)
+
+        d.start()
+        sub = d.subscriber()
+        after = d.ok("alerts")
+        self.assertEqual(after["seq"], before["seq"])
+        self.assertEqual(after["alerts"], before["alerts"])
+        self.assertEqual(d.ok("status"), status)
+        # The next alert continues the seq; the first thing on the stream is it.
+        r = d.ok("advance", to=JAN1 + 71 * DAY)
+        self.assertGreater(r["alerts"], 0)
+        got = drain_alerts(sub, before["seq"] + r["alerts"])
+        self.assertEqual(got[0]["seq"], before["seq"] + 1)
+        self.assertTrue(d.ok("verify")["consistent"])
+
+    def test_alerts_due_while_down_go_out_at_start(self):
+        year = 2026
+        jan1 = calendar.timegm((year, 1, 1, 0, 0, 0)) - 8 * 3600
+        d = Daemon(daemon_extra="fiscal_year = %d\n" % year)
+        try:
+            # The same ledger, first with the event clock in early January...
+            d.start()
+            d.ok("advance", to=jan1 + 5 * DAY)
+            self.assertEqual(d.ok("alerts")["seq"], 0)
+            self.assertEqual(d.stop(), 0)
+            # ...then with the wall clock, which stands months later.
+            d.set_clock("wall")
+            d.start()
+            h = d.ok("history", project=P1)["alerts"]
+            firsts = [(a["kind"], a["severity"], a["at"]) for a in h if a["at"] == a["since"]]
+            self.assertEqual(firsts[0], ("lag", "warning", jan1 + 30 * DAY))
+            self.assertIn(("milestone", "critical", calendar.timegm((year, 4, 1)) - 8 * 3600), firsts)
+            ats = [a["at"] for a in d.ok("history")["alerts"]]
+            self.assertEqual(ats, sorted(ats))
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
