@@ -2,6 +2,7 @@
  * schedules — with O(1) look-up of codes. Strings live in an arena owned by the plan. */
 #include "plan.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -22,16 +22,34 @@
 
 /* ---- fixtures ---- */
 
+#define REC_MAX (1 << 16)
+
+/* Records alert transitions; large, so always static or heap. */
 typedef struct rec {
-    bw_alert a[4096];
+    bw_alert a[REC_MAX];
     size_t n;
 } rec;
 
 static void record(void *ctx, const bw_alert *a)
 {
     rec *r = ctx;
-    assert_true(r->n < 4096);
+    assert_true(r->n < REC_MAX);
     r->a[r->n++] = *a;
+}
+
+/* The one recorder of the single-recorder tests, emptied for each. */
+static rec *rec_reset(void)
+{
+    static rec shared;
+    shared.n = 0;
+    return &shared;
+}
+
+static rec *rec_new(void)
+{
+    rec *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    return r;
 }
 
 static size_t count(const rec *r, int kind, int state)
@@ -139,14 +157,14 @@ static void test_milestone_exact(void **state)
         const ms_case *c = &ms_cases[i];
         bw_engine *e = one_project(c->budget, T_JAN1);
         pay(e, 0, c->paid);
-        rec r = { .n = 0 };
-        bw_engine_evaluate(e, T_MAR31_END - 1, record, &r);
-        assert_int_equal(count(&r, BW_KIND_MILESTONE, -1), 0);
-        bw_engine_evaluate(e, T_MAR31_END, record, &r);
+        rec *r = rec_reset();
+        bw_engine_evaluate(e, T_MAR31_END - 1, record, r);
+        assert_int_equal(count(r, BW_KIND_MILESTONE, -1), 0);
+        bw_engine_evaluate(e, T_MAR31_END, record, r);
         if (!c->fires) {
-            assert_int_equal(count(&r, BW_KIND_MILESTONE, -1), 0);
+            assert_int_equal(count(r, BW_KIND_MILESTONE, -1), 0);
         } else {
-            const bw_alert *a = first(&r, BW_KIND_MILESTONE, BW_STATE_FIRING);
+            const bw_alert *a = first(r, BW_KIND_MILESTONE, BW_STATE_FIRING);
             if (a == NULL)
                 fail_msg("%s: no milestone alert", c->name);
             assert_int_equal(a->at, T_MAR31_END);
@@ -169,13 +187,13 @@ static void test_never_paid_instants(void **state)
 {
     (void)state;
     bw_engine *e = one_project(100000000, T_JAN1);
-    rec r = { .n = 0 };
-    bw_engine_evaluate(e, T_JAN1, record, &r);
-    assert_int_equal(r.n, 0);
+    rec *r = rec_reset();
+    bw_engine_evaluate(e, T_JAN1, record, r);
+    assert_int_equal(r->n, 0);
     assert_int_equal(bw_engine_next_instant(e), T_JAN1 + 30 * DAY);
-    bw_engine_evaluate(e, T_MAR31_END, record, &r);
+    bw_engine_evaluate(e, T_MAR31_END, record, r);
 
-    const bw_alert *w = first(&r, BW_KIND_LAG, BW_STATE_FIRING);
+    const bw_alert *w = first(r, BW_KIND_LAG, BW_STATE_FIRING);
     assert_non_null(w);
     assert_int_equal(w->severity, BW_SEV_WARNING);
     assert_int_equal(w->at, T_JAN1 + 30 * DAY);
@@ -183,21 +201,21 @@ static void test_never_paid_instants(void **state)
     assert_int_equal(w->shortfall, 10000000);
 
     const bw_alert *c = NULL;
-    for (size_t i = 0; i < r.n; i++)
-        if (r.a[i].kind == BW_KIND_LAG && r.a[i].severity == BW_SEV_CRITICAL) {
-            c = &r.a[i];
+    for (size_t i = 0; i < r->n; i++)
+        if (r->a[i].kind == BW_KIND_LAG && r->a[i].severity == BW_SEV_CRITICAL) {
+            c = &r->a[i];
             break;
         }
     assert_non_null(c);
     assert_int_equal(c->at, T_JAN1 + 60 * DAY);
     assert_int_equal(c->since, T_JAN1 + 30 * DAY);   /* one episode: since is kept */
 
-    const bw_alert *m = first(&r, BW_KIND_MILESTONE, BW_STATE_FIRING);
+    const bw_alert *m = first(r, BW_KIND_MILESTONE, BW_STATE_FIRING);
     assert_non_null(m);
     assert_int_equal(m->at, T_MAR31_END);
     assert_true(c < m && w < c);
-    for (size_t i = 1; i < r.n; i++)
-        assert_true(r.a[i - 1].at <= r.a[i].at);
+    for (size_t i = 1; i < r->n; i++)
+        assert_true(r->a[i - 1].at <= r->a[i].at);
     bw_engine_free(&e);
 }
 
@@ -205,13 +223,13 @@ static void test_overspend_by_one_fen(void **state)
 {
     (void)state;
     bw_engine *e = one_project(5760000, T_JAN1);
-    rec r = { .n = 0 };
+    rec *r = rec_reset();
     pay(e, 0, 5760000);
-    bw_engine_evaluate(e, T_JAN1, record, &r);
-    assert_int_equal(count(&r, BW_KIND_OVERSPEND, -1), 0);
+    bw_engine_evaluate(e, T_JAN1, record, r);
+    assert_int_equal(count(r, BW_KIND_OVERSPEND, -1), 0);
     pay(e, 0, 1);
-    bw_engine_evaluate(e, T_JAN1 + 10, record, &r);
-    const bw_alert *a = first(&r, BW_KIND_OVERSPEND, BW_STATE_FIRING);
+    bw_engine_evaluate(e, T_JAN1 + 10, record, r);
+    const bw_alert *a = first(r, BW_KIND_OVERSPEND, BW_STATE_FIRING);
     assert_non_null(a);
     assert_int_equal(a->severity, BW_SEV_CRITICAL);
     assert_int_equal(a->paid, 5760001);
@@ -219,8 +237,8 @@ static void test_overspend_by_one_fen(void **state)
     /* A refund of the fen resolves it. */
     bw_err err;
     assert_int_equal(bw_engine_apply(e, 0, BW_EV_REFUND, BW_FUND_FISCAL, 1, &err), 0);
-    bw_engine_evaluate(e, T_JAN1 + 20, record, &r);
-    assert_int_equal(count(&r, BW_KIND_OVERSPEND, BW_STATE_RESOLVED), 1);
+    bw_engine_evaluate(e, T_JAN1 + 20, record, r);
+    assert_int_equal(count(r, BW_KIND_OVERSPEND, BW_STATE_RESOLVED), 1);
     bw_engine_free(&e);
 }
 
@@ -271,10 +289,10 @@ static void test_adjust_changes_rate_at_once(void **state)
     assert_int_equal(st.rate_bp, 2500);
     assert_int_equal(st.budget, 4516640000);
     /* Cutting the budget under what was paid is an overspend, at once. */
-    rec r = { .n = 0 };
+    rec *r = rec_reset();
     assert_int_equal(bw_engine_adjust(e, 0, 1000000000, &err), 0);
-    bw_engine_evaluate(e, T_JAN1, record, &r);
-    assert_non_null(first(&r, BW_KIND_OVERSPEND, BW_STATE_FIRING));
+    bw_engine_evaluate(e, T_JAN1, record, r);
+    assert_non_null(first(r, BW_KIND_OVERSPEND, BW_STATE_FIRING));
     assert_int_equal(bw_engine_adjust(e, 0, 0, &err), -1);
     bw_engine_free(&e);
 }
@@ -287,11 +305,11 @@ static void test_year_end_target(void **state)
     for (int i = 0; i < 2; i++) {
         bw_engine *e = one_project(budget, T_JAN1);
         pay(e, 0, paid[i]);
-        rec r = { .n = 0 };
-        bw_engine_evaluate(e, end - 1, record, &r);
-        assert_int_equal(count(&r, BW_KIND_YEAR_END, -1), 0);
-        bw_engine_evaluate(e, end + 3600, record, &r);
-        const bw_alert *a = first(&r, BW_KIND_YEAR_END, BW_STATE_FIRING);
+        rec *r = rec_reset();
+        bw_engine_evaluate(e, end - 1, record, r);
+        assert_int_equal(count(r, BW_KIND_YEAR_END, -1), 0);
+        bw_engine_evaluate(e, end + 3600, record, r);
+        const bw_alert *a = first(r, BW_KIND_YEAR_END, BW_STATE_FIRING);
         if (i == 0) {
             assert_non_null(a);
             assert_int_equal(a->at, end);
@@ -311,22 +329,25 @@ static void test_hysteresis(void **state)
     const int64_t budget = 1000000000;
     int64_t t = T_JAN1 + 60 * DAY;   /* plan at exactly 20 % */
     bw_engine *e = one_project(budget, t);
-    rec r = { .n = 0 };
+    rec *r = rec_reset();
     bw_err err;
     pay(e, 0, 100000000);                     /* 10 %: lag 10 pp -> warning */
-    bw_engine_evaluate(e, t, record, &r);
-    assert_int_equal(count(&r, BW_KIND_LAG, BW_STATE_FIRING), 1);
+    bw_engine_evaluate(e, t, record, r);
+    assert_int_equal(count(r, BW_KIND_LAG, BW_STATE_FIRING), 1);
     pay(e, 0, 5000000);                       /* 10.5 %: lag 9.5 pp, inside the band */
-    bw_engine_evaluate(e, t, record, &r);
+    bw_engine_evaluate(e, t, record, r);
     assert_int_equal(bw_engine_apply(e, 0, BW_EV_REFUND, BW_FUND_FISCAL, 5000000, &err), 0);
-    bw_engine_evaluate(e, t, record, &r);     /* back to 10 pp: still the same alert */
+    bw_engine_evaluate(e, t, record, r);     /* back to 10 pp: still the same alert */
     pay(e, 0, 5000000);
-    bw_engine_evaluate(e, t, record, &r);
-    assert_int_equal(count(&r, BW_KIND_LAG, -1), 1);
-    pay(e, 0, 5000001);                       /* 11.0000001 %: lag 8.99 pp -> resolved */
-    bw_engine_evaluate(e, t, record, &r);
-    assert_int_equal(count(&r, BW_KIND_LAG, BW_STATE_RESOLVED), 1);
-    assert_int_equal(r.n, 2);
+    bw_engine_evaluate(e, t, record, r);
+    assert_int_equal(count(r, BW_KIND_LAG, -1), 1);
+    pay(e, 0, 5000000);                       /* 11.00 %: lag 9.00 pp, still the band's edge */
+    bw_engine_evaluate(e, t, record, r);
+    assert_int_equal(count(r, BW_KIND_LAG, BW_STATE_RESOLVED), 0);
+    pay(e, 0, 100000);                        /* 11.01 %: lag 8.99 pp -> resolved */
+    bw_engine_evaluate(e, t, record, r);
+    assert_int_equal(count(r, BW_KIND_LAG, BW_STATE_RESOLVED), 1);
+    assert_int_equal(r->n, 2);
     bw_engine_free(&e);
 }
 
@@ -334,27 +355,27 @@ static void test_repeat_interval_and_ack(void **state)
 {
     (void)state;
     bw_engine *e = one_project(100000000, T_JAN1);
-    rec r = { .n = 0 };
+    rec *r = rec_reset();
     int64_t warn = T_JAN1 + 30 * DAY;
-    bw_engine_evaluate(e, warn + 3 * DAY, record, &r);
-    assert_int_equal(count(&r, BW_KIND_LAG, BW_STATE_FIRING), 4);   /* start + 3 reminders */
+    bw_engine_evaluate(e, warn + 3 * DAY, record, r);
+    assert_int_equal(count(r, BW_KIND_LAG, BW_STATE_FIRING), 4);   /* start + 3 reminders */
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(r.a[i].at, warn + i * DAY);
-        assert_int_equal(r.a[i].since, warn);
+        assert_int_equal(r->a[i].at, warn + i * DAY);
+        assert_int_equal(r->a[i].since, warn);
     }
     bw_alert a;
     bw_err err;
     assert_int_equal(bw_engine_ack(e, 0, BW_KIND_LAG, &a, &err), 0);
     assert_int_equal(a.state, BW_STATE_ACKNOWLEDGED);
-    r.n = 0;
-    bw_engine_evaluate(e, warn + 29 * DAY, record, &r);
-    assert_int_equal(r.n, 0);                 /* acknowledged: no reminders */
-    bw_engine_evaluate(e, warn + 31 * DAY, record, &r);
+    r->n = 0;
+    bw_engine_evaluate(e, warn + 29 * DAY, record, r);
+    assert_int_equal(r->n, 0);                 /* acknowledged: no reminders */
+    bw_engine_evaluate(e, warn + 31 * DAY, record, r);
     /* the escalation to critical (day 60) fires again despite the ack, then reminds */
-    assert_int_equal(r.n, 2);
-    assert_int_equal(r.a[0].severity, BW_SEV_CRITICAL);
-    assert_int_equal(r.a[0].at, T_JAN1 + 60 * DAY);
-    assert_int_equal(r.a[1].at, T_JAN1 + 61 * DAY);
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->a[0].severity, BW_SEV_CRITICAL);
+    assert_int_equal(r->a[0].at, T_JAN1 + 60 * DAY);
+    assert_int_equal(r->a[1].at, T_JAN1 + 61 * DAY);
     assert_int_equal(bw_engine_ack(e, 0, BW_KIND_OVERSPEND, &a, &err), -1);
     assert_non_null(strstr(err.msg, "no firing overspend alert"));
     bw_engine_free(&e);
@@ -369,11 +390,11 @@ static void test_zunhua_status_sums(void **state)
     const bw_plan *p = bw_engine_plan(e);
     assert_int_equal(bw_plan_nprojects(p), 27);
     assert_int_equal(bw_plan_nunits(p), 3);
-    rec r = { .n = 0 };
-    bw_engine_evaluate(e, T_JAN1 + 100 * DAY, record, &r);
+    rec *r = rec_reset();
+    bw_engine_evaluate(e, T_JAN1 + 100 * DAY, record, r);
     for (size_t i = 0; i < bw_plan_nprojects(p); i++)
         pay(e, (uint32_t)i, (int64_t)(i + 1) * 123457);
-    bw_engine_evaluate(e, T_JAN1 + 100 * DAY, record, &r);
+    bw_engine_evaluate(e, T_JAN1 + 100 * DAY, record, r);
 
     bw_status tot, u, pr;
     bw_engine_total_status(e, &tot);
@@ -461,10 +482,10 @@ static void test_order_independence(void **state)
     }
     bw_engine_free(&z);
     static bw_project_state base[27], other[27];
-    static rec r0, r1;
+    rec *r0 = rec_new(), *r1 = rec_new();
     for (size_t i = 0; i < N; i++)
         order[i] = i;
-    run_events(evs, N, order, &r0, base);
+    run_events(evs, N, order, r0, base);
     for (int round = 0; round < 20; round++) {
         for (size_t i = N - 1; i > 0; i--) {
             size_t j = rng_next(&seed) % (i + 1);
@@ -472,12 +493,14 @@ static void test_order_independence(void **state)
             order[i] = order[j];
             order[j] = t;
         }
-        r1.n = 0;
-        run_events(evs, N, order, &r1, other);
+        r1->n = 0;
+        run_events(evs, N, order, r1, other);
         assert_memory_equal(base, other, sizeof base);
-        assert_int_equal(r0.n, r1.n);
-        assert_memory_equal(r0.a, r1.a, r0.n * sizeof r0.a[0]);
+        assert_int_equal(r0->n, r1->n);
+        assert_memory_equal(r0->a, r1->a, r0->n * sizeof r0->a[0]);
     }
+    free(r0);
+    free(r1);
 }
 
 /* A jump of the clock walks every passed instant in order, each at its own time;
@@ -486,13 +509,14 @@ static void test_jump_and_restore(void **state)
 {
     (void)state;
     bw_engine *e = zunhua();
-    rec r = { .n = 0 };
+    rec *r = rec_new();
     uint32_t ix = project_ix(e, "130281219RAC9NBCKQYEU");
     pay(e, ix, 18692LL * 1000000 / 2);
-    bw_engine_evaluate(e, T_JAN1 + 200 * DAY, record, &r);
-    assert_true(r.n > 27);
-    for (size_t i = 1; i < r.n; i++)
-        assert_true(r.a[i - 1].at <= r.a[i].at);
+    bw_engine_evaluate(e, T_JAN1 + 200 * DAY, record, r);
+    assert_true(r->n > 27);
+    for (size_t i = 1; i < r->n; i++)
+        assert_true(r->a[i - 1].at <= r->a[i].at);
+    free(r);
 
     bw_plan_opts o = default_opts();
     char path[1024];
@@ -511,14 +535,17 @@ static void test_jump_and_restore(void **state)
     bw_engine *e2 = bw_engine_new(&p, &cal, &eo, bw_engine_now(e), &err);
     for (uint32_t i = 0; i < 27; i++)
         assert_int_equal(bw_engine_restore(e2, i, bw_engine_state(e, i), &err), 0);
-    rec r2 = { .n = 0 }, r1 = { .n = 0 };
-    bw_engine_evaluate(e2, bw_engine_now(e), record, &r2);
-    assert_int_equal(r2.n, 0);
+    rec *r2 = rec_new(), *r1 = rec_new();
+    bw_engine_evaluate(e2, bw_engine_now(e), record, r2);
+    assert_int_equal(r2->n, 0);
     /* And both go on to say the same things. */
-    bw_engine_evaluate(e, T_JAN1 + 300 * DAY, record, &r1);
-    bw_engine_evaluate(e2, T_JAN1 + 300 * DAY, record, &r2);
-    assert_int_equal(r1.n, r2.n);
-    assert_memory_equal(r1.a, r2.a, r1.n * sizeof r1.a[0]);
+    bw_engine_evaluate(e, T_JAN1 + 300 * DAY, record, r1);
+    bw_engine_evaluate(e2, T_JAN1 + 300 * DAY, record, r2);
+    assert_true(r1->n > 0);
+    assert_int_equal(r1->n, r2->n);
+    assert_memory_equal(r1->a, r2->a, r1->n * sizeof r1->a[0]);
+    free(r1);
+    free(r2);
     bw_engine_free(&e);
     bw_engine_free(&e2);
 }
