@@ -26,8 +26,8 @@ static void reply_init(reply *r, msgpack_sbuffer *out, size_t nkeys)
     bw_pack_kv_bool(&r->pk, "ok", true);
 }
 
-static void fail(msgpack_sbuffer *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(msgpack_sbuffer *out, const char *fmt, ...)
+static int fail(msgpack_sbuffer *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(msgpack_sbuffer *out, const char *fmt, ...)
 {
     char msg[BW_ERR_MAX];
     va_list ap;
@@ -36,6 +36,7 @@ static void fail(msgpack_sbuffer *out, const char *fmt, ...)
     va_end(ap);
     out->size = 0;
     bw_reply_error(msg, out);
+    return -1;
 }
 
 /* ---- status rows ---- */
@@ -107,7 +108,7 @@ static size_t select_projects(const bw_daemon *d, const bw_ctl_req *q, int64_t u
     return k;
 }
 
-static void op_status(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+static int op_status(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
 {
     const bw_plan *p = bw_engine_plan(d->engine);
     int64_t unit = -1, project = -1;
@@ -155,11 +156,12 @@ static void op_status(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
     row_of(&tot, &row);
     bw_pack_key(&r.pk, "total");
     bw_status_row_pack(&r.pk, &row);
+    return 0;
 }
 
 /* ---- alerts ---- */
 
-static void op_alerts(bw_daemon *d, msgpack_sbuffer *out)
+static int op_alerts(bw_daemon *d, msgpack_sbuffer *out)
 {
     size_t np = bw_plan_nprojects(bw_engine_plan(d->engine)), n = 0;
     bw_alert a;
@@ -181,6 +183,7 @@ static void op_alerts(bw_daemon *d, msgpack_sbuffer *out)
             bw_alert_pack(&r.pk, &m);
         }
     }
+    return 0;
 }
 
 typedef struct history_ctx {
@@ -199,7 +202,7 @@ static int history_row(void *ctx, const bw_alert_msg *a)
     return 0;
 }
 
-static void op_history(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+static int op_history(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
 {
     bw_history_filter f = { q->project, q->unit, q->has_since, q->since, q->has_until, q->until,
                             q->limit };
@@ -218,6 +221,7 @@ static void op_history(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
     msgpack_pack_array(&r.pk, h.n);
     msgpack_sbuffer_write(out, h.items.data, h.items.size);
     msgpack_sbuffer_destroy(&h.items);
+    return 0;
 }
 
 static int64_t find_project(bw_daemon *d, const char *code, msgpack_sbuffer *out)
@@ -228,14 +232,14 @@ static int64_t find_project(bw_daemon *d, const char *code, msgpack_sbuffer *out
     return ix;
 }
 
-static void op_ack(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+static int op_ack(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
 {
     int kind = bw_kind_parse(q->kind);
     if (kind < 0 || kind >= BW_PROJECT_KINDS)
         return fail(out, "kind must be lag, milestone, overspend or year_end, got \"%s\"", q->kind);
     int64_t ix = find_project(d, q->project, out);
     if (ix < 0)
-        return;
+        return -1;
     bw_alert a;
     bw_err err;
     if (bw_engine_ack(d->engine, (uint32_t)ix, (bw_alert_kind)kind, &a, &err))
@@ -253,9 +257,10 @@ static void op_ack(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
     reply_init(&r, out, 1);
     bw_pack_key(&r.pk, "alert");
     bw_alert_pack(&r.pk, &m);
+    return 0;
 }
 
-static void op_stats(bw_daemon *d, msgpack_sbuffer *out)
+static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
 {
     bw_err err;
     int64_t events = bw_store_event_count(d->store, &err);
@@ -278,6 +283,7 @@ static void op_stats(bw_daemon *d, msgpack_sbuffer *out)
     bw_pack_kv_uint(&r.pk, "alert_seq", d->alert_seq);
     bw_pack_kv_uint(&r.pk, "bad_frames", d->stats.bad_frames);
     bw_pack_kv_uint(&r.pk, "sources", bw_sources_count(d->sources));
+    return 0;
 }
 
 /* ---- verify ---- */
@@ -301,7 +307,7 @@ static int verify_diff(void *ctx, const char *code, int64_t sf, int64_t so, int6
     return 0;
 }
 
-static void op_verify(bw_daemon *d, msgpack_sbuffer *out)
+static int op_verify(bw_daemon *d, msgpack_sbuffer *out)
 {
     verify_ctx v = { .n = 0 };
     msgpack_sbuffer_init(&v.items);
@@ -322,9 +328,10 @@ static void op_verify(bw_daemon *d, msgpack_sbuffer *out)
     msgpack_pack_array(&r.pk, v.n);
     msgpack_sbuffer_write(out, v.items.data, v.items.size);
     msgpack_sbuffer_destroy(&v.items);
+    return 0;
 }
 
-static void op_reload(bw_daemon *d, msgpack_sbuffer *out)
+static int op_reload(bw_daemon *d, msgpack_sbuffer *out)
 {
     bw_err err;
     if (bw_daemon_reload(d, &err)) {
@@ -334,13 +341,14 @@ static void op_reload(bw_daemon *d, msgpack_sbuffer *out)
     reply r;
     reply_init(&r, out, 1);
     bw_pack_kv_uint(&r.pk, "projects", bw_plan_nprojects(bw_engine_plan(d->engine)));
+    return 0;
 }
 
-static void op_adjust(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+static int op_adjust(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
 {
     int64_t ix = find_project(d, q->project, out);
     if (ix < 0)
-        return;
+        return -1;
     int64_t old = bw_engine_state(d->engine, (uint32_t)ix)->budget;
     bw_err err;
     if (bw_batch_begin(d))
@@ -363,6 +371,7 @@ static void op_adjust(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
     bw_pack_key(&r.pk, "project");
     bw_status_row_pack(&r.pk, &row);
     bw_pack_kv_int(&r.pk, "old_budget", old);
+    return 0;
 }
 
 /* ---- dead letters ---- */
@@ -398,7 +407,7 @@ static int collect_reject(void *ctx, int64_t id, const void *raw, size_t len, co
     return 0;
 }
 
-static void op_replay(bw_daemon *d, msgpack_sbuffer *out)
+static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
 {
     replay_ctx rc = { NULL, 0, 0 };
     bw_err err;
@@ -430,9 +439,10 @@ static void op_replay(bw_daemon *d, msgpack_sbuffer *out)
     bw_pack_kv_uint(&r.pk, "replayed", rc.n);
     bw_pack_kv_uint(&r.pk, "accepted", accepted);
     bw_pack_kv_uint(&r.pk, "still_rejected", still);
+    return 0;
 }
 
-static void op_advance(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+static int op_advance(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
 {
     if (d->cfg.clock != BW_CLOCK_EVENT)
         return fail(out, "advance needs clock = event in [daemon]; this daemon follows the wall clock");
@@ -446,15 +456,17 @@ static void op_advance(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
     reply_init(&r, out, 2);
     bw_pack_kv_int(&r.pk, "now", bw_engine_now(d->engine));
     bw_pack_kv_uint(&r.pk, "alerts", d->alert_seq - before);
+    return 0;
 }
 
-static void op_ping(bw_daemon *d, msgpack_sbuffer *out)
+static int op_ping(bw_daemon *d, msgpack_sbuffer *out)
 {
     reply r;
     reply_init(&r, out, 3);
     bw_pack_kv_str(&r.pk, "version", BW_VERSION);
     bw_pack_kv_int(&r.pk, "now", bw_daemon_now(d));
     bw_pack_kv_str(&r.pk, "clock", d->cfg.clock == BW_CLOCK_EVENT ? "event" : "wall");
+    return 0;
 }
 
 void bw_control_handle(bw_daemon *d, const char *req, size_t len, msgpack_sbuffer *out)
@@ -464,20 +476,21 @@ void bw_control_handle(bw_daemon *d, const char *req, size_t len, msgpack_sbuffe
     d->stats.control_requests++;
     if (bw_ctl_req_decode(req, len, &q, why, sizeof why)) {
         d->stats.control_errors++;
-        return fail(out, "bad control request: %s", why);
+        fail(out, "bad control request: %s", why);
+        return;
     }
     switch ((bw_op)q.op) {
-    case BW_OP_PING: return op_ping(d, out);
-    case BW_OP_STATUS: return op_status(d, &q, out);
-    case BW_OP_ALERTS: return op_alerts(d, out);
-    case BW_OP_HISTORY: return op_history(d, &q, out);
-    case BW_OP_ACK: return op_ack(d, &q, out);
-    case BW_OP_STATS: return op_stats(d, out);
-    case BW_OP_VERIFY: return op_verify(d, out);
-    case BW_OP_RELOAD: return op_reload(d, out);
-    case BW_OP_ADJUST: return op_adjust(d, &q, out);
-    case BW_OP_REPLAY_REJECTED: return op_replay(d, out);
-    case BW_OP_ADVANCE: return op_advance(d, &q, out);
+    case BW_OP_PING: op_ping(d, out); return;
+    case BW_OP_STATUS: op_status(d, &q, out); return;
+    case BW_OP_ALERTS: op_alerts(d, out); return;
+    case BW_OP_HISTORY: op_history(d, &q, out); return;
+    case BW_OP_ACK: op_ack(d, &q, out); return;
+    case BW_OP_STATS: op_stats(d, out); return;
+    case BW_OP_VERIFY: op_verify(d, out); return;
+    case BW_OP_RELOAD: op_reload(d, out); return;
+    case BW_OP_ADJUST: op_adjust(d, &q, out); return;
+    case BW_OP_REPLAY_REJECTED: op_replay(d, out); return;
+    case BW_OP_ADVANCE: op_advance(d, &q, out); return;
     case BW_OP_COUNT: break;
     }
     d->stats.control_errors++;

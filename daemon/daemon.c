@@ -46,19 +46,19 @@ static int read_file(const char *path, char **buf, size_t *len, bw_err *err)
         return bw_err_set(err, "%s: cannot open: %s; check the plan path in the configuration",
                           path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
+    char *b = NULL;
     for (;;) {
-        if (b == NULL) {
+        char *nb = realloc(b, cap);
+        if (nb == NULL) {
+            free(b);
             fclose(f);
             return bw_err_set(err, "%s: out of memory reading the file", path);
         }
+        b = nb;
         n += fread(b + n, 1, cap - n, f);
         if (n < cap)
             break;
-        char *nb = realloc(b, cap *= 2);
-        if (nb == NULL)
-            free(b);
-        b = nb;
+        cap *= 2;
     }
     int bad = ferror(f);
     fclose(f);
@@ -75,8 +75,8 @@ int bw_daemon_load_plan(const bw_config *cfg, bw_calendar *cal, bw_plan **plan, 
 {
     if (bw_tz_calendar(cfg->timezone, cfg->fiscal_year, cal, err))
         return -1;
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     if (read_file(cfg->plan, &buf, &len, err))
         return -1;
     bw_plan_opts o = { cfg->fiscal_year, cfg->default_milestones, cfg->default_target_bp };

@@ -31,6 +31,9 @@ void bw_store_rollback(bw_store *s);
 /* Inserts an accepted event. Returns 1 if new, 0 if (src,id) is already in the
  * ledger (a duplicate: nothing written), -1 on error. */
 int bw_store_event_insert(bw_store *s, const bw_event *ev, int64_t received_at, bw_err *err);
+/* Removes an accepted event again (the daemon inserts first, so that a resend
+ * is a duplicate, and takes the row back if a later check rejects the event). */
+int bw_store_event_delete(bw_store *s, const char *src, const char *id, bw_err *err);
 /* Whether (src,id) is already in the ledger: 1 yes, 0 no, -1 error. */
 int bw_store_event_exists(bw_store *s, const char *src, const char *id, bw_err *err);
 /* Looks up an accepted event by (src,id): 1 found (filled), 0 not found, -1 error. */
