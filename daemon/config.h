@@ -35,7 +35,7 @@ typedef struct bw_config {
     char events_sub_prefixes[BW_MAX_PREFIXES][64]; int n_prefixes; /* default "disb." */
     char events_ack[256];               /* ROUTER bind URL; default tcp://127.0.0.1:7601 */
     char alerts_pub[256];               /* PUB bind URL;    default tcp://127.0.0.1:7602 */
-    char control[256];                  /* REP bind URL;    default ipc://RUNTIME/control.sock */
+    char control[BW_PATH_MAX + 32];     /* REP bind URL; default ipc://RUNTIME/control.sock */
     /* [alerts] */
     int32_t lag_warning_bp, lag_critical_bp, hysteresis_bp;   /* 1000, 2000, 100 */
     int64_t repeat_interval;            /* s, 86400 */

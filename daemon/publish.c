@@ -31,9 +31,10 @@ void bw_alert_to_msg(const bw_daemon *d, const bw_alert *a, bw_alert_msg *m)
     m->planned_bp = a->planned_bp;
     m->lag_bp = a->lag_bp;
     m->pace_bp = a->pace_bp;
-    if (a->kind == BW_KIND_MILESTONE && a->milestone.month != 0)
-        snprintf(m->milestone, sizeof m->milestone, "%02u-%02u", (unsigned)a->milestone.month,
-                 (unsigned)a->milestone.day);
+    if (a->kind == BW_KIND_MILESTONE && a->milestone.month >= 1 && a->milestone.month <= 12 &&
+        a->milestone.day >= 1 && a->milestone.day <= 31)
+        snprintf(m->milestone, sizeof m->milestone, "%02u-%02u", a->milestone.month % 100u,
+                 a->milestone.day % 100u);
     m->at = a->at;
     m->since = a->since;
 }
