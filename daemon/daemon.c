@@ -467,6 +467,8 @@ static void push_ack(bw_daemon *d, zmq_msg_t *id, const bw_ack *ack)
     a->ack = *ack;
 }
 
+/* Reads events until the socket is empty (false) or the turn's budget is
+ * spent (true: come back next turn). */
 static bool drain_router(bw_daemon *d, uint32_t *budget)
 {
     zmq_msg_t f[3];
@@ -497,10 +499,13 @@ static bool drain_router(bw_daemon *d, uint32_t *budget)
     return true;
 }
 
+/* Like drain_router: true if it stopped on the budget, false when empty. */
 static bool drain_sub(bw_daemon *d, uint32_t *budget)
 {
     zmq_msg_t f[2];
-    while (d->sub && *budget > 0) {
+    if (d->sub == NULL)
+        return false;
+    while (*budget > 0) {
         int n = recv_frames(d->sub, f, 2);
         if (n == 0)
             return false;
