@@ -126,7 +126,7 @@ static int check_ref(bw_daemon *d, const bw_event *ev, char *why, size_t n)
         return -1;
     }
     int64_t refunded = 0;
-    if (bw_store_refunded_total(d->store, ev->src, ev->ref, &refunded, &err)) {
+    if (bw_store_refunded_total(d->store, ev->src, ev->ref, ev->id, &refunded, &err)) {
         snprintf(why, n, "%s", err.msg);
         return -1;
     }

@@ -74,7 +74,7 @@ static const char *const sql[ST_COUNT] = {
     [ST_EV_GET] = "SELECT seq, type, project, unit, amount, fund, ts, ref FROM events"
                   " WHERE src = ? AND id = ?",
     [ST_REFUNDED] = "SELECT coalesce(sum(amount), 0) FROM events"
-                    " WHERE src = ? AND ref = ? AND ref != '' AND type = 'refund'",
+                    " WHERE src = ? AND ref = ? AND ref != '' AND type = 'refund' AND id != ?",
     [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at) VALUES (?,?,?,?,?)",
     [ST_REJ_EACH] = "SELECT id, raw, reason FROM rejects WHERE replayed_at IS NULL ORDER BY id",
     [ST_REJ_MARK] = "UPDATE rejects SET replayed_at = ? WHERE id = ?",
@@ -304,11 +304,13 @@ int bw_store_event_get(bw_store *s, const char *src, const char *id, bw_event *o
     return rc == SQLITE_ROW;
 }
 
-int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, int64_t *out, bw_err *err)
+int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, const char *except_id,
+                            int64_t *out, bw_err *err)
 {
     sqlite3_stmt *q = stmt(s, ST_REFUNDED);
     text(q, 1, src);
     text(q, 2, ref);
+    text(q, 3, except_id);
     int rc = sqlite3_step(q);
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
     sqlite3_reset(q);

@@ -38,8 +38,10 @@ int bw_store_event_delete(bw_store *s, const char *src, const char *id, bw_err *
 int bw_store_event_exists(bw_store *s, const char *src, const char *id, bw_err *err);
 /* Looks up an accepted event by (src,id): 1 found (filled), 0 not found, -1 error. */
 int bw_store_event_get(bw_store *s, const char *src, const char *id, bw_event *out, bw_err *err);
-/* Total refunded so far against the disbursement (src, ref). */
-int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, int64_t *out, bw_err *err);
+/* Total refunded against the disbursement (src, ref), not counting the refund
+ * `except_id` (the one being checked, already inserted). */
+int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, const char *except_id,
+                            int64_t *out, bw_err *err);
 
 /* Keeps a rejected message: its raw bytes, what could be read of src/id (may be
  * ""), the reason, and when. Returns the dead letter's id (> 0) or -1. */

@@ -96,7 +96,7 @@ int bw_alert_pack(msgpack_packer *pk, const bw_alert_msg *a)
     bool gap = a->kind == BW_KIND_SOURCE_GAP;
     bool ms = a->kind == BW_KIND_MILESTONE && a->milestone[0];
     bool ack = a->state == BW_STATE_ACKNOWLEDGED;
-    size_t n = 7 + (gap ? 3 : 13 + ms) + (ack ? 2 : 0);
+    size_t n = 7 + (gap ? 3 : 11 + ms) + (ack ? 2 : 0);
     msgpack_pack_map(pk, n);
     bw_pack_kv_uint(pk, "v", BW_PROTO_VERSION);
     bw_pack_kv_uint(pk, "seq", a->seq);

@@ -24,7 +24,9 @@ class ReliableIngest(DaemonTest):
         evs.append(event("treasury", "x1", "NO-SUCH-PROJECT", 5, JAN1 + DAY))
         evs.append(b"\x93\x01\x02\x03")                                        # not a map
         acks = self.d.send_reliable(evs)
-        self.assertEqual(sum(1 for a in acks.values() if a["status"] == "accepted"), 50)
+        # Acks are keyed by (src, id): the resend's "duplicate" replaced event 7's "accepted".
+        self.assertEqual(sum(1 for a in acks.values() if a["status"] == "accepted"), 49)
+        self.assertEqual(acks[("treasury", "7")]["status"], "duplicate")
         self.assertEqual(acks[("treasury", "x1")]["status"], "rejected")
         self.assertIn("unknown project \"NO-SUCH-PROJECT\"", acks[("treasury", "x1")]["reason"])
         self.assertIn("replay_rejected", acks[("treasury", "x1")]["reason"])
