@@ -45,6 +45,93 @@ static const char *type_name(const msgpack_object *o)
     return "unknown";
 }
 
+/* Bytes of the header at p (type byte + length/value bytes), its payload bytes,
+ * and how many items follow it (elements of an array, keys+values of a map).
+ * Returns false for the unused byte 0xc1 or a header cut short. */
+static bool header(const unsigned char *p, size_t left, size_t *hdr, uint64_t *payload,
+                   uint64_t *items)
+{
+    static const unsigned char wide[] = { 1, 2, 4, 8 };
+    unsigned char b = p[0];
+    uint64_t n = 0;
+    size_t w = 0;
+    *payload = 0;
+    *items = 0;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        *hdr = 1;
+        return true;
+    }
+    if (b >= 0x80 && b <= 0x9f) {
+        *hdr = 1;
+        *items = b <= 0x8f ? 2u * (b & 0x0f) : (uint64_t)(b & 0x0f);
+        return true;
+    }
+    if (b >= 0xa0 && b <= 0xbf) {
+        *hdr = 1;
+        *payload = b & 0x1f;
+        return true;
+    }
+    if (b >= 0xca && b <= 0xd3) {   /* float32/64, uint8..64, int8..64 */
+        *hdr = 1 + (b == 0xca ? 4 : b == 0xcb ? 8 : wide[(b - 0xcc) & 3]);
+        return *hdr <= left;
+    }
+    if (b >= 0xd4 && b <= 0xd8) {   /* fixext 1..16 */
+        *hdr = 2;
+        *payload = 1u << (b - 0xd4);
+        return true;
+    }
+    switch (b) {
+    case 0xc4: case 0xd9: w = 1; break;   /* bin8, str8 */
+    case 0xc5: case 0xda: case 0xdc: case 0xde: w = 2; break;
+    case 0xc6: case 0xdb: case 0xdd: case 0xdf: w = 4; break;
+    case 0xc7: w = 1; break;              /* ext8/16/32 carry a type byte too */
+    case 0xc8: w = 2; break;
+    case 0xc9: w = 4; break;
+    default: return false;                /* 0xc1: never used */
+    }
+    if (1 + w > left)
+        return false;
+    for (size_t i = 0; i < w; i++)
+        n = n << 8 | p[1 + i];
+    *hdr = 1 + w + (b >= 0xc7 && b <= 0xc9);
+    if (b == 0xdc || b == 0xdd)
+        *items = n;
+    else if (b == 0xde || b == 0xdf)
+        *items = 2 * n;
+    else
+        *payload = n;
+    return true;
+}
+
+/* msgpack-c allocates a container's elements as soon as it reads the count,
+ * so a 5-byte message claiming 4 billion elements would ask for 64 GiB. Walk
+ * the headers first: every element still owed needs at least one byte. */
+static const char *sizes_fit(const char *buf, size_t len, char *note, size_t notelen)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    uint64_t owed = 1;
+    size_t off = 0;
+    while (owed > 0) {
+        size_t hdr;
+        uint64_t payload, items;
+        if (off == len)
+            return "truncated message";
+        if (p[off] == 0xc1)
+            return "not msgpack";
+        if (!header(p + off, len - off, &hdr, &payload, &items) || hdr > len - off ||
+            payload > len - off - hdr)
+            return "truncated message";
+        off += hdr + (size_t)payload;
+        owed = owed - 1 + items;
+        if (owed > len - off) {
+            snprintf(note, notelen, "truncated message: %llu more elements announced, %zu bytes "
+                     "left", (unsigned long long)owed, len - off);
+            return note;
+        }
+    }
+    return NULL;
+}
+
 /* Unpacks exactly one map filling the whole buffer. The zone is always
  * initialised, and must be destroyed by the caller (reader_close). */
 static int reader_open(reader *r, const char *buf, size_t len, char *w, size_t wlen)
@@ -55,6 +142,10 @@ static int reader_open(reader *r, const char *buf, size_t len, char *w, size_t w
         return why(r, "out of memory");
     if (buf == NULL || len == 0)
         return why(r, "empty message");
+    char note[96];
+    const char *bad = sizes_fit(buf, len, note, sizeof note);
+    if (bad != NULL)
+        return why(r, "%s (%zu bytes)", bad, len);
     size_t off = 0;
     int rc = msgpack_unpack(buf, len, &off, &r->zone, &r->root);
     if (rc == MSGPACK_UNPACK_CONTINUE)

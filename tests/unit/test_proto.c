@@ -1,0 +1,587 @@
+/* test_proto: every message round-trips; every rule of PROTOCOL.md has a case;
+ * golden vectors from an independent encoder decode field by field; and no
+ * input — truncated, mutated or random — crashes the decoder or reads past it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+
+static char why[BW_WHY_MAX];
+
+/* ---- building raw maps for the negative cases ---- */
+
+typedef struct raw {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} raw;
+
+static void raw_map(raw *r, size_t n)
+{
+    msgpack_sbuffer_init(&r->sb);
+    msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&r->pk, n);
+}
+
+/* A valid event with one key left out (skip) or replaced by `bad` packing. */
+typedef void (*packfn)(msgpack_packer *pk);
+
+static const char *const ev_keys[] = { "v", "type", "src", "id", "project", "amount", "ts" };
+#define NEV 7
+
+static void pack_good(msgpack_packer *pk, int i)
+{
+    switch (i) {
+    case 0: msgpack_pack_uint64(pk, 1); break;
+    case 1: bw_pack_str(pk, "disbursement"); break;
+    case 2: bw_pack_str(pk, "treasury"); break;
+    case 3: bw_pack_str(pk, "e1"); break;
+    case 4: bw_pack_str(pk, "P1"); break;
+    case 5: msgpack_pack_int64(pk, 100); break;
+    case 6: msgpack_pack_int64(pk, 1641000000); break;
+    }
+}
+
+/* Encodes the required event keys; key `skip` left out; key `swap` packed by bad. */
+static void event_with(raw *r, int skip, int swap, packfn bad)
+{
+    raw_map(r, NEV - (skip >= 0));
+    for (int i = 0; i < NEV; i++) {
+        if (i == skip)
+            continue;
+        bw_pack_str(&r->pk, ev_keys[i]);
+        if (i == swap)
+            bad(&r->pk);
+        else
+            pack_good(&r->pk, i);
+    }
+}
+
+static int decode_raw(raw *r, bw_event *ev)
+{
+    int rc = bw_event_decode(r->sb.data, r->sb.size, ev, why, sizeof why);
+    msgpack_sbuffer_destroy(&r->sb);
+    return rc;
+}
+
+/* ---- round trips ---- */
+
+static bw_event sample_event(void)
+{
+    bw_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = BW_EV_REFUND;
+    ev.fund = BW_FUND_OTHER;
+    ev.has_seq = true;
+    ev.seq = 77;
+    ev.amount = INT64_MAX;
+    ev.ts = -5;
+    strcpy(ev.src, "treasury-zunhua");
+    strcpy(ev.id, "2022-000123");
+    strcpy(ev.project, "323-0804-YXN-8B8X");
+    strcpy(ev.unit, "323003");
+    strcpy(ev.ref, "2022-000100");
+    return ev;
+}
+
+static void test_event_round_trip(void **state)
+{
+    (void)state;
+    bw_event ev = sample_event(), back;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(bw_event_encode(&ev, &sb), 0);
+    assert_int_equal(bw_event_decode(sb.data, sb.size, &back, why, sizeof why), 0);
+    assert_memory_equal(&ev, &back, sizeof ev);
+    /* Without the optional keys: defaults come back. */
+    bw_event min = ev;
+    min.has_seq = false;
+    min.seq = 0;
+    memset(min.unit, 0, sizeof min.unit);
+    memset(min.ref, 0, sizeof min.ref);
+    min.fund = BW_FUND_FISCAL;
+    min.type = BW_EV_DISBURSEMENT;
+    sb.size = 0;
+    assert_int_equal(bw_event_encode(&min, &sb), 0);
+    assert_int_equal(bw_event_decode(sb.data, sb.size, &back, why, sizeof why), 0);
+    assert_memory_equal(&min, &back, sizeof min);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_ack_round_trip(void **state)
+{
+    (void)state;
+    for (int st = 0; st <= BW_ACK_REJECTED; st++) {
+        bw_ack a = { .status = (uint8_t)st }, back;
+        strcpy(a.src, st == 2 ? "" : "s");
+        strcpy(a.id, st == 2 ? "" : "i");
+        if (st == BW_ACK_REJECTED)
+            strcpy(a.reason, "top level must be a map");
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        assert_int_equal(bw_ack_encode(&a, &sb), 0);
+        assert_int_equal(bw_ack_decode(sb.data, sb.size, &back, why, sizeof why), 0);
+        assert_memory_equal(&a, &back, sizeof a);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+static void test_alert_round_trip(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < BW_KINDS; kind++) {
+        for (int st = 0; st <= BW_STATE_RESOLVED; st++) {
+            bw_alert_msg a, back;
+            memset(&a, 0, sizeof a);
+            a.seq = 1000 + (uint64_t)kind;
+            a.kind = (uint8_t)kind;
+            a.state = (uint8_t)st;
+            a.severity = kind == BW_KIND_SOURCE_GAP ? BW_SEV_WARNING : BW_SEV_CRITICAL;
+            a.at = 1648742400;
+            a.since = 1648700000;
+            if (kind == BW_KIND_SOURCE_GAP) {
+                strcpy(a.src, "bank");
+                a.expected_seq = 4;
+                a.got_seq = 7;
+            } else {
+                strcpy(a.unit, "323003");
+                strcpy(a.unit_name, "遵化市社保服务中心");
+                strcpy(a.project, "P1");
+                strcpy(a.project_name, "项目");
+                a.budget = 5760000;
+                a.paid = 1727999;
+                a.shortfall = -12;
+                a.rate_bp = 2999;
+                a.planned_bp = 3000;
+                a.lag_bp = -1;
+                a.pace_bp = 2465;
+                if (kind == BW_KIND_MILESTONE)
+                    strcpy(a.milestone, "03-31");
+            }
+            if (st == BW_STATE_ACKNOWLEDGED) {
+                strcpy(a.by, "王科长");
+                strcpy(a.note, "已督办");
+            }
+            msgpack_sbuffer sb;
+            msgpack_sbuffer_init(&sb);
+            assert_int_equal(bw_alert_encode(&a, &sb), 0);
+            if (bw_alert_decode(sb.data, sb.size, &back, why, sizeof why))
+                fail_msg("kind %d state %d: %s", kind, st, why);
+            assert_memory_equal(&a, &back, sizeof a);
+            msgpack_sbuffer_destroy(&sb);
+        }
+    }
+}
+
+static void test_heartbeat_and_ctl_round_trip(void **state)
+{
+    (void)state;
+    bw_heartbeat h = { 43, 1641000005 }, hb;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(bw_heartbeat_encode(&h, &sb), 0);
+    assert_int_equal(bw_heartbeat_decode(sb.data, sb.size, &hb, why, sizeof why), 0);
+    assert_memory_equal(&h, &hb, sizeof h);
+    for (int op = 0; op < BW_OP_COUNT; op++) {
+        bw_ctl_req q, back;
+        memset(&q, 0, sizeof q);
+        q.op = (uint8_t)op;
+        strcpy(q.project, "P1");
+        strcpy(q.kind, "lag");
+        strcpy(q.by, "王科长");
+        strcpy(q.reason, "预算调整");
+        strcpy(q.sort, "lag");
+        q.has_budget = true;
+        q.budget = 18000000000;
+        q.has_to = true;
+        q.to = 1648742400;
+        q.has_since = q.has_until = true;
+        q.since = 1;
+        q.until = 2;
+        q.limit = 10;
+        sb.size = 0;
+        assert_int_equal(bw_ctl_req_encode(&q, &sb), 0);
+        if (bw_ctl_req_decode(sb.data, sb.size, &back, why, sizeof why))
+            fail_msg("op %s: %s", bw_op_name(op), why);
+        assert_memory_equal(&q, &back, sizeof q);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- each rule, its own reason ---- */
+
+static void test_missing_keys(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NEV; i++) {
+        raw r;
+        bw_event ev;
+        event_with(&r, i, -1, NULL);
+        assert_int_equal(decode_raw(&r, &ev), -1);
+        char want[64];
+        snprintf(want, sizeof want, "missing key '%s'", ev_keys[i]);
+        if (strcmp(why, want) != 0)
+            fail_msg("without %s: got \"%s\"", ev_keys[i], why);
+    }
+}
+
+static void pack_nil(msgpack_packer *pk) { msgpack_pack_nil(pk); }
+static void pack_float(msgpack_packer *pk) { msgpack_pack_double(pk, 1.5); }
+static void pack_array(msgpack_packer *pk) { msgpack_pack_array(pk, 0); }
+static void pack_deep(msgpack_packer *pk)
+{
+    for (int i = 0; i < 20; i++)
+        msgpack_pack_array(pk, 1);
+    msgpack_pack_map(pk, 1);
+    bw_pack_str(pk, "k");
+    msgpack_pack_nil(pk);
+}
+
+static void test_wrong_types(void **state)
+{
+    (void)state;
+    packfn bads[] = { pack_nil, pack_float, pack_array, pack_deep };
+    for (int i = 0; i < NEV; i++) {
+        for (size_t b = 0; b < sizeof bads / sizeof bads[0]; b++) {
+            raw r;
+            bw_event ev;
+            event_with(&r, -1, i, bads[b]);
+            assert_int_equal(decode_raw(&r, &ev), -1);
+            if (strstr(why, ev_keys[i]) == NULL)
+                fail_msg("bad %s: reason \"%s\" does not name the key", ev_keys[i], why);
+        }
+    }
+}
+
+static void pack_zero(msgpack_packer *pk) { msgpack_pack_int64(pk, 0); }
+static void pack_neg(msgpack_packer *pk) { msgpack_pack_int64(pk, -100); }
+static void pack_huge(msgpack_packer *pk) { msgpack_pack_uint64(pk, (uint64_t)INT64_MAX + 1); }
+static void pack_v2(msgpack_packer *pk) { msgpack_pack_uint64(pk, 2); }
+static void pack_pay(msgpack_packer *pk) { bw_pack_str(pk, "pay"); }
+static void pack_long_src(msgpack_packer *pk)
+{
+    char s[71];
+    memset(s, 'x', 70);
+    s[70] = '\0';
+    bw_pack_str(pk, s);
+}
+static void pack_empty(msgpack_packer *pk) { bw_pack_str(pk, ""); }
+static void pack_nul(msgpack_packer *pk)
+{
+    msgpack_pack_str(pk, 3);
+    msgpack_pack_str_body(pk, "a\0b", 3);
+}
+
+typedef struct rule {
+    int key;
+    packfn pack;
+    const char *reason;
+} rule;
+
+static void test_values(void **state)
+{
+    (void)state;
+    static const rule rules[] = {
+        { 5, pack_zero, "key 'amount' must be an integer number of fen > 0, got 0" },
+        { 5, pack_neg, "key 'amount' must be an integer number of fen > 0, got -100" },
+        { 5, pack_huge, "key 'amount' is 9223372036854775808, over the largest integer" },
+        { 0, pack_v2, "unsupported protocol version 2" },
+        { 1, pack_pay, "key 'type' must be \"disbursement\" or \"refund\", got \"pay\"" },
+        { 2, pack_long_src, "key 'src' must be a string of 1..64 bytes, got 70 bytes" },
+        { 3, pack_empty, "key 'id' must be a string of 1..128 bytes, got 0 bytes" },
+        { 4, pack_nul, "key 'project' contains a NUL byte" },
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        raw r;
+        bw_event ev;
+        event_with(&r, -1, rules[i].key, rules[i].pack);
+        assert_int_equal(decode_raw(&r, &ev), -1);
+        if (strncmp(why, rules[i].reason, strlen(rules[i].reason)) != 0)
+            fail_msg("rule %zu: got \"%s\", want \"%s\"", i, why, rules[i].reason);
+    }
+}
+
+static void encoded_event(msgpack_sbuffer *sb)
+{
+    bw_event ev = sample_event();
+    msgpack_sbuffer_init(sb);
+    assert_int_equal(bw_event_encode(&ev, sb), 0);
+}
+
+static void test_framing_rules(void **state)
+{
+    (void)state;
+    bw_event ev;
+    msgpack_sbuffer sb;
+    encoded_event(&sb);
+    /* Every proper prefix is refused as truncated, never read past. */
+    for (size_t n = 1; n < sb.size; n++) {
+        char *copy = malloc(n);
+        memcpy(copy, sb.data, n);
+        assert_int_equal(bw_event_decode(copy, n, &ev, why, sizeof why), -1);
+        assert_non_null(strstr(why, "truncated"));
+        free(copy);
+    }
+    assert_int_equal(bw_event_decode(sb.data, 0, &ev, why, sizeof why), -1);
+    /* Trailing bytes. */
+    char *more = malloc(sb.size + 1);
+    memcpy(more, sb.data, sb.size);
+    more[sb.size] = '\x01';
+    assert_int_equal(bw_event_decode(more, sb.size + 1, &ev, why, sizeof why), -1);
+    assert_non_null(strstr(why, "trailing bytes"));
+    free(more);
+    msgpack_sbuffer_destroy(&sb);
+    /* Top level not a map. */
+    const char arr[] = { (char)0x93, 1, 2, 3 };
+    assert_int_equal(bw_event_decode(arr, sizeof arr, &ev, why, sizeof why), -1);
+    assert_string_equal(why, "top level must be a map, got an array");
+    /* Not msgpack at all (0xc1 is never used). */
+    const char junk[] = { (char)0xc1, 0 };
+    assert_int_equal(bw_event_decode(junk, sizeof junk, &ev, why, sizeof why), -1);
+    assert_string_equal(why, "not msgpack (2 bytes)");
+    /* A 5-byte message claiming 4 billion elements is refused before any
+     * allocation. */
+    const char claim[] = { (char)0xdd, (char)0xff, (char)0xff, (char)0xff, (char)0xff };
+    assert_int_equal(bw_event_decode(claim, sizeof claim, &ev, why, sizeof why), -1);
+    assert_string_equal(why, "truncated message: 4294967295 more elements announced, 0 bytes left "
+                             "(5 bytes)");
+    /* Non-string and duplicate keys. */
+    raw r;
+    raw_map(&r, 1);
+    msgpack_pack_int(&r.pk, 1);
+    msgpack_pack_int(&r.pk, 1);
+    assert_int_equal(decode_raw(&r, &ev), -1);
+    assert_string_equal(why, "map keys must be strings, got an integer");
+    raw_map(&r, 2);
+    bw_pack_kv_str(&r.pk, "src", "a");
+    bw_pack_kv_str(&r.pk, "src", "b");
+    assert_int_equal(decode_raw(&r, &ev), -1);
+    assert_string_equal(why, "duplicate key 'src'");
+}
+
+static void test_ctl_requirements(void **state)
+{
+    (void)state;
+    static const struct { const char *op; const char *why; } cases[] = {
+        { "ack", "ack needs 'project'" },
+        { "adjust", "adjust needs 'project'" },
+        { "advance", "advance needs 'to' (Unix seconds)" },
+        { "explode", "unknown op \"explode\"" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        raw r;
+        bw_ctl_req q;
+        raw_map(&r, 1);
+        bw_pack_kv_str(&r.pk, "op", cases[i].op);
+        int rc = bw_ctl_req_decode(r.sb.data, r.sb.size, &q, why, sizeof why);
+        msgpack_sbuffer_destroy(&r.sb);
+        assert_int_equal(rc, -1);
+        if (strncmp(why, cases[i].why, strlen(cases[i].why)) != 0)
+            fail_msg("%s: got \"%s\"", cases[i].op, why);
+    }
+    raw r;
+    bw_ctl_req q;
+    raw_map(&r, 4);
+    bw_pack_kv_str(&r.pk, "op", "adjust");
+    bw_pack_kv_str(&r.pk, "project", "P1");
+    bw_pack_kv_int(&r.pk, "budget", 0);
+    bw_pack_kv_str(&r.pk, "reason", "x");
+    assert_int_equal(bw_ctl_req_decode(r.sb.data, r.sb.size, &q, why, sizeof why), -1);
+    assert_string_equal(why, "adjust: 'budget' must be more than 0 fen");
+    msgpack_sbuffer_destroy(&r.sb);
+}
+
+/* ---- golden vectors ---- */
+
+static size_t read_vector(const char *name, char *buf, size_t cap)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vectors/%s.msgpack", BW_TEST_DIR, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+static void same_bytes(const char *vec, size_t n, const msgpack_sbuffer *sb)
+{
+    assert_int_equal(n, sb->size);
+    assert_memory_equal(vec, sb->data, n);
+}
+
+static void test_golden_events(void **state)
+{
+    (void)state;
+    char buf[1024];
+    bw_event ev;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+
+    size_t n = read_vector("event_min", buf, sizeof buf);
+    assert_int_equal(bw_event_decode(buf, n, &ev, why, sizeof why), 0);
+    assert_string_equal(ev.src, "treasury-zunhua");
+    assert_string_equal(ev.id, "2022-000001");
+    assert_string_equal(ev.project, "130281219RAC9NBCKQYEU");
+    assert_int_equal(ev.amount, 5607600000LL);
+    assert_int_equal(ev.ts, 1641002400);
+    assert_int_equal(ev.type, BW_EV_DISBURSEMENT);
+    assert_int_equal(ev.fund, BW_FUND_FISCAL);
+    assert_false(ev.has_seq);
+    assert_int_equal(bw_event_encode(&ev, &sb), 0);
+    same_bytes(buf, n, &sb);
+
+    n = read_vector("event_full", buf, sizeof buf);
+    assert_int_equal(bw_event_decode(buf, n, &ev, why, sizeof why), 0);
+    assert_int_equal(ev.type, BW_EV_REFUND);
+    assert_true(ev.has_seq);
+    assert_int_equal(ev.seq, 123);
+    assert_string_equal(ev.project, "323-0804-YXN-8B8X");
+    assert_string_equal(ev.unit, "323003");
+    assert_int_equal(ev.amount, 1);
+    assert_int_equal(ev.ts, 1648742399);
+    assert_int_equal(ev.fund, BW_FUND_OTHER);
+    assert_string_equal(ev.ref, "2022-000100");
+    sb.size = 0;
+    assert_int_equal(bw_event_encode(&ev, &sb), 0);
+    same_bytes(buf, n, &sb);
+
+    n = read_vector("event_unknown_keys", buf, sizeof buf);
+    assert_int_equal(bw_event_decode(buf, n, &ev, why, sizeof why), 0);
+    assert_int_equal(ev.amount, 9007199254740993LL);   /* beyond a double's exact range */
+    assert_int_equal(ev.ts, -1);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_golden_others(void **state)
+{
+    (void)state;
+    char buf[1024];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+
+    size_t n = read_vector("ack_rejected", buf, sizeof buf);
+    bw_ack a;
+    assert_int_equal(bw_ack_decode(buf, n, &a, why, sizeof why), 0);
+    assert_int_equal(a.status, BW_ACK_REJECTED);
+    assert_string_equal(a.reason, "unknown project \"X\" (not in the plan)");
+    assert_int_equal(bw_ack_encode(&a, &sb), 0);
+    same_bytes(buf, n, &sb);
+
+    n = read_vector("alert_milestone", buf, sizeof buf);
+    bw_alert_msg m;
+    assert_int_equal(bw_alert_decode(buf, n, &m, why, sizeof why), 0);
+    assert_int_equal(m.seq, 42);
+    assert_int_equal(m.kind, BW_KIND_MILESTONE);
+    assert_string_equal(m.unit_name, "遵化市社保服务中心");
+    assert_int_equal(m.paid, 1727999);
+    assert_int_equal(m.rate_bp, 2999);
+    assert_int_equal(m.shortfall, 1);
+    assert_string_equal(m.milestone, "03-31");
+    sb.size = 0;
+    assert_int_equal(bw_alert_encode(&m, &sb), 0);
+    same_bytes(buf, n, &sb);
+
+    n = read_vector("alert_gap", buf, sizeof buf);
+    assert_int_equal(bw_alert_decode(buf, n, &m, why, sizeof why), 0);
+    assert_int_equal(m.kind, BW_KIND_SOURCE_GAP);
+    assert_string_equal(m.src, "bank");
+    assert_int_equal(m.expected_seq, 4);
+    assert_int_equal(m.got_seq, 7);
+    sb.size = 0;
+    assert_int_equal(bw_alert_encode(&m, &sb), 0);
+    same_bytes(buf, n, &sb);
+
+    n = read_vector("heartbeat", buf, sizeof buf);
+    bw_heartbeat h;
+    assert_int_equal(bw_heartbeat_decode(buf, n, &h, why, sizeof why), 0);
+    assert_int_equal(h.seq, 43);
+    sb.size = 0;
+    assert_int_equal(bw_heartbeat_encode(&h, &sb), 0);
+    same_bytes(buf, n, &sb);
+
+    n = read_vector("ctl_adjust", buf, sizeof buf);
+    bw_ctl_req q;
+    assert_int_equal(bw_ctl_req_decode(buf, n, &q, why, sizeof why), 0);
+    assert_int_equal(q.op, BW_OP_ADJUST);
+    assert_int_equal(q.budget, 18000000000LL);
+    assert_string_equal(q.reason, "预算调整");
+    sb.size = 0;
+    assert_int_equal(bw_ctl_req_encode(&q, &sb), 0);
+    same_bytes(buf, n, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- never crash ---- */
+
+static uint64_t rng(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void try_all(const char *buf, size_t n)
+{
+    bw_event ev;
+    bw_ack a;
+    bw_alert_msg m;
+    bw_heartbeat h;
+    bw_ctl_req q;
+    (void)bw_event_decode(buf, n, &ev, why, sizeof why);
+    (void)bw_ack_decode(buf, n, &a, why, sizeof why);
+    (void)bw_alert_decode(buf, n, &m, why, sizeof why);
+    (void)bw_heartbeat_decode(buf, n, &h, why, sizeof why);
+    (void)bw_ctl_req_decode(buf, n, &q, why, sizeof why);
+}
+
+static void test_random_and_mutated(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x2022033116000000ULL;
+    for (int i = 0; i < 20000; i++) {
+        size_t n = rng(&seed) % 64;
+        char *buf = malloc(n ? n : 1);
+        for (size_t k = 0; k < n; k++)
+            buf[k] = (char)rng(&seed);
+        try_all(buf, n);
+        free(buf);
+    }
+    msgpack_sbuffer sb;
+    encoded_event(&sb);
+    for (int i = 0; i < 20000; i++) {
+        char *buf = malloc(sb.size);
+        memcpy(buf, sb.data, sb.size);
+        buf[rng(&seed) % sb.size] = (char)rng(&seed);
+        try_all(buf, sb.size);
+        free(buf);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_round_trip),
+        cmocka_unit_test(test_ack_round_trip),
+        cmocka_unit_test(test_alert_round_trip),
+        cmocka_unit_test(test_heartbeat_and_ctl_round_trip),
+        cmocka_unit_test(test_missing_keys),
+        cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_framing_rules),
+        cmocka_unit_test(test_ctl_requirements),
+        cmocka_unit_test(test_golden_events),
+        cmocka_unit_test(test_golden_others),
+        cmocka_unit_test(test_random_and_mutated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
