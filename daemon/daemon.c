@@ -615,11 +615,17 @@ static void arm_alert_timer(bw_daemon *d)
     uv_timer_start(&d->alert_timer, on_alert_timer, (uint64_t)ms, 0);
 }
 
+/* STATUS= for systemctl status, sent only when a count moved. */
 static void status_line(bw_daemon *d)
 {
     uint64_t rej = 0;
     for (int i = 0; i < BW_REJ_COUNT; i++)
         rej += d->stats.rejected[i];
+    uint64_t sum = d->stats.accepted + d->stats.duplicates + rej + d->alert_seq;
+    if (sum == d->status_sum && d->status_sent)
+        return;
+    d->status_sum = sum;
+    d->status_sent = true;
     bw_notify_status("%llu accepted, %llu duplicates, %llu rejected, %llu alerts published",
                      (unsigned long long)d->stats.accepted, (unsigned long long)d->stats.duplicates,
                      (unsigned long long)rej, (unsigned long long)d->alert_seq);

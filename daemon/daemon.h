@@ -73,6 +73,8 @@ typedef struct bw_daemon {
     int64_t started_at;         /* wall clock, for uptime */
     bool stopping;
     bool loop_ready;
+    bool status_sent;           /* STATUS= is re-sent only when a count changed */
+    uint64_t status_sum;
     int exit_code;
 } bw_daemon;
 

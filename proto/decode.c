@@ -142,7 +142,7 @@ static int reader_open(reader *r, const char *buf, size_t len, char *w, size_t w
         return why(r, "out of memory");
     if (buf == NULL || len == 0)
         return why(r, "empty message");
-    char note[96];
+    char note[160];
     const char *bad = sizes_fit(buf, len, note, sizeof note);
     if (bad != NULL)
         return why(r, "%s (%zu bytes)", bad, len);

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -77,6 +78,7 @@ class Daemon:
         self.ctx = zmq.Context.instance()
         self.proc = None
         self.notices = []
+        self.consumed = 0
         self.log_path = os.path.join(self.dir, "daemon.log")
 
     # -- process --
@@ -84,9 +86,16 @@ class Daemon:
         nsock_path = os.path.join(self.dir, "notify.sock")
         if os.path.exists(nsock_path):
             os.unlink(nsock_path)
+        self.notices = []
+        self.consumed = 0
         self.nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.nsock.bind(nsock_path)
-        self.nsock.settimeout(timeout)
+        self.nsock.settimeout(0.2)
+        # Like systemd, keep reading: a full datagram queue would block the
+        # daemon's sd_notify.
+        self.notified = threading.Condition()
+        self.reader = threading.Thread(target=self._read_notices, args=(self.nsock,), daemon=True)
+        self.reader.start()
         env = dict(os.environ, NOTIFY_SOCKET=nsock_path)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([DAEMON, "-c", self.conf], env=env, stdout=self.log,
@@ -95,18 +104,31 @@ class Daemon:
             self.wait_notice("READY=1", timeout)
         return self
 
-    def wait_notice(self, what, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def _read_notices(self, sock):
+        while True:
             try:
-                data = self.nsock.recv(4096).decode()
+                data = sock.recv(4096).decode()
             except socket.timeout:
-                break
-            self.notices.append(data)
-            if what in data.split("\n"):
-                return data
-            if self.proc.poll() is not None:
-                break
+                continue
+            except OSError:
+                return
+            with self.notified:
+                self.notices.append(data)
+                self.notified.notify_all()
+
+    def wait_notice(self, what, timeout=60):
+        """Waits for a notification not seen by an earlier wait, e.g. READY=1."""
+        deadline = time.monotonic() + timeout
+        with self.notified:
+            while True:
+                for i in range(self.consumed, len(self.notices)):
+                    if what in self.notices[i].split("\n"):
+                        self.consumed = i + 1
+                        return self.notices[i]
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.notified.wait(0.2)):
+                    break
+                self.notified.wait(min(left, 0.5))
         raise AssertionError("budgetwatchd did not say %s; log:\n%s" % (what, self.logtext()))
 
     def logtext(self):
