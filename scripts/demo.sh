@@ -29,7 +29,8 @@ events_ack = ipc://$work/events.sock
 alerts_pub = ipc://$work/alerts.sock
 control = ipc://$work/control.sock
 [alerts]
-repeat_interval = 30d
+# Reminders off: the story shows each change once.
+repeat_interval = 0
 heartbeat_interval = 1s
 CONF
 export BUDGETWATCH_CONTROL="ipc://$work/control.sock"
@@ -49,8 +50,12 @@ echo
 
 # The supervisor's view: every alert as it fires; watch exits once the stream
 # has been quiet for 3 seconds after the year is over.
-"$bin/clients/budgetwatch" watch --timeout 3 &
+"$bin/clients/budgetwatch" watch --timeout 3 --ready-file "$work/live" &
 watch_pid=$!
+while [ ! -e "$work/live" ]; do
+    kill -0 "$watch_pid" 2>/dev/null || { echo "demo: watch did not start" >&2; exit 1; }
+    sleep 0.1
+done
 "$bin/clients/budgetwatch" push --quiet "$work/events.csv"
 "$bin/clients/budgetwatch" advance --to 2023-01-01T00:00:00+08:00 >/dev/null
 wait "$watch_pid" || true

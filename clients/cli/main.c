@@ -1,0 +1,191 @@
+/* budgetwatch: the command line of budgetwatchd, for payment-system operators
+ * (push events) and supervisors (watch alerts, status tables). */
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name, *args, *help;
+} command;
+
+static const command commands[] = {
+    { "push", "[FILE|-] [--src NAME] [--window N] [--retry-for S] [--pub bind:URL|connect:URL] [--quiet]",
+      "Sends events from a CSV file (header: src,id,seq,type,project,unit,amount_fen or\n"
+      "amount_yuan,ts,fund,ref; ts in Unix seconds or ISO 8601 with an offset) or from\n"
+      "standard input, on the reliable path with N events in flight, resending what is\n"
+      "not acknowledged while the daemon is away (the same ids: nothing counts twice).\n"
+      "Ends with a summary: accepted, duplicate, rejected (each with its reason and\n"
+      "input line), unanswered. A bad input line is reported and not sent." },
+    { "watch", "[--unit U] [--project P] [--severity S] [--kind K] [--json] [--exec CMD] [--count N] [--timeout S]",
+      "Shows the active alerts, then follows the alert stream. A gap in the alert seq\n"
+      "(or a heartbeat ahead of it) is reported and the active alerts are read again.\n"
+      "--exec runs CMD with /bin/sh for each alert, fields in BW_* environment\n"
+      "variables. --count exits after N alerts, --timeout after S quiet seconds." },
+    { "status", "[--unit U] [--project P] [--sort lag|shortfall|code] [--limit N] [--json|--csv]",
+      "A table per project: budget and paid in 万元, rate and plan in %, lag in\n"
+      "percentage points, shortfall against the plan, alert state; unit subtotals\n"
+      "and the department total (部门整体)." },
+    { "history", "[--project P] [--unit U] [--since T] [--until T] [--limit N] [--json]",
+      "The alert log: who was told what, and when." },
+    { "ack", "PROJECT KIND --by NAME [--note TEXT]",
+      "Acknowledges a firing alert: no reminders until it escalates or resolves." },
+    { "adjust", "PROJECT NEW_BUDGET_WAN --reason TEXT", "Sets a project's budget (预算调整), in 万元." },
+    { "reload", "", "Makes the daemon re-read its plan; a bad plan is refused and the old one kept." },
+    { "replay-rejected", "", "Re-applies the rejected events (dead letters), e.g. after a plan fix." },
+    { "stats", "[--json]", "Counters: accepted, duplicates, rejected by reason, gaps, batches, uptime." },
+    { "verify", "", "Recomputes every project's totals from the ledger; exit 1 if any differs." },
+    { "advance", "--to T", "Moves an event-clock daemon's time forward (replays and tests)." },
+    { "ping", "[--wait S]", "Checks that the daemon answers (waiting up to S seconds for it)." },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fputs("usage: budgetwatch [--control URL] [--events URL] [--alerts URL] [--timeout MS] [--tz ZONE]\n"
+          "                   COMMAND [ARGS]\n\ncommands:\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].args);
+    fputs("\nEndpoints default to $BUDGETWATCH_CONTROL, $BUDGETWATCH_EVENTS, $BUDGETWATCH_ALERTS,\n"
+          "else ipc:///run/budgetwatch/control.sock, tcp://127.0.0.1:7601, tcp://127.0.0.1:7602.\n"
+          "Exit codes: 0 ok; 1 the operation failed, or events were rejected or unanswered;\n"
+          "2 usage error; 3 the daemon is not reachable.\n"
+          "`budgetwatch help COMMAND` explains one command. See budgetwatch(1).\n", f);
+}
+
+static int help(int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[0], commands[i].name) == 0) {
+            printf("usage: budgetwatch %s %s\n\n%s\n", commands[i].name, commands[i].args,
+                   commands[i].help);
+            return EXIT_OK;
+        }
+    }
+    fprintf(stderr, "budgetwatch: no command \"%s\"; `budgetwatch help` lists them\n", argv[0]);
+    return EXIT_USAGE;
+}
+
+int cli_exit_for(int code)
+{
+    return code == BWC_EUNREACHABLE ? EXIT_UNREACHABLE : code == BWC_EINVAL ? EXIT_USAGE : EXIT_FAILED;
+}
+
+int cli_request(cli *c, const bw_ctl_req *q, const msgpack_object **out)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    bw_ctl_req_encode(q, &sb);
+    const void *reply;
+    size_t len;
+    int rc = bw_client_request(c->client, sb.data, sb.size, &reply, &len);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+        return cli_exit_for(rc);
+    }
+    if (c->have_reply)
+        msgpack_unpacked_destroy(&c->reply);
+    char why[BW_WHY_MAX];
+    const msgpack_object *m = bw_reply_unpack(reply, len, &c->reply, why, sizeof why);
+    c->have_reply = true;
+    bool ok = false;
+    if (m == NULL || !bw_map_get_bool(m, "ok", &ok)) {
+        fprintf(stderr, "budgetwatch: unreadable reply from %s: %s\n", c->control,
+                m ? "no 'ok' key" : why);
+        return EXIT_FAILED;
+    }
+    if (!ok) {
+        char err[1024] = "(no reason given)";
+        bw_map_get_str(m, "error", err, sizeof err);
+        fprintf(stderr, "budgetwatch: %s: ", bw_op_name(q->op));
+        print_escaped(stderr, err);
+        fputc('\n', stderr);
+        return EXIT_FAILED;
+    }
+    *out = m;
+    return EXIT_OK;
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+/* Takes the common options out of argv, wherever they stand. */
+static int common_options(cli *c, int *argc, char **argv)
+{
+    int k = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        const char **slot = !strcmp(a, "--control") ? &c->control : !strcmp(a, "--events") ? &c->events
+                          : !strcmp(a, "--alerts") ? &c->alerts : NULL;
+        bool timeout = !strcmp(a, "--timeout-ms"), tz = !strcmp(a, "--tz");
+        if (slot == NULL && !timeout && !tz) {
+            argv[k++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            fprintf(stderr, "budgetwatch: %s needs a value\n", a);
+            return -1;
+        }
+        const char *v = argv[++i];
+        if (slot)
+            *slot = v;
+        else if (timeout)
+            c->timeout_ms = atoi(v);
+        else
+            setenv("TZ", v, 1);
+    }
+    *argc = k;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    if (setlocale(LC_CTYPE, NULL) == NULL || strstr(setlocale(LC_CTYPE, NULL), "UTF-8") == NULL)
+        setlocale(LC_CTYPE, "C.UTF-8");   /* display widths of Chinese names */
+    if (getenv("TZ") == NULL)
+        setenv("TZ", "Asia/Shanghai", 1);
+    cli c = { .timeout_ms = 5000 };
+    c.control = env_or("BUDGETWATCH_CONTROL", "ipc:///run/budgetwatch/control.sock");
+    c.events = env_or("BUDGETWATCH_EVENTS", "tcp://127.0.0.1:7601");
+    c.alerts = env_or("BUDGETWATCH_ALERTS", "tcp://127.0.0.1:7602");
+    argc--;
+    argv++;
+    if (common_options(&c, &argc, argv))
+        return EXIT_USAGE;
+    if (argc < 1) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[0];
+    if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h"))
+        return help(argc - 1, argv + 1);
+    bw_client_opts o = { c.events, c.control, c.alerts, c.timeout_ms };
+    c.client = bw_client_new(&o);
+    if (c.client == NULL) {
+        fprintf(stderr, "budgetwatch: out of memory\n");
+        return EXIT_FAILED;
+    }
+    int rc;
+    if (!strcmp(name, "push"))
+        rc = cmd_push(&c, argc - 1, argv + 1);
+    else if (!strcmp(name, "watch"))
+        rc = cmd_watch(&c, argc - 1, argv + 1);
+    else if (!strcmp(name, "status"))
+        rc = cmd_status(&c, argc - 1, argv + 1);
+    else
+        rc = cmd_simple(&c, name, argc - 1, argv + 1);
+    if (c.have_reply)
+        msgpack_unpacked_destroy(&c.reply);
+    bw_client_destroy(&c.client);
+    return rc;
+}

@@ -1,0 +1,105 @@
+/* budgetwatch.h — libbudgetwatch, the C client of budgetwatchd.
+ *
+ * A payment system links it (pkg-config budgetwatch) to hand disbursements to
+ * the daemon and know that each one is durably recorded; a supervisor's tool
+ * uses it to query the daemon and follow its alerts. The wire format is
+ * described in PROTOCOL.md; this header exposes no ZeroMQ or msgpack type.
+ *
+ * Conventions: functions return 0 (or a count) on success and a negative
+ * BWC_E* code on failure, with a sentence in bw_client_error() naming the
+ * endpoint and what to do. Strings handed in are copied or used only during
+ * the call; strings handed out stay valid until the next call on the client.
+ * A client is not thread-safe: use one per thread. */
+#ifndef BUDGETWATCH_H
+#define BUDGETWATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    BWC_OK = 0,
+    BWC_EINVAL = -1,        /* a bad argument (the message says which) */
+    BWC_ENOMEM = -2,
+    BWC_EUNREACHABLE = -3,  /* the daemon did not answer in time */
+    BWC_EPROTO = -4,        /* the daemon answered something unreadable */
+    BWC_EDAEMON = -5,       /* the daemon answered ok = false (its error is the message) */
+    BWC_EZMQ = -6,
+};
+
+enum { BWC_ACCEPTED = 0, BWC_DUPLICATE = 1, BWC_REJECTED = 2 };
+
+typedef struct bw_client bw_client;
+
+typedef struct bw_client_opts {
+    const char *events;     /* the daemon's ROUTER, e.g. tcp://127.0.0.1:7601 (NULL: not used) */
+    const char *control;    /* its REP, e.g. ipc:///run/budgetwatch/control.sock */
+    const char *alerts;     /* its PUB, e.g. tcp://127.0.0.1:7602 */
+    int timeout_ms;         /* how long one request waits for an answer (0: 5000) */
+} bw_client_opts;
+
+/* A disbursement or refund. Money is integer fen (0.01 yuan); ts is Unix s. */
+typedef struct bwc_event {
+    const char *src;        /* the sending payment system, 1..64 bytes */
+    const char *id;         /* unique within src, 1..128 bytes: a resend counts once */
+    const char *project;    /* the plan's project code */
+    const char *unit;       /* its budget unit, or NULL */
+    const char *ref;        /* for a refund: the id of the original, or NULL */
+    int64_t amount;         /* fen, > 0 */
+    int64_t ts;
+    uint64_t seq;           /* per-source sequence number; 0 = none */
+    int refund;             /* 0 disbursement, 1 refund */
+    int other_fund;         /* 0 财政资金 (fiscal), 1 其他资金 (other) */
+} bwc_event;
+
+typedef struct bwc_ack {
+    const char *src, *id;
+    int status;             /* BWC_ACCEPTED, BWC_DUPLICATE or BWC_REJECTED */
+    const char *reason;     /* why it was rejected, else "" */
+} bwc_ack;
+
+/* Creates a client; sockets are opened when first needed. NULL if out of memory. */
+bw_client *bw_client_new(const bw_client_opts *opts);
+/* Closes the client's sockets, frees it and sets *c to NULL. NULL-safe. */
+void bw_client_destroy(bw_client **c);
+/* The last error, as one sentence. Never NULL. */
+const char *bw_client_error(const bw_client *c);
+
+/* Sends one event on the reliable path and waits for its acknowledgement,
+ * which the daemon sends only after the event is committed. Fills *ack. */
+int bw_client_send(bw_client *c, const bwc_event *ev, bwc_ack *ack);
+
+/* Called once per acknowledged event; index is its position in the array. */
+typedef void (*bwc_ack_fn)(void *ctx, size_t index, const bwc_ack *ack);
+/* Sends n events with up to `window` unacknowledged at a time. While the daemon
+ * is away it resends what is unacknowledged (the same ids, so nothing counts
+ * twice) with a growing pause, for up to retry_ms without any answer. Returns
+ * how many events got no answer (0 = all answered), or a BWC_E* code. */
+int bw_client_push(bw_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
+                   bwc_ack_fn fn, void *ctx);
+
+/* Publishes events on a PUB socket for daemons that subscribe (no acks).
+ * endpoint is "bind:URL" or "connect:URL". */
+int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, size_t n);
+
+/* One control request: req is a msgpack map (PROTOCOL.md). On success *reply
+ * points at the msgpack reply (valid until the next call) and *len its size.
+ * A request without an answer in time closes and reopens the socket, so the
+ * next request starts clean. */
+int bw_client_request(bw_client *c, const void *req, size_t len, const void **reply, size_t *rlen);
+
+/* Subscribes to the alert stream (topics starting with prefix; "" for all; the
+ * heartbeat "hb" is always included). */
+int bw_client_subscribe(bw_client *c, const char *prefix);
+/* Waits up to timeout_ms for the next message on the alert stream. Returns 1
+ * and the topic and msgpack body (valid until the next call), 0 on timeout. */
+int bw_client_next(bw_client *c, int timeout_ms, const char **topic, const void **body,
+                   size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
