@@ -115,11 +115,13 @@ def generate(plan, seed):
     for k in range(1, len(events)):
         if events[k]["ts"] - events[k - 1]["ts"] < DAY and rnd.random() < 0.2:
             events[k - 1], events[k] = events[k], events[k - 1]
-    # And one resend of an event already sent: it must count once.
-    dup = dict(events[len(events) // 2])
-    events.insert(len(events) // 2 + 5, dup)
+    # The sending order numbers the events (seq); payment times stay a little
+    # out of order, as they arrive from the banks.
     for seq, e in enumerate(events, 1):
         e["seq"] = seq
+    # And one resend of an event already sent — the same id and seq, as a
+    # payment system retrying would send it: it must count once.
+    events.insert(len(events) // 2 + 5, dict(events[len(events) // 2]))
     return events, totals
 
 
