@@ -1,0 +1,52 @@
+#!/bin/sh
+# The service as a Debian administrator gets it: `cmake --install` into a
+# scratch root has every file in place, the unit passes `systemd-analyze
+# verify`, rates 2.0 or lower in `systemd-analyze security`, and the package
+# built by CPack unpacks with the same contents.
+# usage: test_service.sh SOURCE_DIR BUILD_DIR
+set -eu
+src=$1
+build=$2
+work=$(mktemp -d /tmp/bw-pkg.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cmake -S "$src" -B "$work/build" -DCMAKE_INSTALL_PREFIX=/usr -DBW_TESTS=OFF -DBW_PACKAGE=ON >/dev/null
+cmake --build "$work/build" -j2 >/dev/null
+DESTDIR="$work/root" cmake --install "$work/build" >/dev/null
+for f in usr/sbin/budgetwatchd usr/bin/budgetwatch usr/include/budgetwatch.h \
+         usr/lib/systemd/system/budgetwatchd.service usr/lib/sysusers.d/budgetwatch.conf \
+         usr/lib/tmpfiles.d/budgetwatch.conf etc/budgetwatch/budgetwatchd.conf \
+         usr/share/budgetwatch/zunhua-2022/plan.csv usr/share/man/man8/budgetwatchd.8 \
+         usr/share/man/man1/budgetwatch.1 usr/share/man/man5/budgetwatch.conf.5; do
+    [ -e "$work/root/$f" ] || fail "not installed: /$f"
+done
+ls "$work"/root/usr/lib/*/libbudgetwatch.so.0 >/dev/null || fail "libbudgetwatch.so.0 not installed"
+ls "$work"/root/usr/lib/*/pkgconfig/budgetwatch.pc >/dev/null || fail "budgetwatch.pc not installed"
+
+# The installed daemon checks the installed configuration and plan.
+printf '[daemon]\nplan = %s\n' "$work/root/usr/share/budgetwatch/zunhua-2022/plan.csv" > "$work/check.conf"
+"$work/root/usr/sbin/budgetwatchd" -c "$work/check.conf" --check | grep -q "are valid" ||
+    fail "budgetwatchd --check on the installed plan"
+
+# verify resolves Exec paths and man pages: point them into the scratch root.
+unit="$work/budgetwatchd.service"
+sed -e "s|/usr/sbin/budgetwatchd|$work/root/usr/sbin/budgetwatchd|g" \
+    -e "s|/usr/bin/budgetwatch|$work/root/usr/bin/budgetwatch|g" \
+    "$work/root/usr/lib/systemd/system/budgetwatchd.service" > "$unit"
+MANPATH="$work/root/usr/share/man" systemd-analyze verify "$unit" || fail "systemd-analyze verify"
+score=$(systemd-analyze security --offline=true "$unit" 2>/dev/null | sed -n 's/.*exposure level for .*: \([0-9.]*\).*/\1/p')
+[ -n "$score" ] || fail "no exposure level from systemd-analyze security"
+awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "exposure level $score is over 2.0"
+echo "systemd-analyze security: exposure level $score"
+
+(cd "$work/build" && cpack -G DEB >/dev/null) || fail "cpack -G DEB"
+deb=$(ls "$work"/build/budgetwatch_*.deb)
+dpkg-deb --info "$deb" | grep -q "Depends:.*libzmq5" || fail "the package does not depend on libzmq5"
+dpkg -x "$deb" "$work/deb"
+for f in usr/sbin/budgetwatchd usr/bin/budgetwatch etc/budgetwatch/budgetwatchd.conf \
+         usr/lib/systemd/system/budgetwatchd.service; do
+    [ -e "$work/deb/$f" ] || fail "not in the package: /$f"
+done
+echo "package $(basename "$deb"): $(dpkg-deb --field "$deb" Depends)"
+echo "1 passed, 0 failed"
