@@ -1,15 +1,27 @@
-/* store: the ledger in one SQLite file (WAL). The tables, readable with the
- * sqlite3 shell by an auditor:
- *   events       every accepted disbursement/refund, UNIQUE(src, id)
- *   rejects      every rejected message: raw bytes, reason, when, replayed_at
- *   projects     per-project budget, paid totals and alert slots (lag_*,
- *                milestone_*, overspend_*, year_end_*), saved in the same
- *                transaction as the events that changed them
- *   sources      last seq per payment system
- *   adjustments  budget adjustments (预算调整) with their reasons
- *   alerts       the alert log: every message published, by seq
- *   meta         small named integers (alert_seq, now)
- * Statements are prepared once; one event is one INSERT ... ON CONFLICT. */
+/* store: the durable ledger in one SQLite file (WAL) — accepted events, dead
+ * letters, budget adjustments, the alert log and per-project totals/alert state.
+ *
+ * Schema (version 1 = PRAGMA user_version; STRICT tables, so a value of the
+ * wrong type is refused rather than stored; readable with the sqlite3 shell):
+ *   events       rowid INTEGER PRIMARY KEY (insertion order, stable across
+ *                VACUUM), src, id, seq (NULL when the sender gave none), type
+ *                (0 disbursement, 1 refund), project, unit, amount (fen, > 0),
+ *                fund (0 fiscal, 1 other), ts, ref ('' when none), received_at;
+ *                UNIQUE (src, id). The view events_readable spells type/fund.
+ *   rejects      id, src, evid ('' when unreadable), raw BLOB, reason, at,
+ *                replayed_at (NULL until replayed)
+ *   projects     code PRIMARY KEY, budget, paid_fiscal, paid_other, and for each
+ *                alert slot (lag_, milestone_, overspend_, year_end_): severity,
+ *                acked, ms, since, last_sent
+ *   sources      src PRIMARY KEY, last_seq
+ *   adjustments  id, project, old_budget, new_budget, reason, at
+ *   alerts       seq PRIMARY KEY, kind, state, severity (the wire words), unit,
+ *                unit_name, project, project_name, budget, paid, shortfall,
+ *                rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src,
+ *                expected_seq, got_seq, by, note (NULL where a field is empty)
+ *   meta         key PRIMARY KEY, val INTEGER (alert_seq, now, ...)
+ * Times are Unix seconds (UTC), money integer fen. Every statement is prepared
+ * once at open; one event is one INSERT ... ON CONFLICT DO NOTHING. */
 #include "store.h"
 
 #include <stdarg.h>
@@ -20,160 +32,396 @@
 #include <sqlite3.h>
 
 #define SCHEMA_VERSION 1
+/* The UNIQUE (src, id) index takes inserts all over the file once the ledger is
+ * large; a bigger page cache than SQLite's 2 MiB default keeps them in memory. */
+#define CACHE_KIB 32768
+#define BUSY_TIMEOUT_MS 5000
 
-static const char *const schema =
-    "CREATE TABLE IF NOT EXISTS events ("
-    " src TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER, type TEXT NOT NULL,"
-    " project TEXT NOT NULL, unit TEXT NOT NULL, amount INTEGER NOT NULL,"
-    " fund TEXT NOT NULL, ts INTEGER NOT NULL, ref TEXT NOT NULL, received_at INTEGER NOT NULL,"
-    " UNIQUE (src, id));"
-    "CREATE INDEX IF NOT EXISTS events_ref ON events (src, ref) WHERE ref != '';"
-    "CREATE TABLE IF NOT EXISTS rejects ("
+static const char schema_sql[] =
+    "CREATE TABLE events ("
+    " rowid INTEGER PRIMARY KEY,"
+    " src TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER,"
+    " type INTEGER NOT NULL CHECK (type IN (0, 1)),"
+    " project TEXT NOT NULL, unit TEXT NOT NULL,"
+    " amount INTEGER NOT NULL CHECK (amount > 0),"
+    " fund INTEGER NOT NULL CHECK (fund IN (0, 1)),"
+    " ts INTEGER NOT NULL, ref TEXT NOT NULL, received_at INTEGER NOT NULL,"
+    " UNIQUE (src, id)) STRICT;"
+    /* Refund checks sum the refunds of one original; only refunds carry a ref. */
+    "CREATE INDEX events_ref ON events (src, ref) WHERE ref != '';"
+    "CREATE VIEW events_readable AS SELECT rowid, src, id, seq,"
+    " CASE type WHEN 0 THEN 'disbursement' ELSE 'refund' END AS type, project, unit, amount,"
+    " printf('%d.%02d', amount / 100, amount % 100) AS yuan,"
+    " CASE fund WHEN 0 THEN 'fiscal' ELSE 'other' END AS fund,"
+    " datetime(ts, 'unixepoch') AS ts_utc, ref,"
+    " datetime(received_at, 'unixepoch') AS received_utc FROM events;"
+    "CREATE TABLE rejects ("
     " id INTEGER PRIMARY KEY, src TEXT NOT NULL, evid TEXT NOT NULL, raw BLOB NOT NULL,"
-    " reason TEXT NOT NULL, at INTEGER NOT NULL, replayed_at INTEGER);"
-    "CREATE TABLE IF NOT EXISTS projects ("
+    " reason TEXT NOT NULL, at INTEGER NOT NULL, replayed_at INTEGER) STRICT;"
+    "CREATE INDEX rejects_pending ON rejects (id) WHERE replayed_at IS NULL;"
+    "CREATE TABLE projects ("
     " code TEXT PRIMARY KEY, budget INTEGER NOT NULL,"
     " paid_fiscal INTEGER NOT NULL, paid_other INTEGER NOT NULL,"
-    " lag_severity INTEGER, lag_acked INTEGER, lag_ms INTEGER, lag_since INTEGER, lag_last_sent INTEGER,"
-    " milestone_severity INTEGER, milestone_acked INTEGER, milestone_ms INTEGER,"
-    " milestone_since INTEGER, milestone_last_sent INTEGER,"
-    " overspend_severity INTEGER, overspend_acked INTEGER, overspend_ms INTEGER,"
-    " overspend_since INTEGER, overspend_last_sent INTEGER,"
-    " year_end_severity INTEGER, year_end_acked INTEGER, year_end_ms INTEGER,"
-    " year_end_since INTEGER, year_end_last_sent INTEGER) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS sources (src TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS adjustments ("
+    " lag_severity INTEGER NOT NULL, lag_acked INTEGER NOT NULL, lag_ms INTEGER NOT NULL,"
+    " lag_since INTEGER NOT NULL, lag_last_sent INTEGER NOT NULL,"
+    " milestone_severity INTEGER NOT NULL, milestone_acked INTEGER NOT NULL,"
+    " milestone_ms INTEGER NOT NULL, milestone_since INTEGER NOT NULL,"
+    " milestone_last_sent INTEGER NOT NULL,"
+    " overspend_severity INTEGER NOT NULL, overspend_acked INTEGER NOT NULL,"
+    " overspend_ms INTEGER NOT NULL, overspend_since INTEGER NOT NULL,"
+    " overspend_last_sent INTEGER NOT NULL,"
+    " year_end_severity INTEGER NOT NULL, year_end_acked INTEGER NOT NULL,"
+    " year_end_ms INTEGER NOT NULL, year_end_since INTEGER NOT NULL,"
+    " year_end_last_sent INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+    "CREATE TABLE sources (src TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+    "CREATE TABLE adjustments ("
     " id INTEGER PRIMARY KEY, project TEXT NOT NULL, old_budget INTEGER NOT NULL,"
-    " new_budget INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS alerts ("
+    " new_budget INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL) STRICT;"
+    "CREATE INDEX adjustments_project ON adjustments (project, id);"
+    "CREATE TABLE alerts ("
     " seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, severity TEXT NOT NULL,"
-    " unit TEXT, unit_name TEXT, project TEXT, project_name TEXT, budget INTEGER, paid INTEGER,"
-    " shortfall INTEGER, rate_bp INTEGER, planned_bp INTEGER, lag_bp INTEGER, pace_bp INTEGER,"
-    " milestone TEXT, at INTEGER NOT NULL, since INTEGER, src TEXT, expected_seq INTEGER,"
-    " got_seq INTEGER, by TEXT, note TEXT);"
-    "CREATE INDEX IF NOT EXISTS alerts_project ON alerts (project);"
-    "CREATE INDEX IF NOT EXISTS alerts_unit ON alerts (unit);"
-    "CREATE INDEX IF NOT EXISTS alerts_at ON alerts (at);"
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, val INTEGER NOT NULL);";
+    " unit TEXT, unit_name TEXT, project TEXT, project_name TEXT,"
+    " budget INTEGER NOT NULL, paid INTEGER NOT NULL, shortfall INTEGER NOT NULL,"
+    " rate_bp INTEGER NOT NULL, planned_bp INTEGER NOT NULL, lag_bp INTEGER NOT NULL,"
+    " pace_bp INTEGER NOT NULL, milestone TEXT, at INTEGER NOT NULL, since INTEGER NOT NULL,"
+    " src TEXT, expected_seq INTEGER, got_seq INTEGER, \"by\" TEXT, note TEXT) STRICT;"
+    /* An index on one column also holds the rowid (seq), so "newest N of a
+     * project" is read straight off alerts_project in seq order. */
+    "CREATE INDEX alerts_project ON alerts (project);"
+    "CREATE INDEX alerts_unit ON alerts (unit);"
+    "CREATE INDEX alerts_at ON alerts (at);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, val INTEGER NOT NULL) STRICT, WITHOUT ROWID;";
+
+#define EVENT_COLS "src, id, seq, type, project, unit, amount, fund, ts, ref"
+#define ALERT_COLS \
+    "seq, kind, state, severity, unit, unit_name, project, project_name, budget, paid," \
+    " shortfall, rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src," \
+    " expected_seq, got_seq, \"by\", note"
+#define PROJECT_COLS \
+    "code, budget, paid_fiscal, paid_other," \
+    " lag_severity, lag_acked, lag_ms, lag_since, lag_last_sent," \
+    " milestone_severity, milestone_acked, milestone_ms, milestone_since, milestone_last_sent," \
+    " overspend_severity, overspend_acked, overspend_ms, overspend_since, overspend_last_sent," \
+    " year_end_severity, year_end_acked, year_end_ms, year_end_since, year_end_last_sent"
+#define PROJECT_FIRST_SLOT_COL 4    /* 0-based column of lag_severity */
+#define SLOT_COLS 5
 
 enum {
-    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_EV_INSERT, ST_EV_DELETE, ST_EV_EXISTS, ST_EV_GET,
-    ST_REFUNDED, ST_REJ_INSERT, ST_REJ_EACH, ST_REJ_MARK, ST_REJ_PENDING, ST_PROJ_SAVE,
-    ST_PROJ_EACH, ST_SRC_SAVE, ST_SRC_EACH, ST_ADJ_INSERT, ST_ADJ_LATEST, ST_ALERT_INSERT,
-    ST_META_SET, ST_META_GET, ST_EV_COUNT, ST_COUNT
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+    ST_EV_INSERT, ST_EV_DELETE, ST_EV_EXISTS, ST_EV_GET, ST_EV_EACH, ST_EV_COUNT, ST_REFUNDED,
+    ST_REJ_INSERT, ST_REJ_EACH, ST_REJ_MARK, ST_REJ_PENDING,
+    ST_PROJ_SAVE, ST_PROJ_EACH, ST_SRC_SAVE, ST_SRC_EACH, ST_ADJ_INSERT, ST_ADJ_LATEST,
+    ST_ALERT_INSERT, ST_META_SET, ST_META_GET, ST_VERIFY,
+    ST_COUNT
 };
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_EV_INSERT] = "INSERT INTO events (src, id, seq, type, project, unit, amount, fund, ts, ref,"
-                     " received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (src, id) DO NOTHING",
-    [ST_EV_DELETE] = "DELETE FROM events WHERE src = ? AND id = ?",
-    [ST_EV_EXISTS] = "SELECT 1 FROM events WHERE src = ? AND id = ?",
-    [ST_EV_GET] = "SELECT seq, type, project, unit, amount, fund, ts, ref FROM events"
-                  " WHERE src = ? AND id = ?",
-    [ST_REFUNDED] = "SELECT coalesce(sum(amount), 0) FROM events"
-                    " WHERE src = ? AND ref = ? AND ref != '' AND type = 'refund' AND id != ?",
-    [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at) VALUES (?,?,?,?,?)",
-    [ST_REJ_EACH] = "SELECT id, raw, reason FROM rejects WHERE replayed_at IS NULL ORDER BY id",
-    [ST_REJ_MARK] = "UPDATE rejects SET replayed_at = ? WHERE id = ?",
-    [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
-    [ST_PROJ_SAVE] = "INSERT OR REPLACE INTO projects VALUES (?,?,?,?, ?,?,?,?,?, ?,?,?,?,?,"
-                     " ?,?,?,?,?, ?,?,?,?,?)",
-    [ST_PROJ_EACH] = "SELECT * FROM projects",
-    [ST_SRC_SAVE] = "INSERT OR REPLACE INTO sources (src, last_seq) VALUES (?, ?)",
-    [ST_SRC_EACH] = "SELECT src, last_seq FROM sources",
-    [ST_ADJ_INSERT] = "INSERT INTO adjustments (project, old_budget, new_budget, reason, at)"
-                      " VALUES (?,?,?,?,?)",
-    [ST_ADJ_LATEST] = "SELECT project, new_budget FROM adjustments a WHERE id ="
-                      " (SELECT max(id) FROM adjustments b WHERE b.project = a.project)",
-    [ST_ALERT_INSERT] = "INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [ST_META_SET] = "INSERT OR REPLACE INTO meta (key, val) VALUES (?, ?)",
-    [ST_META_GET] = "SELECT val FROM meta WHERE key = ?",
+    [ST_EV_INSERT] = "INSERT INTO events (" EVENT_COLS ", received_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                     " ON CONFLICT (src, id) DO NOTHING",
+    [ST_EV_DELETE] = "DELETE FROM events WHERE src = ?1 AND id = ?2",
+    [ST_EV_EXISTS] = "SELECT 1 FROM events WHERE src = ?1 AND id = ?2",
+    [ST_EV_GET] = "SELECT " EVENT_COLS " FROM events WHERE src = ?1 AND id = ?2",
+    [ST_EV_EACH] = "SELECT rowid, " EVENT_COLS " FROM events WHERE rowid > ?1 ORDER BY rowid",
     [ST_EV_COUNT] = "SELECT count(*) FROM events",
+    [ST_REFUNDED] = "SELECT coalesce(sum(amount), 0) FROM events"
+                    " WHERE src = ?1 AND ref = ?2 AND ref != '' AND type = 1 AND id != ?3",
+    [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_REJ_EACH] = "SELECT id, raw, reason FROM rejects WHERE replayed_at IS NULL ORDER BY id",
+    [ST_REJ_MARK] = "UPDATE rejects SET replayed_at = ?2 WHERE id = ?1",
+    [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
+    [ST_PROJ_SAVE] = "INSERT OR REPLACE INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4,"
+                     " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                     " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    [ST_PROJ_EACH] = "SELECT " PROJECT_COLS " FROM projects ORDER BY code",
+    [ST_SRC_SAVE] = "INSERT INTO sources (src, last_seq) VALUES (?1, ?2)"
+                    " ON CONFLICT (src) DO UPDATE SET last_seq = excluded.last_seq",
+    [ST_SRC_EACH] = "SELECT src, last_seq FROM sources ORDER BY src",
+    [ST_ADJ_INSERT] = "INSERT INTO adjustments (project, old_budget, new_budget, reason, at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_ADJ_LATEST] = "SELECT project, new_budget FROM adjustments"
+                      " WHERE id IN (SELECT max(id) FROM adjustments GROUP BY project) ORDER BY id",
+    [ST_ALERT_INSERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
+                        " ?22, ?23)",
+    [ST_META_SET] = "INSERT INTO meta (key, val) VALUES (?1, ?2)"
+                    " ON CONFLICT (key) DO UPDATE SET val = excluded.val",
+    [ST_META_GET] = "SELECT val FROM meta WHERE key = ?1",
+    /* Totals recomputed from the ledger, full-outer-joined with the saved
+     * ones, so that a project on one side only shows up as well. sum() of
+     * integers raises "integer overflow" rather than wrapping. */
+    [ST_VERIFY] =
+        "WITH ledger AS (SELECT project,"
+        "  sum(CASE fund WHEN 0 THEN CASE type WHEN 0 THEN amount ELSE -amount END ELSE 0 END)"
+        "   AS fiscal,"
+        "  sum(CASE fund WHEN 1 THEN CASE type WHEN 0 THEN amount ELSE -amount END ELSE 0 END)"
+        "   AS other"
+        "  FROM events GROUP BY project)"
+        " SELECT coalesce(p.code, l.project), p.code IS NULL,"
+        "  coalesce(p.paid_fiscal, 0), coalesce(p.paid_other, 0),"
+        "  coalesce(l.fiscal, 0), coalesce(l.other, 0)"
+        " FROM projects AS p FULL JOIN ledger AS l ON l.project = p.code ORDER BY 1",
 };
+
+/* History queries: one statement per combination of filters (bit 0 project,
+ * 1 unit, 2 since, 3 until), so each can use its index; the newest `limit`
+ * rows are picked in descending seq, then handed out ascending. */
+enum { HF_PROJECT = 1, HF_UNIT = 2, HF_SINCE = 4, HF_UNTIL = 8, HIST_VARIANTS = 16 };
 
 struct bw_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *st[ST_COUNT];
+    sqlite3_stmt *hist[HIST_VARIANTS];
 };
 
+/* ---- errors and statement helpers ---- */
+
+static int vfail(bw_store *s, bw_err *err, const char *fmt, va_list ap)
+{
+    char what[256];
+    vsnprintf(what, sizeof what, fmt, ap);
+    return bw_err_set(err, "ledger %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* Fills err with "ledger PATH: WHAT: SQLITE MESSAGE"; returns -1. */
 static int fail(bw_store *s, bw_err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(bw_store *s, bw_err *err, const char *fmt, ...)
 {
-    char what[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    vfail(s, err, fmt, ap);
     va_end(ap);
-    return bw_err_set(err, "ledger %s: %s: %s", s->path, what, s->db ? sqlite3_errmsg(s->db) : "");
+    return -1;
 }
 
-static sqlite3_stmt *stmt(bw_store *s, int i)
+/* Readies a statement for its next use and drops its pointers into the
+ * caller's buffers (strings are bound SQLITE_STATIC). sqlite3_reset only
+ * repeats the error of the last step, which has been reported already, and
+ * sqlite3_clear_bindings cannot fail; neither code carries news. */
+static void release(sqlite3_stmt *q)
 {
-    sqlite3_stmt *q = s->st[i];
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    return q;
+    (void)sqlite3_reset(q);
+    (void)sqlite3_clear_bindings(q);
 }
 
-static void text(sqlite3_stmt *q, int i, const char *v)
+/* Binders return SQLite's code, so that a list of them chains with ||. */
+static int bind_text(sqlite3_stmt *q, int i, const char *v)
 {
-    sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    return sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
 }
 
-/* Runs a statement that returns no rows. */
-static int run(bw_store *s, int i, bw_err *err, const char *what)
+/* NULL for "", so that the sqlite3 shell shows an absent field as absent. */
+static int bind_opt_text(sqlite3_stmt *q, int i, const char *v)
 {
-    int rc = sqlite3_step(s->st[i]);
-    sqlite3_reset(s->st[i]);
-    return rc == SQLITE_DONE ? 0 : fail(s, err, "%s", what);
+    return v[0] ? bind_text(q, i, v) : sqlite3_bind_null(q, i);
 }
+
+static int bind_i64(sqlite3_stmt *q, int i, int64_t v)
+{
+    return sqlite3_bind_int64(q, i, v);
+}
+
+static int bind_opt_u64(sqlite3_stmt *q, int i, uint64_t v)
+{
+    return v ? sqlite3_bind_int64(q, i, (int64_t)v) : sqlite3_bind_null(q, i);
+}
+
+/* Steps a statement that returns no rows, unless binding failed (bad != 0).
+ * Returns 0, or -1 with WHAT in err; q is always left ready for reuse. */
+static int run(bw_store *s, sqlite3_stmt *q, int bad, bw_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int run(bw_store *s, sqlite3_stmt *q, int bad, bw_err *err, const char *fmt, ...)
+{
+    int rc = bad ? SQLITE_ERROR : sqlite3_step(q);
+    if (rc != SQLITE_DONE) {
+        va_list ap;
+        va_start(ap, fmt);
+        vfail(s, err, fmt, ap);
+        va_end(ap);
+        release(q);
+        return -1;
+    }
+    release(q);
+    return 0;
+}
+
+/* Steps a query that returns at most one row. Returns SQLITE_ROW (the caller
+ * reads it, then releases q), SQLITE_DONE (q released), or -1 (reported, q
+ * released). */
+static int one_row(bw_store *s, sqlite3_stmt *q, int bad, bw_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int one_row(bw_store *s, sqlite3_stmt *q, int bad, bw_err *err, const char *fmt, ...)
+{
+    int rc = bad ? SQLITE_ERROR : sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        return rc;
+    if (rc != SQLITE_DONE) {
+        va_list ap;
+        va_start(ap, fmt);
+        vfail(s, err, fmt, ap);
+        va_end(ap);
+    }
+    release(q);
+    return rc == SQLITE_DONE ? rc : -1;
+}
+
+/* Copies a text column into a fixed buffer; false if it does not fit (the
+ * row was not written by this store: refuse rather than cut it). */
+static bool copy_col(sqlite3_stmt *q, int col, char *dst, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(q, col);
+    size_t len = (size_t)sqlite3_column_bytes(q, col);
+    if (len >= n)
+        return false;
+    memcpy(dst, t ? (const char *)t : "", t ? len : 0);
+    dst[t ? len : 0] = '\0';
+    return true;
+}
+
+static const char *col_text(sqlite3_stmt *q, int col)
+{
+    const unsigned char *t = sqlite3_column_text(q, col);
+    return t ? (const char *)t : "";
+}
+
+/* ---- opening ---- */
 
 static int exec(bw_store *s, const char *q, bw_err *err, const char *what)
 {
     return sqlite3_exec(s->db, q, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, err, "%s", what);
 }
 
-static int pragmas(bw_store *s, bool sync_full, bw_err *err)
+/* Runs a one-off statement (a PRAGMA) and returns its first column. */
+static int query_first(bw_store *s, const char *q_text, int64_t *num, char *text, size_t len,
+                       bw_err *err, const char *what)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &q, NULL) != SQLITE_OK)
-        return fail(s, err, "setting WAL mode");
+    if (sqlite3_prepare_v2(s->db, q_text, -1, &q, NULL) != SQLITE_OK)
+        return fail(s, err, "%s", what);
     int rc = sqlite3_step(q);
-    bool wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
-    sqlite3_finalize(q);
-    if (!wal)
-        return fail(s, err, "the file system does not allow WAL mode");
-    return exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err,
-                "setting synchronous");
-}
-
-static int user_version(bw_store *s, int *v, bw_err *err)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
-        return fail(s, err, "reading the schema version");
-    *v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
-    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) {
+        fail(s, err, "%s", what);
+        sqlite3_finalize(q);
+        return -1;
+    }
+    if (num)
+        *num = sqlite3_column_int64(q, 0);
+    if (text)
+        snprintf(text, len, "%s", col_text(q, 0));
+    /* A finished one-off statement has nothing left to report on finalize. */
+    (void)sqlite3_finalize(q);
     return 0;
 }
 
-static int migrate(bw_store *s, bw_err *err)
+static int open_db(bw_store *s, bw_err *err)
 {
-    int v = 0;
-    if (user_version(s, &v, err))
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK)
+        return fail(s, err, "opening (check that state_dir exists and budgetwatchd may write to it)");
+    if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
+        return fail(s, err, "setting the busy timeout");
+    return 0;
+}
+
+static int set_pragmas(bw_store *s, bool sync_full, bw_err *err)
+{
+    char mode[16];
+    if (query_first(s, "PRAGMA journal_mode=WAL", NULL, mode, sizeof mode, err,
+                    "switching to WAL mode"))
         return -1;
-    if (v > SCHEMA_VERSION)
-        return bw_err_set(err, "ledger %s: schema version %d is newer than this budgetwatchd "
-                          "understands (%d); run the newer budgetwatchd", s->path, v, SCHEMA_VERSION);
-    if (exec(s, "BEGIN", err, "creating the schema") || exec(s, schema, err, "creating the schema") ||
+    if (strcmp(mode, "wal") != 0)
+        return bw_err_set(err, "ledger %s: switching to WAL mode: SQLite kept journal mode \"%s\";"
+                          " put state_dir on a local file system that allows shared memory",
+                          s->path, mode);
+    if (sqlite3_db_readonly(s->db, "main") == 1)
+        return bw_err_set(err, "ledger %s: opened read-only; budgetwatchd must be allowed to write"
+                          " the file and its directory", s->path);
+    if (exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err,
+             "setting synchronous"))
+        return -1;
+    char cache[64];
+    snprintf(cache, sizeof cache, "PRAGMA cache_size=-%d", CACHE_KIB);
+    return exec(s, cache, err, "setting the cache size");
+}
+
+static int create_schema(bw_store *s, bw_err *err)
+{
+    int64_t version, tables;
+    if (exec(s, "BEGIN IMMEDIATE", err, "creating the schema"))
+        return -1;
+    /* Another process may have created it while this one waited for the lock. */
+    if (query_first(s, "PRAGMA user_version", &version, NULL, 0, err, "reading the schema version") ||
+        query_first(s, "SELECT count(*) FROM sqlite_schema", &tables, NULL, 0, err,
+                    "looking for tables"))
+        goto undo;
+    if (version == SCHEMA_VERSION)
+        return exec(s, "COMMIT", err, "creating the schema");
+    if (tables > 0) {
+        bw_err_set(err, "ledger %s: a SQLite file with %lld tables but no budgetwatch schema version;"
+                   " it is not a budgetwatch ledger: move it away or set another state_dir",
+                   s->path, (long long)tables);
+        goto undo;
+    }
+    if (exec(s, schema_sql, err, "creating the schema") ||
         exec(s, "PRAGMA user_version = 1", err, "setting the schema version") ||
         exec(s, "COMMIT", err, "creating the schema"))
-        return -1;
+        goto undo;
     return 0;
+undo:
+    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);   /* already failing */
+    return -1;
+}
+
+static int check_schema(bw_store *s, bw_err *err)
+{
+    int64_t version;
+    if (query_first(s, "PRAGMA user_version", &version, NULL, 0, err, "reading the schema version"))
+        return -1;
+    if (version == SCHEMA_VERSION)
+        return 0;
+    if (version > SCHEMA_VERSION)
+        return bw_err_set(err, "ledger %s: schema version %lld is newer than this budgetwatchd"
+                          " understands (%d); run the budgetwatchd that wrote it, or a newer one",
+                          s->path, (long long)version, SCHEMA_VERSION);
+    if (version != 0)
+        return bw_err_set(err, "ledger %s: unknown schema version %lld; it is not a budgetwatch"
+                          " ledger: move it away or set another state_dir", s->path,
+                          (long long)version);
+    return create_schema(s, err);
+}
+
+static int prepare(bw_store *s, const char *q_text, sqlite3_stmt **out, bw_err *err)
+{
+    if (sqlite3_prepare_v3(s->db, q_text, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) != SQLITE_OK)
+        return fail(s, err, "preparing \"%.80s\"", q_text);
+    return 0;
+}
+
+static int prepare_history(bw_store *s, bw_err *err)
+{
+    for (unsigned m = 0; m < HIST_VARIANTS; m++) {
+        char q[768];
+        snprintf(q, sizeof q,
+                 "SELECT " ALERT_COLS " FROM (SELECT * FROM alerts WHERE 1%s%s%s%s"
+                 " ORDER BY seq DESC LIMIT ?5) ORDER BY seq",
+                 m & HF_PROJECT ? " AND project = ?1" : "", m & HF_UNIT ? " AND unit = ?2" : "",
+                 m & HF_SINCE ? " AND at >= ?3" : "", m & HF_UNTIL ? " AND at < ?4" : "");
+        if (prepare(s, q, &s->hist[m], err))
+            return -1;
+    }
+    return 0;
+}
+
+static int prepare_all(bw_store *s, bw_err *err)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        if (prepare(s, sql[i], &s->st[i], err))
+            return -1;
+    return prepare_history(s, err);
 }
 
 bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err)
@@ -184,24 +432,10 @@ bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err)
         bw_err_set(err, "ledger %s: out of memory", path);
         return NULL;
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        fail(s, err, "cannot open (check state_dir and its permissions)");
+    if (open_db(s, err) || set_pragmas(s, sync_full, err) || check_schema(s, err) ||
+        prepare_all(s, err)) {
         bw_store_close(&s);
         return NULL;
-    }
-    sqlite3_busy_timeout(s->db, 5000);
-    if (pragmas(s, sync_full, err) || migrate(s, err)) {
-        bw_store_close(&s);
-        return NULL;
-    }
-    for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
-            SQLITE_OK) {
-            fail(s, err, "preparing statement %d", i);
-            bw_store_close(&s);
-            return NULL;
-        }
     }
     return s;
 }
@@ -211,119 +445,158 @@ void bw_store_close(bw_store **sp)
     if (sp == NULL || *sp == NULL)
         return;
     bw_store *s = *sp;
+    /* finalize repeats the last step's error, reported when it happened. */
     for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(s->st[i]);
-    if (s->db)
-        sqlite3_close(s->db);
+        (void)sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < HIST_VARIANTS; i++)
+        (void)sqlite3_finalize(s->hist[i]);
+    /* With every statement finalized, close_v2 cannot be kept busy; an open
+     * transaction is rolled back, and the last connection checkpoints the WAL. */
+    (void)sqlite3_close_v2(s->db);
     free(s->path);
     free(s);
     *sp = NULL;
 }
 
-int bw_store_begin(bw_store *s, bw_err *err) { return run(s, ST_BEGIN, err, "starting a transaction"); }
-int bw_store_commit(bw_store *s, bw_err *err) { return run(s, ST_COMMIT, err, "committing"); }
+/* ---- transactions ---- */
+
+int bw_store_begin(bw_store *s, bw_err *err)
+{
+    return run(s, s->st[ST_BEGIN], 0, err, "starting a transaction");
+}
+
+int bw_store_commit(bw_store *s, bw_err *err)
+{
+    return run(s, s->st[ST_COMMIT], 0, err, "committing");
+}
 
 void bw_store_rollback(bw_store *s)
 {
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_step(stmt(s, ST_ROLLBACK));
-    sqlite3_reset(s->st[ST_ROLLBACK]);
+    /* SQLite may already have rolled back by itself (disk full, I/O error). */
+    if (s == NULL || sqlite3_get_autocommit(s->db))
+        return;
+    /* The caller is already handling the error that led here; a failing
+     * ROLLBACK leaves nothing more to do (closing rolls back too). */
+    (void)sqlite3_step(s->st[ST_ROLLBACK]);
+    release(s->st[ST_ROLLBACK]);
 }
 
 /* ---- events ---- */
 
 int bw_store_event_insert(bw_store *s, const bw_event *ev, int64_t received_at, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_EV_INSERT);
-    text(q, 1, ev->src);
-    text(q, 2, ev->id);
-    if (ev->has_seq)
-        sqlite3_bind_int64(q, 3, (int64_t)ev->seq);
-    text(q, 4, bw_event_type_name(ev->type));
-    text(q, 5, ev->project);
-    text(q, 6, ev->unit);
-    sqlite3_bind_int64(q, 7, ev->amount);
-    text(q, 8, bw_fund_name(ev->fund));
-    sqlite3_bind_int64(q, 9, ev->ts);
-    text(q, 10, ev->ref);
-    sqlite3_bind_int64(q, 11, received_at);
-    if (run(s, ST_EV_INSERT, err, "inserting an event"))
-        return bw_err_set(err, "%s (source \"%s\", id \"%s\")", err->msg, ev->src, ev->id);
-    return sqlite3_changes(s->db) == 1 ? 1 : 0;
+    sqlite3_stmt *q = s->st[ST_EV_INSERT];
+    int bad = bind_text(q, 1, ev->src) || bind_text(q, 2, ev->id) ||
+              (ev->has_seq ? bind_i64(q, 3, (int64_t)ev->seq) : sqlite3_bind_null(q, 3)) ||
+              bind_i64(q, 4, ev->type) || bind_text(q, 5, ev->project) ||
+              bind_text(q, 6, ev->unit) || bind_i64(q, 7, ev->amount) || bind_i64(q, 8, ev->fund) ||
+              bind_i64(q, 9, ev->ts) || bind_text(q, 10, ev->ref) || bind_i64(q, 11, received_at);
+    if (run(s, q, bad, err, "inserting event (src \"%s\", id \"%s\")", ev->src, ev->id))
+        return -1;
+    /* ON CONFLICT DO NOTHING inserts no row for a (src, id) already there. */
+    return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
 int bw_store_event_delete(bw_store *s, const char *src, const char *id, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_EV_DELETE);
-    text(q, 1, src);
-    text(q, 2, id);
-    return run(s, ST_EV_DELETE, err, "taking back a rejected event");
+    sqlite3_stmt *q = s->st[ST_EV_DELETE];
+    int bad = bind_text(q, 1, src) || bind_text(q, 2, id);
+    return run(s, q, bad, err, "taking back event (src \"%s\", id \"%s\")", src, id);
 }
 
 int bw_store_event_exists(bw_store *s, const char *src, const char *id, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_EV_EXISTS);
-    text(q, 1, src);
-    text(q, 2, id);
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(s, err, "looking up an event");
+    sqlite3_stmt *q = s->st[ST_EV_EXISTS];
+    int bad = bind_text(q, 1, src) || bind_text(q, 2, id);
+    int rc = one_row(s, q, bad, err, "looking up event (src \"%s\", id \"%s\")", src, id);
+    if (rc < 0)
+        return -1;
+    if (rc == SQLITE_ROW)
+        release(q);
     return rc == SQLITE_ROW;
 }
 
-static void copy_col(sqlite3_stmt *q, int col, char *dst, size_t n)
+/* Reads the EVENT_COLS starting at column c into *ev. */
+static int event_row(bw_store *s, sqlite3_stmt *q, int c, bw_event *ev, bw_err *err)
 {
-    const unsigned char *t = sqlite3_column_text(q, col);
-    snprintf(dst, n, "%s", t ? (const char *)t : "");
+    memset(ev, 0, sizeof *ev);
+    if (!copy_col(q, c, ev->src, sizeof ev->src) || !copy_col(q, c + 1, ev->id, sizeof ev->id) ||
+        !copy_col(q, c + 4, ev->project, sizeof ev->project) ||
+        !copy_col(q, c + 5, ev->unit, sizeof ev->unit) ||
+        !copy_col(q, c + 9, ev->ref, sizeof ev->ref))
+        return bw_err_set(err, "ledger %s: event (src \"%.64s\", id \"%.128s\") has a field longer"
+                          " than the protocol allows; the file was altered outside budgetwatchd",
+                          s->path, col_text(q, c), col_text(q, c + 1));
+    ev->has_seq = sqlite3_column_type(q, c + 2) != SQLITE_NULL;
+    ev->seq = (uint64_t)sqlite3_column_int64(q, c + 2);
+    ev->type = (uint8_t)sqlite3_column_int(q, c + 3);
+    ev->amount = sqlite3_column_int64(q, c + 6);
+    ev->fund = (uint8_t)sqlite3_column_int(q, c + 7);
+    ev->ts = sqlite3_column_int64(q, c + 8);
+    return 0;
 }
 
 int bw_store_event_get(bw_store *s, const char *src, const char *id, bw_event *out, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_EV_GET);
-    text(q, 1, src);
-    text(q, 2, id);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof *out);
-        snprintf(out->src, sizeof out->src, "%s", src);
-        snprintf(out->id, sizeof out->id, "%s", id);
-        out->has_seq = sqlite3_column_type(q, 0) != SQLITE_NULL;
-        out->seq = (uint64_t)sqlite3_column_int64(q, 0);
-        out->type = strcmp((const char *)sqlite3_column_text(q, 1), "refund") == 0;
-        copy_col(q, 2, out->project, sizeof out->project);
-        copy_col(q, 3, out->unit, sizeof out->unit);
-        out->amount = sqlite3_column_int64(q, 4);
-        out->fund = strcmp((const char *)sqlite3_column_text(q, 5), "other") == 0;
-        out->ts = sqlite3_column_int64(q, 6);
-        copy_col(q, 7, out->ref, sizeof out->ref);
+    sqlite3_stmt *q = s->st[ST_EV_GET];
+    int bad = bind_text(q, 1, src) || bind_text(q, 2, id);
+    int rc = one_row(s, q, bad, err, "reading event (src \"%s\", id \"%s\")", src, id);
+    if (rc != SQLITE_ROW)
+        return rc < 0 ? -1 : 0;
+    rc = event_row(s, q, 0, out, err);
+    release(q);
+    return rc < 0 ? -1 : 1;
+}
+
+int bw_store_events_each(bw_store *s, int64_t after_rowid, bw_event_fn fn, void *ctx, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[ST_EV_EACH];
+    if (bind_i64(q, 1, after_rowid) != SQLITE_OK)
+        return run(s, q, 1, err, "reading the events");
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        bw_event ev;
+        int64_t rowid = sqlite3_column_int64(q, 0);
+        if (event_row(s, q, 1, &ev, err)) {
+            release(q);
+            return -1;
+        }
+        if (fn(ctx, rowid, &ev) != 0)
+            break;
     }
-    sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(s, err, "reading an event");
-    return rc == SQLITE_ROW;
+        return run(s, q, 1, err, "reading the events after rowid %lld", (long long)after_rowid);
+    release(q);
+    return 0;
 }
 
 int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, const char *except_id,
                             int64_t *out, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_REFUNDED);
-    text(q, 1, src);
-    text(q, 2, ref);
-    text(q, 3, except_id);
-    int rc = sqlite3_step(q);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-    sqlite3_reset(q);
-    return rc == SQLITE_ROW ? 0 : fail(s, err, "summing refunds");
+    sqlite3_stmt *q = s->st[ST_REFUNDED];
+    int bad = bind_text(q, 1, src) || bind_text(q, 2, ref) || bind_text(q, 3, except_id);
+    int rc = one_row(s, q, bad, err, "summing the refunds of (src \"%s\", id \"%s\")", src, ref);
+    if (rc != SQLITE_ROW)   /* an aggregate always returns its row */
+        return -1;
+    *out = sqlite3_column_int64(q, 0);
+    release(q);
+    return 0;
+}
+
+/* Runs a SELECT count(*) statement. */
+static int64_t count(bw_store *s, int st, bw_err *err, const char *what)
+{
+    sqlite3_stmt *q = s->st[st];
+    if (one_row(s, q, 0, err, "%s", what) != SQLITE_ROW)
+        return -1;
+    int64_t n = sqlite3_column_int64(q, 0);
+    release(q);
+    return n;
 }
 
 int64_t bw_store_event_count(bw_store *s, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_EV_COUNT);
-    int rc = sqlite3_step(q);
-    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
-    sqlite3_reset(q);
-    return n >= 0 ? n : fail(s, err, "counting events");
+    return count(s, ST_EV_COUNT, err, "counting events");
 }
 
 /* ---- dead letters ---- */
@@ -331,75 +604,74 @@ int64_t bw_store_event_count(bw_store *s, bw_err *err)
 int64_t bw_store_reject_insert(bw_store *s, const char *src, const char *id, const void *raw,
                                size_t rawlen, const char *reason, int64_t at, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_REJ_INSERT);
-    text(q, 1, src);
-    text(q, 2, id);
-    sqlite3_bind_blob64(q, 3, rawlen ? raw : "", rawlen, SQLITE_STATIC);
-    text(q, 4, reason);
-    sqlite3_bind_int64(q, 5, at);
-    if (run(s, ST_REJ_INSERT, err, "keeping a rejected message"))
+    sqlite3_stmt *q = s->st[ST_REJ_INSERT];
+    /* A NULL pointer would bind SQL NULL; an empty message is an empty blob. */
+    int bad = bind_text(q, 1, src) || bind_text(q, 2, id) ||
+              sqlite3_bind_blob64(q, 3, raw ? raw : "", raw ? rawlen : 0, SQLITE_STATIC) ||
+              bind_text(q, 4, reason) || bind_i64(q, 5, at);
+    if (run(s, q, bad, err, "keeping a rejected message (src \"%s\", id \"%s\")", src, id))
         return -1;
     return sqlite3_last_insert_rowid(s->db);
 }
 
 int bw_store_rejects_each(bw_store *s, bw_reject_fn fn, void *ctx, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_REJ_EACH);
+    sqlite3_stmt *q = s->st[ST_REJ_EACH];
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (fn(ctx, sqlite3_column_int64(q, 0), sqlite3_column_blob(q, 1),
-               (size_t)sqlite3_column_bytes(q, 1), (const char *)sqlite3_column_text(q, 2)) != 0) {
-            rc = SQLITE_DONE;
+        const void *raw = sqlite3_column_blob(q, 1);
+        size_t len = (size_t)sqlite3_column_bytes(q, 1);
+        if (fn(ctx, sqlite3_column_int64(q, 0), raw ? raw : "", len, col_text(q, 2)) != 0)
             break;
-        }
     }
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : fail(s, err, "reading the dead letters");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the dead letters");
+    release(q);
+    return 0;
 }
 
 int bw_store_reject_mark_replayed(bw_store *s, int64_t id, int64_t at, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_REJ_MARK);
-    sqlite3_bind_int64(q, 1, at);
-    sqlite3_bind_int64(q, 2, id);
-    return run(s, ST_REJ_MARK, err, "marking a dead letter replayed");
+    sqlite3_stmt *q = s->st[ST_REJ_MARK];
+    int bad = bind_i64(q, 1, id) || bind_i64(q, 2, at);
+    return run(s, q, bad, err, "marking dead letter %lld replayed", (long long)id);
 }
 
 int64_t bw_store_rejects_pending(bw_store *s, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_REJ_PENDING);
-    int rc = sqlite3_step(q);
-    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
-    sqlite3_reset(q);
-    return n >= 0 ? n : fail(s, err, "counting dead letters");
+    return count(s, ST_REJ_PENDING, err, "counting dead letters");
 }
 
 /* ---- project state ---- */
 
 int bw_store_project_save(bw_store *s, const char *code, const bw_project_state *st, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_PROJ_SAVE);
-    text(q, 1, code);
-    sqlite3_bind_int64(q, 2, st->budget);
-    sqlite3_bind_int64(q, 3, st->paid_fiscal);
-    sqlite3_bind_int64(q, 4, st->paid_other);
-    for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+    sqlite3_stmt *q = s->st[ST_PROJ_SAVE];
+    int bad = bind_text(q, 1, code) || bind_i64(q, 2, st->budget) ||
+              bind_i64(q, 3, st->paid_fiscal) || bind_i64(q, 4, st->paid_other);
+    for (int k = 0; k < BW_PROJECT_KINDS && !bad; k++) {
         const bw_slot *sl = &st->slot[k];
-        int c = 5 + k * 5;
-        sqlite3_bind_int(q, c, sl->severity);
-        sqlite3_bind_int(q, c + 1, sl->acked);
-        sqlite3_bind_int(q, c + 2, sl->ms);
-        sqlite3_bind_int64(q, c + 3, sl->since);
-        sqlite3_bind_int64(q, c + 4, sl->last_sent);
+        int c = PROJECT_FIRST_SLOT_COL + 1 + k * SLOT_COLS;    /* parameters count from 1 */
+        bad = bind_i64(q, c, sl->severity) || bind_i64(q, c + 1, sl->acked) ||
+              bind_i64(q, c + 2, sl->ms) || bind_i64(q, c + 3, sl->since) ||
+              bind_i64(q, c + 4, sl->last_sent);
     }
-    if (run(s, ST_PROJ_SAVE, err, "saving project totals"))
-        return bw_err_set(err, "%s (project %s)", err->msg, code);
-    return 0;
+    return run(s, q, bad, err, "saving the state of project %s", code);
+}
+
+/* Records that fn stopped a restore walk: keeps fn's own message, or says
+ * what was being restored if fn left none. */
+static int stopped(bw_store *s, sqlite3_stmt *q, bw_err *err, const char *what, const char *key)
+{
+    if (err != NULL && err->msg[0] == '\0')
+        bw_err_set(err, "ledger %s: restoring %s %s failed", s->path, what, key);
+    release(q);
+    return -1;
 }
 
 int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_PROJ_EACH);
+    sqlite3_stmt *q = s->st[ST_PROJ_EACH];
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         bw_project_state st;
@@ -407,42 +679,47 @@ int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err
         st.paid_fiscal = sqlite3_column_int64(q, 2);
         st.paid_other = sqlite3_column_int64(q, 3);
         for (int k = 0; k < BW_PROJECT_KINDS; k++) {
-            int c = 4 + k * 5;
-            st.slot[k] = (bw_slot){ (uint8_t)sqlite3_column_int(q, c), (uint8_t)sqlite3_column_int(q, c + 1),
-                                    (uint8_t)sqlite3_column_int(q, c + 2), sqlite3_column_int64(q, c + 3),
-                                    sqlite3_column_int64(q, c + 4) };
+            int c = PROJECT_FIRST_SLOT_COL + k * SLOT_COLS;
+            st.slot[k] = (bw_slot){ .severity = (uint8_t)sqlite3_column_int(q, c),
+                                    .acked = (uint8_t)sqlite3_column_int(q, c + 1),
+                                    .ms = (uint8_t)sqlite3_column_int(q, c + 2),
+                                    .since = sqlite3_column_int64(q, c + 3),
+                                    .last_sent = sqlite3_column_int64(q, c + 4) };
         }
-        if (fn(ctx, (const char *)sqlite3_column_text(q, 0), &st) != 0) {
-            sqlite3_reset(q);
-            return bw_err_set(err, "ledger %s: restoring project %s failed: %s", s->path,
-                              (const char *)sqlite3_column_text(q, 0), err->msg);
-        }
+        if (err != NULL)
+            err->msg[0] = '\0';
+        if (fn(ctx, col_text(q, 0), &st) != 0)
+            return stopped(s, q, err, "project", col_text(q, 0));
     }
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : fail(s, err, "reading project totals");
+    if (rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the project states");
+    release(q);
+    return 0;
 }
 
 /* ---- sources ---- */
 
 int bw_store_source_save(bw_store *s, const char *src, uint64_t last_seq, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_SRC_SAVE);
-    text(q, 1, src);
-    sqlite3_bind_int64(q, 2, (int64_t)last_seq);
-    return run(s, ST_SRC_SAVE, err, "saving a source's seq");
+    sqlite3_stmt *q = s->st[ST_SRC_SAVE];
+    int bad = bind_text(q, 1, src) || bind_i64(q, 2, (int64_t)last_seq);
+    return run(s, q, bad, err, "saving the last seq of source \"%s\"", src);
 }
 
 int bw_store_sources_each(bw_store *s, bw_source_fn fn, void *ctx, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_SRC_EACH);
+    sqlite3_stmt *q = s->st[ST_SRC_EACH];
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (fn(ctx, (const char *)sqlite3_column_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1))) {
-            sqlite3_reset(q);
-            return bw_err_set(err, "ledger %s: restoring sources failed", s->path);
-        }
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : fail(s, err, "reading sources");
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (err != NULL)
+            err->msg[0] = '\0';
+        if (fn(ctx, col_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1)) != 0)
+            return stopped(s, q, err, "source", col_text(q, 0));
+    }
+    if (rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the sources");
+    release(q);
+    return 0;
 }
 
 /* ---- adjustments ---- */
@@ -450,82 +727,81 @@ int bw_store_sources_each(bw_store *s, bw_source_fn fn, void *ctx, bw_err *err)
 int bw_store_adjust_insert(bw_store *s, const char *project, int64_t old_budget, int64_t new_budget,
                            const char *reason, int64_t at, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_ADJ_INSERT);
-    text(q, 1, project);
-    sqlite3_bind_int64(q, 2, old_budget);
-    sqlite3_bind_int64(q, 3, new_budget);
-    text(q, 4, reason);
-    sqlite3_bind_int64(q, 5, at);
-    return run(s, ST_ADJ_INSERT, err, "recording a budget adjustment");
+    sqlite3_stmt *q = s->st[ST_ADJ_INSERT];
+    int bad = bind_text(q, 1, project) || bind_i64(q, 2, old_budget) ||
+              bind_i64(q, 3, new_budget) || bind_text(q, 4, reason) || bind_i64(q, 5, at);
+    return run(s, q, bad, err, "recording a budget adjustment of project %s", project);
 }
 
 int bw_store_adjusts_latest_each(bw_store *s, bw_adjust_fn fn, void *ctx, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_ADJ_LATEST);
+    sqlite3_stmt *q = s->st[ST_ADJ_LATEST];
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (fn(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1))) {
-            sqlite3_reset(q);
-            return -1;
-        }
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : fail(s, err, "reading budget adjustments");
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (err != NULL)
+            err->msg[0] = '\0';
+        if (fn(ctx, col_text(q, 0), sqlite3_column_int64(q, 1)) != 0)
+            return stopped(s, q, err, "the budget adjustment of project", col_text(q, 0));
+    }
+    if (rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the budget adjustments");
+    release(q);
+    return 0;
 }
 
 /* ---- the alert log ---- */
 
 int bw_store_alert_append(bw_store *s, const bw_alert_msg *a, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_ALERT_INSERT);
-    sqlite3_bind_int64(q, 1, (int64_t)a->seq);
-    text(q, 2, bw_kind_name(a->kind));
-    text(q, 3, bw_state_name(a->state));
-    text(q, 4, bw_severity_name(a->severity));
-    text(q, 5, a->unit);
-    text(q, 6, a->unit_name);
-    text(q, 7, a->project);
-    text(q, 8, a->project_name);
-    sqlite3_bind_int64(q, 9, a->budget);
-    sqlite3_bind_int64(q, 10, a->paid);
-    sqlite3_bind_int64(q, 11, a->shortfall);
-    sqlite3_bind_int(q, 12, a->rate_bp);
-    sqlite3_bind_int(q, 13, a->planned_bp);
-    sqlite3_bind_int(q, 14, a->lag_bp);
-    sqlite3_bind_int(q, 15, a->pace_bp);
-    text(q, 16, a->milestone);
-    sqlite3_bind_int64(q, 17, a->at);
-    sqlite3_bind_int64(q, 18, a->since);
-    text(q, 19, a->src);
-    sqlite3_bind_int64(q, 20, (int64_t)a->expected_seq);
-    sqlite3_bind_int64(q, 21, (int64_t)a->got_seq);
-    text(q, 22, a->by);
-    text(q, 23, a->note);
-    return run(s, ST_ALERT_INSERT, err, "appending to the alert log");
+    sqlite3_stmt *q = s->st[ST_ALERT_INSERT];
+    int bad = bind_i64(q, 1, (int64_t)a->seq) || bind_text(q, 2, bw_kind_name(a->kind)) ||
+              bind_text(q, 3, bw_state_name(a->state)) ||
+              bind_text(q, 4, bw_severity_name(a->severity)) || bind_opt_text(q, 5, a->unit) ||
+              bind_opt_text(q, 6, a->unit_name) || bind_opt_text(q, 7, a->project) ||
+              bind_opt_text(q, 8, a->project_name) || bind_i64(q, 9, a->budget) ||
+              bind_i64(q, 10, a->paid) || bind_i64(q, 11, a->shortfall) ||
+              bind_i64(q, 12, a->rate_bp) || bind_i64(q, 13, a->planned_bp) ||
+              bind_i64(q, 14, a->lag_bp) || bind_i64(q, 15, a->pace_bp) ||
+              bind_opt_text(q, 16, a->milestone) || bind_i64(q, 17, a->at) ||
+              bind_i64(q, 18, a->since) || bind_opt_text(q, 19, a->src) ||
+              bind_opt_u64(q, 20, a->expected_seq) || bind_opt_u64(q, 21, a->got_seq) ||
+              bind_opt_text(q, 22, a->by) || bind_opt_text(q, 23, a->note);
+    return run(s, q, bad, err, "appending alert %llu to the alert log", (unsigned long long)a->seq);
 }
 
-static int word_index(const unsigned char *w, const char *(*name)(int), int n)
+/* The index of a wire word among name(0..n-1), or -1. */
+static int word_index(const char *w, const char *(*name)(int), int n)
 {
     for (int i = 0; i < n; i++)
-        if (w && strcmp((const char *)w, name(i)) == 0)
+        if (strcmp(w, name(i)) == 0)
             return i;
-    return 0;
+    return -1;
 }
 
-static const char *kind_name(int k) { return bw_kind_name(k); }
-static const char *state_name(int k) { return bw_state_name(k); }
-static const char *severity_name(int k) { return bw_severity_name(k); }
-
-static void alert_row(sqlite3_stmt *q, bw_alert_msg *a)
+static int alert_row(bw_store *s, sqlite3_stmt *q, bw_alert_msg *a, bw_err *err)
 {
     memset(a, 0, sizeof *a);
     a->seq = (uint64_t)sqlite3_column_int64(q, 0);
-    a->kind = (uint8_t)word_index(sqlite3_column_text(q, 1), kind_name, BW_KINDS);
-    a->state = (uint8_t)word_index(sqlite3_column_text(q, 2), state_name, 3);
-    a->severity = (uint8_t)word_index(sqlite3_column_text(q, 3), severity_name, 3);
-    copy_col(q, 4, a->unit, sizeof a->unit);
-    copy_col(q, 5, a->unit_name, sizeof a->unit_name);
-    copy_col(q, 6, a->project, sizeof a->project);
-    copy_col(q, 7, a->project_name, sizeof a->project_name);
+    int kind = word_index(col_text(q, 1), bw_kind_name, BW_KINDS);
+    int state = word_index(col_text(q, 2), bw_state_name, BW_STATE_RESOLVED + 1);
+    int sev = word_index(col_text(q, 3), bw_severity_name, BW_SEV_CRITICAL + 1);
+    if (kind < 0 || state < 0 || sev < 0)
+        return bw_err_set(err, "ledger %s: alert %llu has kind \"%s\", state \"%s\", severity \"%s\";"
+                          " one of them is not a budgetwatch word (the file was altered)",
+                          s->path, (unsigned long long)a->seq, col_text(q, 1), col_text(q, 2),
+                          col_text(q, 3));
+    a->kind = (uint8_t)kind;
+    a->state = (uint8_t)state;
+    a->severity = (uint8_t)sev;
+    if (!copy_col(q, 4, a->unit, sizeof a->unit) ||
+        !copy_col(q, 5, a->unit_name, sizeof a->unit_name) ||
+        !copy_col(q, 6, a->project, sizeof a->project) ||
+        !copy_col(q, 7, a->project_name, sizeof a->project_name) ||
+        !copy_col(q, 15, a->milestone, sizeof a->milestone) ||
+        !copy_col(q, 18, a->src, sizeof a->src) || !copy_col(q, 21, a->by, sizeof a->by) ||
+        !copy_col(q, 22, a->note, sizeof a->note))
+        return bw_err_set(err, "ledger %s: alert %llu has a field longer than the protocol allows"
+                          " (the file was altered)", s->path, (unsigned long long)a->seq);
     a->budget = sqlite3_column_int64(q, 8);
     a->paid = sqlite3_column_int64(q, 9);
     a->shortfall = sqlite3_column_int64(q, 10);
@@ -533,100 +809,89 @@ static void alert_row(sqlite3_stmt *q, bw_alert_msg *a)
     a->planned_bp = sqlite3_column_int(q, 12);
     a->lag_bp = sqlite3_column_int(q, 13);
     a->pace_bp = sqlite3_column_int(q, 14);
-    copy_col(q, 15, a->milestone, sizeof a->milestone);
     a->at = sqlite3_column_int64(q, 16);
     a->since = sqlite3_column_int64(q, 17);
-    copy_col(q, 18, a->src, sizeof a->src);
     a->expected_seq = (uint64_t)sqlite3_column_int64(q, 19);
     a->got_seq = (uint64_t)sqlite3_column_int64(q, 20);
-    copy_col(q, 21, a->by, sizeof a->by);
-    copy_col(q, 22, a->note, sizeof a->note);
+    return 0;
+}
+
+static sqlite3_stmt *history_stmt(bw_store *s, const bw_history_filter *f, int *bad)
+{
+    unsigned m = (f->project && f->project[0] ? HF_PROJECT : 0) |
+                 (f->unit && f->unit[0] ? HF_UNIT : 0) | (f->has_since ? HF_SINCE : 0) |
+                 (f->has_until ? HF_UNTIL : 0);
+    sqlite3_stmt *q = s->hist[m];
+    *bad = (m & HF_PROJECT && bind_text(q, 1, f->project)) ||
+           (m & HF_UNIT && bind_text(q, 2, f->unit)) ||
+           (m & HF_SINCE && bind_i64(q, 3, f->since)) ||
+           (m & HF_UNTIL && bind_i64(q, 4, f->until)) ||
+           bind_i64(q, 5, f->limit ? (int64_t)f->limit : -1);   /* LIMIT -1: no limit */
+    return q;
 }
 
 int bw_store_history_each(bw_store *s, const bw_history_filter *f, bw_alert_msg_fn fn, void *ctx,
                           bw_err *err)
 {
-    /* The newest `limit` rows, returned oldest first. */
-    char q_text[512];
-    snprintf(q_text, sizeof q_text,
-             "SELECT * FROM (SELECT * FROM alerts WHERE (?1 = '' OR project = ?1) AND"
-             " (?2 = '' OR unit = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4)"
-             " ORDER BY seq DESC LIMIT ?5) ORDER BY seq");
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, q_text, -1, &q, NULL) != SQLITE_OK)
-        return fail(s, err, "querying the alert log");
-    text(q, 1, f->project ? f->project : "");
-    text(q, 2, f->unit ? f->unit : "");
-    if (f->has_since)
-        sqlite3_bind_int64(q, 3, f->since);
-    if (f->has_until)
-        sqlite3_bind_int64(q, 4, f->until);
-    sqlite3_bind_int64(q, 5, f->limit ? (int64_t)f->limit : -1);
+    int bad;
+    sqlite3_stmt *q = history_stmt(s, f, &bad);
+    if (bad)
+        return run(s, q, 1, err, "reading the alert log");
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         bw_alert_msg a;
-        alert_row(q, &a);
-        if (fn(ctx, &a) != 0) {
-            rc = SQLITE_DONE;
-            break;
+        if (alert_row(s, q, &a, err)) {
+            release(q);
+            return -1;
         }
+        if (fn(ctx, &a) != 0)
+            break;
     }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : fail(s, err, "reading the alert log");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the alert log");
+    release(q);
+    return 0;
 }
 
 /* ---- meta ---- */
 
 int bw_store_meta_set(bw_store *s, const char *key, int64_t val, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_META_SET);
-    text(q, 1, key);
-    sqlite3_bind_int64(q, 2, val);
-    return run(s, ST_META_SET, err, "saving meta");
+    sqlite3_stmt *q = s->st[ST_META_SET];
+    int bad = bind_text(q, 1, key) || bind_i64(q, 2, val);
+    return run(s, q, bad, err, "saving meta %s", key);
 }
 
 int bw_store_meta_get(bw_store *s, const char *key, int64_t *val, bw_err *err)
 {
-    sqlite3_stmt *q = stmt(s, ST_META_GET);
-    text(q, 1, key);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *val = sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(s, err, "reading meta");
-    return rc == SQLITE_ROW;
+    sqlite3_stmt *q = s->st[ST_META_GET];
+    int rc = one_row(s, q, bind_text(q, 1, key), err, "reading meta %s", key);
+    if (rc != SQLITE_ROW)
+        return rc < 0 ? -1 : 0;
+    *val = sqlite3_column_int64(q, 0);
+    release(q);
+    return 1;
 }
 
 /* ---- verify ---- */
 
 int64_t bw_store_verify(bw_store *s, bw_verify_fn fn, void *ctx, bw_err *err)
 {
-    static const char *const q_text =
-        "WITH l AS (SELECT project,"
-        "  sum(CASE WHEN fund = 'fiscal' THEN (CASE WHEN type = 'refund' THEN -amount ELSE amount END)"
-        "      ELSE 0 END) AS lf,"
-        "  sum(CASE WHEN fund = 'other' THEN (CASE WHEN type = 'refund' THEN -amount ELSE amount END)"
-        "      ELSE 0 END) AS lo"
-        "  FROM events GROUP BY project)"
-        " SELECT code, paid_fiscal, paid_other, coalesce(lf, 0), coalesce(lo, 0)"
-        "  FROM projects LEFT JOIN l ON l.project = projects.code"
-        " UNION ALL"
-        " SELECT project, 0, 0, lf, lo FROM l WHERE project NOT IN (SELECT code FROM projects)";
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, q_text, -1, &q, NULL) != SQLITE_OK)
-        return fail(s, err, "preparing verify");
+    sqlite3_stmt *q = s->st[ST_VERIFY];
     int64_t checked = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t sf = sqlite3_column_int64(q, 1), so = sqlite3_column_int64(q, 2);
-        int64_t lf = sqlite3_column_int64(q, 3), lo = sqlite3_column_int64(q, 4);
+        bool no_saved_row = sqlite3_column_int(q, 1) != 0;
+        int64_t sf = sqlite3_column_int64(q, 2), so = sqlite3_column_int64(q, 3);
+        int64_t lf = sqlite3_column_int64(q, 4), lo = sqlite3_column_int64(q, 5);
         checked++;
-        if ((sf != lf || so != lo) && fn(ctx, (const char *)sqlite3_column_text(q, 0), sf, so, lf, lo))
+        /* Events without a saved row differ even when they net to zero: the
+         * daemon saves every project its events touch. */
+        if ((no_saved_row || sf != lf || so != lo) && fn(ctx, col_text(q, 0), sf, so, lf, lo) != 0)
             break;
     }
-    sqlite3_finalize(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(s, err, "recomputing totals from the ledger");
+        return run(s, q, 1, err, "recomputing the totals from the events");
+    release(q);
     return checked;
 }

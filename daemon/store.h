@@ -38,6 +38,13 @@ int bw_store_event_delete(bw_store *s, const char *src, const char *id, bw_err *
 int bw_store_event_exists(bw_store *s, const char *src, const char *id, bw_err *err);
 /* Looks up an accepted event by (src,id): 1 found (filled), 0 not found, -1 error. */
 int bw_store_event_get(bw_store *s, const char *src, const char *id, bw_event *out, bw_err *err);
+/* Calls fn for each accepted event with rowid > after_rowid, in insertion
+ * (rowid) order, for audits and for rebuilding totals: pass 0 to start at the
+ * beginning, or the last rowid seen to go on from there. The event is valid
+ * during the call only. fn returns 0 to go on, non-zero to stop (not an error). */
+typedef int (*bw_event_fn)(void *ctx, int64_t rowid, const bw_event *ev);
+int bw_store_events_each(bw_store *s, int64_t after_rowid, bw_event_fn fn, void *ctx,
+                         bw_err *err);
 /* Total refunded against the disbursement (src, ref), not counting the refund
  * `except_id` (the one being checked, already inserted). */
 int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, const char *except_id,
@@ -57,7 +64,11 @@ int bw_store_rejects_each(bw_store *s, bw_reject_fn fn, void *ctx, bw_err *err);
 int bw_store_reject_mark_replayed(bw_store *s, int64_t id, int64_t at, bw_err *err);
 int64_t bw_store_rejects_pending(bw_store *s, bw_err *err);
 
-/* Per-project state (totals, budget, alert slots), keyed by project code. */
+/* Per-project state (totals, budget, alert slots), keyed by project code.
+ * The restore walks below (projects, sources, adjustments) stop at the first
+ * non-zero return of fn and then return -1, keeping the message fn put in err
+ * (or saying which row it stopped at). Strings passed to fn are valid during
+ * the call only; fn must not start the same walk again. */
 int bw_store_project_save(bw_store *s, const char *code, const bw_project_state *st, bw_err *err);
 typedef int (*bw_project_fn)(void *ctx, const char *code, const bw_project_state *st);
 int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err);
@@ -84,6 +95,7 @@ typedef struct bw_history_filter {
     bool has_until; int64_t until;   /* at <  until */
     uint32_t limit;             /* 0 = no limit; the newest `limit`, in seq order */
 } bw_history_filter;
+/* fn returns 0 to go on, non-zero to stop (not an error). */
 typedef int (*bw_alert_msg_fn)(void *ctx, const bw_alert_msg *a);
 int bw_store_history_each(bw_store *s, const bw_history_filter *f, bw_alert_msg_fn fn,
                           void *ctx, bw_err *err);
@@ -94,8 +106,9 @@ int bw_store_meta_set(bw_store *s, const char *key, int64_t val, bw_err *err);
 int bw_store_meta_get(bw_store *s, const char *key, int64_t *val, bw_err *err);
 
 /* verify: recomputes every project's paid totals (fiscal, other) from the
- * ledger and compares them with the saved state. Calls fn for each difference;
- * returns the number of projects checked, or -1. */
+ * ledger and compares them with the saved state. Calls fn for each difference
+ * (a project with events but no saved row is one, even at zero; fn returning
+ * non-zero stops early); returns the number of projects checked, or -1. */
 typedef int (*bw_verify_fn)(void *ctx, const char *code, int64_t saved_fiscal,
                             int64_t saved_other, int64_t ledger_fiscal, int64_t ledger_other);
 int64_t bw_store_verify(bw_store *s, bw_verify_fn fn, void *ctx, bw_err *err);

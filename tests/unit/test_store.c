@@ -1,0 +1,831 @@
+/* test_store: the SQLite ledger — schema and WAL, events and duplicates, dead
+ * letters, project state, sources, adjustments, the alert log, meta, verify,
+ * reopening, a newer schema refused, and errors that name the file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    bw_store *s;
+} fixture;
+
+static void remove_ledger(const char *path)
+{
+    char p[256];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/bw-test-store.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/ledger.db", f->dir);
+    bw_err err;
+    f->s = bw_store_open(f->path, false, &err);
+    if (f->s == NULL)
+        fail_msg("%s", err.msg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    bw_store_close(&f->s);
+    remove_ledger(f->path);
+    char other[192];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    remove_ledger(other);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Runs SQL on the file through a second connection, as an auditor would. */
+static void sql_exec(const char *path, const char *q)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, q, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", q, msg);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t sql_int(const char *path, const char *q)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return v;
+}
+
+static bw_event event(const char *src, const char *id, bw_event_type type, bw_fund fund,
+                      const char *project, int64_t amount)
+{
+    bw_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = (uint8_t)type;
+    ev.fund = (uint8_t)fund;
+    ev.amount = amount;
+    ev.ts = 1650000000;
+    snprintf(ev.src, sizeof ev.src, "%s", src);
+    snprintf(ev.id, sizeof ev.id, "%s", id);
+    snprintf(ev.project, sizeof ev.project, "%s", project);
+    snprintf(ev.unit, sizeof ev.unit, "323003");
+    return ev;
+}
+
+static int insert(bw_store *s, const bw_event *ev)
+{
+    bw_err err;
+    int rc = bw_store_event_insert(s, ev, 1650000100, &err);
+    if (rc < 0)
+        fail_msg("%s", err.msg);
+    return rc;
+}
+
+/* ---- schema ---- */
+
+static void test_schema_and_wal(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    static const char *const tables[] = { "events", "rejects", "projects", "sources",
+                                          "adjustments", "alerts", "meta" };
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char q[128];
+        snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '%s'",
+                 tables[i]);
+        assert_int_equal(sql_int(f->path, q), 1);
+    }
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                                      " AND name LIKE 'alerts_%'"), 3);
+}
+
+/* ---- events ---- */
+
+static void test_events_and_duplicates(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_event a = event("treasury", "1", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 100000);
+    a.has_seq = true;
+    a.seq = 7;
+    bw_event b = event("treasury", "2", BW_EV_DISBURSEMENT, BW_FUND_OTHER, "P1", 5000);
+    bw_event r = event("treasury", "3", BW_EV_REFUND, BW_FUND_FISCAL, "P1", 300);
+    snprintf(r.ref, sizeof r.ref, "1");
+    assert_int_equal(bw_store_begin(f->s, &err), 0);
+    assert_int_equal(insert(f->s, &a), 1);
+    assert_int_equal(insert(f->s, &b), 1);
+    assert_int_equal(insert(f->s, &r), 1);
+    assert_int_equal(insert(f->s, &a), 0);          /* duplicate: nothing written */
+    bw_event other_src = a;
+    snprintf(other_src.src, sizeof other_src.src, "bank");
+    assert_int_equal(insert(f->s, &other_src), 1);  /* same id, other source: new */
+    assert_int_equal(bw_store_commit(f->s, &err), 0);
+    assert_int_equal(bw_store_event_count(f->s, &err), 4);
+
+    assert_int_equal(bw_store_event_exists(f->s, "treasury", "2", &err), 1);
+    assert_int_equal(bw_store_event_exists(f->s, "treasury", "9", &err), 0);
+    bw_event got;
+    assert_int_equal(bw_store_event_get(f->s, "treasury", "1", &got, &err), 1);
+    assert_true(got.has_seq);
+    assert_int_equal(got.seq, 7);
+    assert_int_equal(got.type, BW_EV_DISBURSEMENT);
+    assert_int_equal(got.fund, BW_FUND_FISCAL);
+    assert_int_equal(got.amount, 100000);
+    assert_int_equal(got.ts, 1650000000);
+    assert_string_equal(got.project, "P1");
+    assert_string_equal(got.unit, "323003");
+    assert_string_equal(got.ref, "");
+    assert_int_equal(bw_store_event_get(f->s, "treasury", "3", &got, &err), 1);
+    assert_false(got.has_seq);
+    assert_int_equal(got.type, BW_EV_REFUND);
+    assert_string_equal(got.ref, "1");
+    assert_int_equal(bw_store_event_get(f->s, "treasury", "nope", &got, &err), 0);
+
+    int64_t refunded = -1;
+    assert_int_equal(bw_store_refunded_total(f->s, "treasury", "1", "", &refunded, &err), 0);
+    assert_int_equal(refunded, 300);
+    assert_int_equal(bw_store_refunded_total(f->s, "treasury", "1", "3", &refunded, &err), 0);
+    assert_int_equal(refunded, 0);                  /* the refund being checked is left out */
+
+    assert_int_equal(bw_store_event_delete(f->s, "treasury", "3", &err), 0);
+    assert_int_equal(bw_store_event_exists(f->s, "treasury", "3", &err), 0);
+    assert_int_equal(insert(f->s, &r), 1);          /* taken back, so new again */
+    /* The table reads well in the sqlite3 shell. */
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events_readable WHERE type = 'refund'"
+                                      " AND fund = 'fiscal' AND yuan = '3.00'"), 1);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events WHERE seq IS NULL"), 2);
+}
+
+typedef struct walk {
+    int n, stop_at;
+    int64_t rowid[8];
+    char id[8][16];
+} walk;
+
+static int on_event(void *ctx, int64_t rowid, const bw_event *ev)
+{
+    walk *w = ctx;
+    w->rowid[w->n] = rowid;
+    snprintf(w->id[w->n], sizeof w->id[0], "%.15s", ev->id);
+    return ++w->n == w->stop_at;
+}
+
+static void test_events_each_in_insertion_order(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    const char *ids[] = { "z", "a", "m", "b" };     /* not in key order */
+    for (int i = 0; i < 4; i++) {
+        bw_event ev = event("s", ids[i], BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 1 + i);
+        assert_int_equal(insert(f->s, &ev), 1);
+    }
+    walk w = { 0 };
+    assert_int_equal(bw_store_events_each(f->s, 0, on_event, &w, &err), 0);
+    assert_int_equal(w.n, 4);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(w.id[i], ids[i]);
+    assert_true(w.rowid[0] < w.rowid[1] && w.rowid[2] < w.rowid[3]);
+    walk rest = { 0 };
+    assert_int_equal(bw_store_events_each(f->s, w.rowid[1], on_event, &rest, &err), 0);
+    assert_int_equal(rest.n, 2);
+    assert_string_equal(rest.id[0], "m");
+    walk two = { .stop_at = 2 };
+    assert_int_equal(bw_store_events_each(f->s, 0, on_event, &two, &err), 0);
+    assert_int_equal(two.n, 2);
+    /* The statement was left ready: a second full walk sees everything again. */
+    walk again = { 0 };
+    assert_int_equal(bw_store_events_each(f->s, 0, on_event, &again, &err), 0);
+    assert_int_equal(again.n, 4);
+}
+
+static void test_rollback(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_event ev = event("s", "1", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 1);
+    assert_int_equal(bw_store_begin(f->s, &err), 0);
+    assert_int_equal(insert(f->s, &ev), 1);
+    bw_store_rollback(f->s);
+    assert_int_equal(bw_store_event_count(f->s, &err), 0);
+    bw_store_rollback(f->s);                        /* no transaction: quietly nothing */
+    assert_int_equal(bw_store_begin(f->s, &err), 0);
+    assert_int_equal(bw_store_begin(f->s, &err), -1);
+    assert_non_null(strstr(err.msg, "starting a transaction"));
+    bw_store_rollback(f->s);
+}
+
+/* ---- dead letters ---- */
+
+typedef struct rejects_seen {
+    int n;
+    int64_t id[4];
+    size_t len[4];
+    char raw[4][16];
+    char reason[4][64];
+} rejects_seen;
+
+static int on_reject(void *ctx, int64_t id, const void *raw, size_t len, const char *reason)
+{
+    rejects_seen *r = ctx;
+    r->id[r->n] = id;
+    r->len[r->n] = len;
+    memcpy(r->raw[r->n], raw, len < 16 ? len : 16);
+    snprintf(r->reason[r->n], sizeof r->reason[0], "%s", reason);
+    r->n++;
+    return 0;
+}
+
+static void test_rejects(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    int64_t a = bw_store_reject_insert(f->s, "treasury", "9", "\x81\xa1v", 3, "unknown project P9",
+                                       1650000000, &err);
+    int64_t b = bw_store_reject_insert(f->s, "", "", NULL, 0, "not msgpack", 1650000001, &err);
+    assert_true(a > 0 && b > a);
+    assert_int_equal(bw_store_rejects_pending(f->s, &err), 2);
+    rejects_seen r = { 0 };
+    assert_int_equal(bw_store_rejects_each(f->s, on_reject, &r, &err), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.id[0], a);
+    assert_int_equal(r.len[0], 3);
+    assert_memory_equal(r.raw[0], "\x81\xa1v", 3);
+    assert_string_equal(r.reason[0], "unknown project P9");
+    assert_int_equal(r.len[1], 0);
+    assert_string_equal(r.reason[1], "not msgpack");
+
+    assert_int_equal(bw_store_reject_mark_replayed(f->s, a, 1650000500, &err), 0);
+    assert_int_equal(bw_store_rejects_pending(f->s, &err), 1);
+    rejects_seen left = { 0 };
+    assert_int_equal(bw_store_rejects_each(f->s, on_reject, &left, &err), 0);
+    assert_int_equal(left.n, 1);
+    assert_int_equal(left.id[0], b);
+    /* Replayed letters stay for the audit. */
+    assert_int_equal(sql_int(f->path, "SELECT replayed_at FROM rejects WHERE evid = '9'"), 1650000500);
+}
+
+/* ---- project state ---- */
+
+static bw_project_state sample_state(int64_t base)
+{
+    bw_project_state st;
+    memset(&st, 0, sizeof st);
+    st.budget = base + 1;
+    st.paid_fiscal = base + 2;
+    st.paid_other = base + 3;
+    for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+        st.slot[k].severity = (uint8_t)(k % 3);
+        st.slot[k].acked = (uint8_t)(k & 1);
+        st.slot[k].ms = (uint8_t)(k + 1);
+        st.slot[k].since = base + 10 * k + 4;
+        st.slot[k].last_sent = base + 10 * k + 5;
+    }
+    return st;
+}
+
+static void same_state(const bw_project_state *a, const bw_project_state *b)
+{
+    assert_int_equal(a->budget, b->budget);
+    assert_int_equal(a->paid_fiscal, b->paid_fiscal);
+    assert_int_equal(a->paid_other, b->paid_other);
+    for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+        assert_int_equal(a->slot[k].severity, b->slot[k].severity);
+        assert_int_equal(a->slot[k].acked, b->slot[k].acked);
+        assert_int_equal(a->slot[k].ms, b->slot[k].ms);
+        assert_int_equal(a->slot[k].since, b->slot[k].since);
+        assert_int_equal(a->slot[k].last_sent, b->slot[k].last_sent);
+    }
+}
+
+typedef struct projects_seen {
+    int n;
+    char code[4][16];
+    bw_project_state st[4];
+    bw_err *err;
+    const char *fail_on;
+} projects_seen;
+
+static int on_project(void *ctx, const char *code, const bw_project_state *st)
+{
+    projects_seen *p = ctx;
+    if (p->fail_on && strcmp(code, p->fail_on) == 0)
+        return bw_err_set(p->err, "project %s is not in the plan", code);
+    snprintf(p->code[p->n], sizeof p->code[0], "%s", code);
+    p->st[p->n++] = *st;
+    return 0;
+}
+
+static void test_project_state_round_trip(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_project_state a = sample_state(1000), b = sample_state(INT64_C(1) << 40);
+    assert_int_equal(bw_store_project_save(f->s, "P2", &b, &err), 0);
+    bw_project_state first = sample_state(5);
+    assert_int_equal(bw_store_project_save(f->s, "P1", &first, &err), 0);
+    assert_int_equal(bw_store_project_save(f->s, "P1", &a, &err), 0);   /* replaces */
+    projects_seen p = { 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.code[0], "P1");
+    same_state(&p.st[0], &a);
+    assert_string_equal(p.code[1], "P2");
+    same_state(&p.st[1], &b);
+    /* Columns an auditor can read. */
+    assert_int_equal(sql_int(f->path, "SELECT year_end_last_sent FROM projects WHERE code = 'P1'"),
+                     a.slot[3].last_sent);
+    /* A callback's failure stops the walk with its own message. */
+    projects_seen stop = { .err = &err, .fail_on = "P2" };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &stop, &err), -1);
+    assert_string_equal(err.msg, "project P2 is not in the plan");
+}
+
+/* ---- sources and adjustments ---- */
+
+typedef struct pairs {
+    int n;
+    char key[4][16];
+    int64_t val[4];
+} pairs;
+
+static int on_source(void *ctx, const char *src, uint64_t last)
+{
+    pairs *p = ctx;
+    snprintf(p->key[p->n], sizeof p->key[0], "%s", src);
+    p->val[p->n++] = (int64_t)last;
+    return 0;
+}
+
+static int on_adjust(void *ctx, const char *project, int64_t budget)
+{
+    pairs *p = ctx;
+    snprintf(p->key[p->n], sizeof p->key[0], "%s", project);
+    p->val[p->n++] = budget;
+    return 0;
+}
+
+static int refuse_source(void *ctx, const char *src, uint64_t last)
+{
+    (void)ctx, (void)src, (void)last;
+    return -1;
+}
+
+static void test_sources(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    assert_int_equal(bw_store_source_save(f->s, "treasury", 10, &err), 0);
+    assert_int_equal(bw_store_source_save(f->s, "bank", 3, &err), 0);
+    assert_int_equal(bw_store_source_save(f->s, "treasury", 11, &err), 0);
+    pairs p = { 0 };
+    assert_int_equal(bw_store_sources_each(f->s, on_source, &p, &err), 0);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.key[0], "bank");
+    assert_int_equal(p.val[0], 3);
+    assert_string_equal(p.key[1], "treasury");
+    assert_int_equal(p.val[1], 11);
+    /* A callback that fails without a message: the store says where it stopped. */
+    assert_int_equal(bw_store_sources_each(f->s, refuse_source, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, f->path));
+    assert_non_null(strstr(err.msg, "restoring source bank"));
+}
+
+static void test_adjustments_latest(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    assert_int_equal(bw_store_adjust_insert(f->s, "P1", 100, 200, "追加预算", 1, &err), 0);
+    assert_int_equal(bw_store_adjust_insert(f->s, "P2", 50, 60, "调整", 2, &err), 0);
+    assert_int_equal(bw_store_adjust_insert(f->s, "P1", 200, 300, "再追加", 3, &err), 0);
+    pairs p = { 0 };
+    assert_int_equal(bw_store_adjusts_latest_each(f->s, on_adjust, &p, &err), 0);
+    assert_int_equal(p.n, 2);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(p.val[i], strcmp(p.key[i], "P1") == 0 ? 300 : 60);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM adjustments"), 3);  /* the trail */
+}
+
+/* ---- the alert log ---- */
+
+static bw_alert_msg alert(uint64_t seq, const char *unit, const char *project, int64_t at)
+{
+    bw_alert_msg a;
+    memset(&a, 0, sizeof a);
+    a.seq = seq;
+    a.kind = BW_KIND_LAG;
+    a.state = BW_STATE_FIRING;
+    a.severity = BW_SEV_WARNING;
+    snprintf(a.unit, sizeof a.unit, "%s", unit);
+    snprintf(a.unit_name, sizeof a.unit_name, "单位 %s", unit);
+    snprintf(a.project, sizeof a.project, "%s", project);
+    snprintf(a.project_name, sizeof a.project_name, "项目 %s", project);
+    a.budget = 1000000;
+    a.paid = 200000;
+    a.shortfall = 150000;
+    a.rate_bp = 2000;
+    a.planned_bp = 3500;
+    a.lag_bp = 1500;
+    a.pace_bp = 3300;
+    a.at = at;
+    a.since = at - 10;
+    return a;
+}
+
+typedef struct seqs {
+    int n;
+    uint64_t seq[16];
+    bw_alert_msg last;
+} seqs;
+
+static int on_alert(void *ctx, const bw_alert_msg *a)
+{
+    seqs *s = ctx;
+    s->seq[s->n++] = a->seq;
+    s->last = *a;
+    return 0;
+}
+
+static seqs history(bw_store *st, const bw_history_filter *flt)
+{
+    seqs s = { 0 };
+    bw_err err;
+    if (bw_store_history_each(st, flt, on_alert, &s, &err))
+        fail_msg("%s", err.msg);
+    return s;
+}
+
+static void assert_seqs(const seqs *s, int n, const uint64_t *want)
+{
+    assert_int_equal(s->n, n);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(s->seq[i], want[i]);
+}
+
+static void test_alert_log_and_history(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    /* seq: unit/project, at */
+    static const struct { const char *unit, *project; int64_t at; } rows[] = {
+        { "U1", "P1", 100 }, { "U1", "P2", 200 }, { "U2", "P3", 300 }, { "U1", "P1", 400 },
+        { "U2", "P3", 500 }, { "U1", "P1", 600 },
+    };
+    for (int i = 0; i < 6; i++) {
+        bw_alert_msg a = alert((uint64_t)i + 1, rows[i].unit, rows[i].project, rows[i].at);
+        assert_int_equal(bw_store_alert_append(f->s, &a, &err), 0);
+    }
+    bw_alert_msg gap = alert(7, "", "", 700);
+    gap.kind = BW_KIND_SOURCE_GAP;
+    gap.severity = BW_SEV_WARNING;
+    snprintf(gap.src, sizeof gap.src, "treasury");
+    gap.expected_seq = 11;
+    gap.got_seq = 15;
+    assert_int_equal(bw_store_alert_append(f->s, &gap, &err), 0);
+    bw_alert_msg ack = alert(8, "U1", "P1", 800);
+    ack.kind = BW_KIND_MILESTONE;
+    ack.state = BW_STATE_ACKNOWLEDGED;
+    ack.severity = BW_SEV_CRITICAL;
+    snprintf(ack.milestone, sizeof ack.milestone, "06-30");
+    snprintf(ack.by, sizeof ack.by, "wang");
+    snprintf(ack.note, sizeof ack.note, "已督办");
+    assert_int_equal(bw_store_alert_append(f->s, &ack, &err), 0);
+
+    seqs all = history(f->s, &(bw_history_filter){ 0 });
+    assert_seqs(&all, 8, (uint64_t[]){ 1, 2, 3, 4, 5, 6, 7, 8 });
+    /* Every field comes back. */
+    bw_alert_msg got = all.last;
+    assert_int_equal(got.kind, BW_KIND_MILESTONE);
+    assert_int_equal(got.state, BW_STATE_ACKNOWLEDGED);
+    assert_int_equal(got.severity, BW_SEV_CRITICAL);
+    assert_string_equal(got.unit, "U1");
+    assert_string_equal(got.unit_name, "单位 U1");
+    assert_string_equal(got.project_name, "项目 P1");
+    assert_int_equal(got.budget, 1000000);
+    assert_int_equal(got.paid, 200000);
+    assert_int_equal(got.shortfall, 150000);
+    assert_int_equal(got.rate_bp, 2000);
+    assert_int_equal(got.planned_bp, 3500);
+    assert_int_equal(got.lag_bp, 1500);
+    assert_int_equal(got.pace_bp, 3300);
+    assert_string_equal(got.milestone, "06-30");
+    assert_int_equal(got.at, 800);
+    assert_int_equal(got.since, 790);
+    assert_string_equal(got.by, "wang");
+    assert_string_equal(got.note, "已督办");
+    seqs g = history(f->s, &(bw_history_filter){ .since = 700, .has_since = true, .until = 701,
+                                                 .has_until = true });
+    assert_seqs(&g, 1, (uint64_t[]){ 7 });
+    assert_int_equal(g.last.kind, BW_KIND_SOURCE_GAP);
+    assert_string_equal(g.last.src, "treasury");
+    assert_int_equal(g.last.expected_seq, 11);
+    assert_int_equal(g.last.got_seq, 15);
+    assert_string_equal(g.last.project, "");
+    /* The table uses the wire words and NULL for what does not apply. */
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM alerts WHERE kind = 'source_gap'"
+                                      " AND severity = 'warning' AND project IS NULL"), 1);
+
+    seqs p1 = history(f->s, &(bw_history_filter){ .project = "P1" });
+    assert_seqs(&p1, 4, (uint64_t[]){ 1, 4, 6, 8 });
+    seqs u2 = history(f->s, &(bw_history_filter){ .unit = "U2" });
+    assert_seqs(&u2, 2, (uint64_t[]){ 3, 5 });
+    seqs range = history(f->s, &(bw_history_filter){ .has_since = true, .since = 200,
+                                                     .has_until = true, .until = 500 });
+    assert_seqs(&range, 3, (uint64_t[]){ 2, 3, 4 });
+    seqs newest = history(f->s, &(bw_history_filter){ .limit = 3 });
+    assert_seqs(&newest, 3, (uint64_t[]){ 6, 7, 8 });          /* newest 3, ascending */
+    seqs combined = history(f->s, &(bw_history_filter){ .project = "P1", .unit = "U1",
+                                                        .has_since = true, .since = 300,
+                                                        .limit = 2 });
+    assert_seqs(&combined, 2, (uint64_t[]){ 6, 8 });
+    seqs none = history(f->s, &(bw_history_filter){ .project = "P1", .unit = "U2" });
+    assert_int_equal(none.n, 0);
+    seqs empty_is_any = history(f->s, &(bw_history_filter){ .project = "", .unit = "" });
+    assert_int_equal(empty_is_any.n, 8);
+
+    /* A seq used twice is refused, and the message names the file. */
+    assert_int_equal(bw_store_alert_append(f->s, &ack, &err), -1);
+    char want[256];
+    snprintf(want, sizeof want, "ledger %s: appending alert 8 to the alert log: UNIQUE constraint",
+             f->path);
+    if (strncmp(err.msg, want, strlen(want)) != 0)
+        fail_msg("got %s", err.msg);
+}
+
+/* ---- meta ---- */
+
+static void test_meta(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    int64_t v = 42;
+    assert_int_equal(bw_store_meta_get(f->s, "alert_seq", &v, &err), 0);
+    assert_int_equal(v, 42);                        /* untouched when absent */
+    assert_int_equal(bw_store_meta_set(f->s, "alert_seq", 7, &err), 0);
+    assert_int_equal(bw_store_meta_set(f->s, "now", INT64_C(1672502400), &err), 0);
+    assert_int_equal(bw_store_meta_set(f->s, "alert_seq", 8, &err), 0);
+    assert_int_equal(bw_store_meta_get(f->s, "alert_seq", &v, &err), 1);
+    assert_int_equal(v, 8);
+    assert_int_equal(bw_store_meta_get(f->s, "now", &v, &err), 1);
+    assert_int_equal(v, INT64_C(1672502400));
+}
+
+/* ---- verify ---- */
+
+typedef struct diffs {
+    int n;
+    char code[8][16];
+    int64_t v[8][4];
+} diffs;
+
+static int on_diff(void *ctx, const char *code, int64_t sf, int64_t so, int64_t lf, int64_t lo)
+{
+    diffs *d = ctx;
+    snprintf(d->code[d->n], sizeof d->code[0], "%s", code);
+    d->v[d->n][0] = sf, d->v[d->n][1] = so, d->v[d->n][2] = lf, d->v[d->n][3] = lo;
+    d->n++;
+    return 0;
+}
+
+static void save_totals(bw_store *s, const char *code, int64_t fiscal, int64_t other)
+{
+    bw_project_state st;
+    memset(&st, 0, sizeof st);
+    st.budget = 100000000;
+    st.paid_fiscal = fiscal;
+    st.paid_other = other;
+    bw_err err;
+    if (bw_store_project_save(s, code, &st, &err))
+        fail_msg("%s", err.msg);
+}
+
+static void test_verify(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_event e[] = {
+        event("t", "1", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 1000),
+        event("t", "2", BW_EV_DISBURSEMENT, BW_FUND_OTHER, "P1", 500),
+        event("t", "3", BW_EV_REFUND, BW_FUND_FISCAL, "P1", 200),
+        event("t", "4", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P2", 70),
+    };
+    assert_int_equal(bw_store_begin(f->s, &err), 0);
+    for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
+        assert_int_equal(insert(f->s, &e[i]), 1);
+    save_totals(f->s, "P1", 800, 500);
+    save_totals(f->s, "P2", 70, 0);
+    save_totals(f->s, "P3", 0, 0);                  /* alert state only, no payments */
+    assert_int_equal(bw_store_commit(f->s, &err), 0);
+
+    diffs d = { 0 };
+    assert_int_equal(bw_store_verify(f->s, on_diff, &d, &err), 3);
+    assert_int_equal(d.n, 0);
+
+    /* Someone edits a saved total behind the daemon's back. */
+    sql_exec(f->path, "UPDATE projects SET paid_other = 499 WHERE code = 'P1'");
+    d = (diffs){ 0 };
+    assert_int_equal(bw_store_verify(f->s, on_diff, &d, &err), 3);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.code[0], "P1");
+    assert_int_equal(d.v[0][0], 800);
+    assert_int_equal(d.v[0][1], 499);
+    assert_int_equal(d.v[0][2], 800);
+    assert_int_equal(d.v[0][3], 500);
+    save_totals(f->s, "P1", 800, 500);
+
+    /* Events of a project with no saved row; a saved total with no events. */
+    bw_event p4 = event("t", "5", BW_EV_DISBURSEMENT, BW_FUND_OTHER, "P4", 9);
+    assert_int_equal(insert(f->s, &p4), 1);
+    save_totals(f->s, "P5", 1, 0);
+    d = (diffs){ 0 };
+    assert_int_equal(bw_store_verify(f->s, on_diff, &d, &err), 5);
+    assert_int_equal(d.n, 2);
+    assert_string_equal(d.code[0], "P4");
+    assert_int_equal(d.v[0][3], 9);
+    assert_string_equal(d.code[1], "P5");
+    assert_int_equal(d.v[1][0], 1);
+    assert_int_equal(d.v[1][2], 0);
+
+    /* Events that net to zero still need a saved row. */
+    sql_exec(f->path, "DELETE FROM projects WHERE code = 'P5'");
+    bw_event p6a = event("t", "6", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P6", 10);
+    bw_event p6b = event("t", "7", BW_EV_REFUND, BW_FUND_FISCAL, "P6", 10);
+    assert_int_equal(insert(f->s, &p6a), 1);
+    assert_int_equal(insert(f->s, &p6b), 1);
+    save_totals(f->s, "P4", 0, 9);
+    d = (diffs){ 0 };
+    assert_int_equal(bw_store_verify(f->s, on_diff, &d, &err), 5);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.code[0], "P6");
+
+    /* sum() refuses to wrap: the overflow is an error, not a wrong total. */
+    bw_event big1 = event("t", "8", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P7", INT64_MAX);
+    bw_event big2 = event("t", "9", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P7", 1);
+    assert_int_equal(insert(f->s, &big1), 1);
+    assert_int_equal(insert(f->s, &big2), 1);
+    assert_int_equal(bw_store_verify(f->s, on_diff, &d, &err), -1);
+    assert_non_null(strstr(err.msg, f->path));
+    assert_non_null(strstr(err.msg, "integer overflow"));
+}
+
+/* ---- reopening, versions, errors ---- */
+
+static void test_reopen_sees_everything(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_event ev = event("treasury", "1", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 123);
+    bw_project_state st = sample_state(77);
+    bw_alert_msg a = alert(1, "U1", "P1", 100);
+    assert_int_equal(bw_store_begin(f->s, &err), 0);
+    assert_int_equal(insert(f->s, &ev), 1);
+    assert_int_equal(bw_store_project_save(f->s, "P1", &st, &err), 0);
+    assert_int_equal(bw_store_source_save(f->s, "treasury", 99, &err), 0);
+    assert_int_equal(bw_store_adjust_insert(f->s, "P1", 1, 2, "r", 5, &err), 0);
+    assert_int_equal(bw_store_alert_append(f->s, &a, &err), 0);
+    assert_int_equal(bw_store_meta_set(f->s, "alert_seq", 1, &err), 0);
+    assert_true(bw_store_reject_insert(f->s, "x", "y", "z", 1, "bad", 1, &err) > 0);
+    assert_int_equal(bw_store_commit(f->s, &err), 0);
+    bw_store_close(&f->s);
+    assert_null(f->s);
+
+    f->s = bw_store_open(f->path, true, &err);
+    if (f->s == NULL)
+        fail_msg("%s", err.msg);
+    assert_int_equal(bw_store_event_count(f->s, &err), 1);
+    assert_int_equal(insert(f->s, &ev), 0);         /* still a duplicate */
+    projects_seen p = { 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    assert_int_equal(p.n, 1);
+    same_state(&p.st[0], &st);
+    pairs s = { 0 };
+    assert_int_equal(bw_store_sources_each(f->s, on_source, &s, &err), 0);
+    assert_int_equal(s.val[0], 99);
+    pairs adj = { 0 };
+    assert_int_equal(bw_store_adjusts_latest_each(f->s, on_adjust, &adj, &err), 0);
+    assert_int_equal(adj.val[0], 2);
+    seqs h = history(f->s, &(bw_history_filter){ 0 });
+    assert_int_equal(h.n, 1);
+    int64_t v = 0;
+    assert_int_equal(bw_store_meta_get(f->s, "alert_seq", &v, &err), 1);
+    assert_int_equal(v, 1);
+    assert_int_equal(bw_store_rejects_pending(f->s, &err), 1);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    fixture *f = *state;
+    bw_store_close(&f->s);
+    sql_exec(f->path, "PRAGMA user_version = 2");
+    bw_err err;
+    assert_null(bw_store_open(f->path, false, &err));
+    char want[256];
+    snprintf(want, sizeof want, "ledger %s: schema version 2 is newer than this budgetwatchd"
+             " understands (1)", f->path);
+    if (strncmp(err.msg, want, strlen(want)) != 0)
+        fail_msg("got %s", err.msg);
+}
+
+static void test_not_a_ledger_refused(void **state)
+{
+    fixture *f = *state;
+    char other[192];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    sql_exec(other, "CREATE TABLE accounts (x)");
+    bw_err err;
+    assert_null(bw_store_open(other, false, &err));
+    assert_non_null(strstr(err.msg, other));
+    assert_non_null(strstr(err.msg, "not a budgetwatch ledger"));
+    /* Garbage is no database either. */
+    remove_ledger(other);
+    FILE *g = fopen(other, "w");
+    assert_non_null(g);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not sqlite ", g);
+    fclose(g);
+    assert_null(bw_store_open(other, false, &err));
+    assert_non_null(strstr(err.msg, other));
+    assert_non_null(strstr(err.msg, "not a database"));
+}
+
+static void test_errors_carry_the_path(void **state)
+{
+    fixture *f = *state;
+    char missing[192];
+    snprintf(missing, sizeof missing, "%s/no/such/dir/ledger.db", f->dir);
+    bw_err err;
+    assert_null(bw_store_open(missing, false, &err));
+    char want[256];
+    snprintf(want, sizeof want, "ledger %s: opening", missing);
+    if (strncmp(err.msg, want, strlen(want)) != 0)
+        fail_msg("got %s", err.msg);
+    assert_non_null(strstr(err.msg, "unable to open database file"));
+
+    /* A CHECK constraint: amounts are positive. The message says which event. */
+    bw_event ev = event("treasury", "42", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", -5);
+    assert_int_equal(bw_store_event_insert(f->s, &ev, 0, &err), -1);
+    snprintf(want, sizeof want, "ledger %s: inserting event (src \"treasury\", id \"42\"): CHECK"
+             " constraint failed", f->path);
+    if (strncmp(err.msg, want, strlen(want)) != 0)
+        fail_msg("got %s", err.msg);
+    /* The statement is ready for the next event after a failure. */
+    ev.amount = 5;
+    assert_int_equal(insert(f->s, &ev), 1);
+}
+
+int main(void)
+{
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_schema_and_wal),
+        T(test_events_and_duplicates),
+        T(test_events_each_in_insertion_order),
+        T(test_rollback),
+        T(test_rejects),
+        T(test_project_state_round_trip),
+        T(test_sources),
+        T(test_adjustments_latest),
+        T(test_alert_log_and_history),
+        T(test_meta),
+        T(test_verify),
+        T(test_reopen_sees_everything),
+        T(test_newer_schema_refused),
+        T(test_not_a_ledger_refused),
+        T(test_errors_carry_the_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
