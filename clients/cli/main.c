@@ -11,9 +11,10 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    { "push", "[FILE|-] [--src NAME] [--window N] [--retry-for S] [--pub bind:URL|connect:URL] [--quiet]",
+    { "push", "[FILE|-] [--format auto|csv|jsonl] [--src NAME] [--window N] [--retry-for S] [--pub bind:URL|connect:URL] [--quiet]",
       "Sends events from a CSV file (header: src,id,seq,type,project,unit,amount_fen or\n"
-      "amount_yuan,ts,fund,ref; ts in Unix seconds or ISO 8601 with an offset) or from\n"
+      "amount_yuan,ts,fund,ref; ts in Unix seconds or ISO 8601 with an offset) or a JSON\n"
+      "Lines file (one object a line, the same fields; auto: '{' first means JSON), or\n"
       "standard input, on the reliable path with N events in flight, resending what is\n"
       "not acknowledged while the daemon is away (the same ids: nothing counts twice).\n"
       "Ends with a summary: accepted, duplicate, rejected (each with its reason and\n"

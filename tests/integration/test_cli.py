@@ -59,6 +59,40 @@ class Commands(DaemonTest):
         r = run(self.d, "push", "-", input=csv_events([], "id,project,amount,ts"))
         self.assertEqual(r.returncode, 1)
         self.assertIn("-:1:3: unknown column \"amount\"", r.stderr)
+        r = run(self.d, "push", "--src", "s", "-",
+                input=csv_events(['2,"%s,1,%d' % (P1, JAN1 + DAY)], "id,project,amount_fen,ts"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("-:2: a quoted field is still open at the end of the input", r.stderr)
+        self.assertEqual(self.d.ok("status", project=P1)["projects"][0]["paid"], 123456)
+
+    def test_push_json_lines(self):
+        ev = lambda **kw: json.dumps(dict(kw, project=kw.get("project", P1), ts=kw.get("ts", JAN1 + DAY)),
+                                     ensure_ascii=False)
+        lines = [ev(src="j", id="1", amount_yuan=12.30),                  # a JSON decimal: 1230 fen
+                 ev(src="j", id="2", amount_yuan="0.07", fund="other"),
+                 "",                                                        # blank lines are skipped
+                 ev(src="j", id=3, amount_fen=100, ts="2022-01-05T10:00:00+08:00", seq=7),
+                 ev(src="j", id="4", amount_fen=1.5),                     # fen must be whole
+                 '{"src":"j","id":"5","project":"%s","amount_fen":1,}' % P1,  # not JSON
+                 ev(src="j", id="6", amount=1),                           # an unknown field
+                 ev(src="j", id="7", amount_yuan="0.001"),                # more decimals than a fen
+                 ev(src="j", id="8", amount_fen=5, project="NOPE")]       # rejected by the daemon
+        r = run(self.d, "push", "-", input="\n".join(lines) + "\n")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("-:5: amount_fen 1.5 is not a whole number", r.stderr)
+        self.assertIn("-:6:%d: not JSON" % (lines[5].index(",}") + 2), r.stderr)  # at the }
+        self.assertIn("-:7: unknown field \"amount\"", r.stderr)
+        self.assertIn("-:8: amount_yuan \"0.001\" is not a valid amount", r.stderr)
+        self.assertIn("-:9: event \"8\" rejected: unknown project \"NOPE\"", r.stderr)
+        self.assertIn("4 events: 3 accepted, 0 duplicate, 1 rejected, 0 unanswered; 4 input lines not sent",
+                      r.stdout)
+        p = self.d.ok("status", project=P1)["projects"][0]
+        self.assertEqual(p["paid"], 1230 + 7 + 100)
+        self.assertEqual(p["paid_other"], 7)
+        # --format csv reads the same text as CSV: its first quote is out of place.
+        r = run(self.d, "push", "--format", "csv", "-", input="\n".join(lines) + "\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("-:1:2: not CSV: a quote inside an unquoted field", r.stderr)
 
     def test_status_table_json_csv(self):
         run(self.d, "push", "--src", "s", "-",
