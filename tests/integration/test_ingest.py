@@ -81,6 +81,45 @@ class ReliableIngest(DaemonTest):
         self.assertEqual(row(self.d.ok("status", project=P1), P1)["paid"], 600)
 
 
+class OversizedMessage(DaemonTest):
+    extra = "[limits]\nmax_message_bytes = 4096\n"
+
+    def test_dropped_and_disconnected(self):
+        # Unknown keys are ignored, so without the limit this event would count.
+        big = msgpack.packb({"v": 1, "type": "disbursement", "src": "s", "id": "big", "project": P1,
+                             "amount": 999, "ts": JAN1 + DAY, "note": "x" * 8192})
+        s = self.d.dealer()
+        mon = s.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
+        try:
+            seen = []
+            while zmq.EVENT_CONNECTED not in seen:
+                seen.append(recv_monitor(mon))
+            s.send(big)
+            # The daemon's ZeroMQ refuses the frame and drops the connection;
+            # the dealer sees the disconnect, so the frame has been read and
+            # refused by the time the totals are checked.
+            while zmq.EVENT_DISCONNECTED not in seen:
+                seen.append(recv_monitor(mon))
+            self.assertFalse(s.poll(0), "an oversized event was answered")
+            # The same dealer reconnects and is heard again.
+            s.send(event("s", "small", P1, 5, JAN1 + DAY))
+            self.assertTrue(s.poll(30000))
+            self.assertEqual(msgpack.unpackb(s.recv())["status"], "accepted")
+        finally:
+            s.disable_monitor()
+            mon.close()
+            s.close()
+        self.assertEqual(row(self.d.ok("status", project=P1), P1)["paid"], 5)
+        self.assertEqual(self.d.ok("stats")["accepted"], 1)
+
+
+def recv_monitor(mon, timeout_ms=30000):
+    if not mon.poll(timeout_ms):
+        raise AssertionError("no socket event within %d ms" % timeout_ms)
+    frames = mon.recv_multipart()
+    return int.from_bytes(frames[0][:2], "little")
+
+
 class SubIngest(DaemonTest):
     def test_topics_and_frames(self):
         pub = self.d.ctx.socket(zmq.PUB)
