@@ -17,8 +17,9 @@ DESTDIR="$work/root" cmake --install "$work/build" >/dev/null
 for f in usr/sbin/budgetwatchd usr/bin/budgetwatch usr/include/budgetwatch.h \
          usr/lib/systemd/system/budgetwatchd.service usr/lib/sysusers.d/budgetwatch.conf \
          usr/lib/tmpfiles.d/budgetwatch.conf etc/budgetwatch/budgetwatchd.conf \
-         usr/share/budgetwatch/zunhua-2022/plan.csv usr/share/man/man8/budgetwatchd.8 \
-         usr/share/man/man1/budgetwatch.1 usr/share/man/man5/budgetwatch.conf.5; do
+         usr/share/budgetwatch/zunhua-2022/plan.csv usr/share/man/man8/budgetwatchd.8.gz \
+         usr/share/man/man1/budgetwatch.1.gz usr/share/man/man5/budgetwatch.conf.5.gz \
+         usr/share/doc/budgetwatch/copyright usr/share/doc/budgetwatch/changelog.gz; do
     [ -e "$work/root/$f" ] || fail "not installed: /$f"
 done
 ls "$work"/root/usr/lib/*/libbudgetwatch.so.0 >/dev/null || fail "libbudgetwatch.so.0 not installed"
@@ -48,5 +49,14 @@ for f in usr/sbin/budgetwatchd usr/bin/budgetwatch etc/budgetwatch/budgetwatchd.
          usr/lib/systemd/system/budgetwatchd.service; do
     [ -e "$work/deb/$f" ] || fail "not in the package: /$f"
 done
+# The manual pages render without warnings.
+for m in "$work"/deb/usr/share/man/man*/*.gz; do
+    w=$(MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -l "$m" 2>&1 >/dev/null)
+    [ -z "$w" ] || fail "$(basename "$m"): $w"
+done
 echo "package $(basename "$deb"): $(dpkg-deb --field "$deb" Depends)"
+# Debian's own checks: no errors (warnings are printed, not fatal).
+lintian --tag-display-limit 0 "$deb" > "$work/lintian.txt" 2>&1 || true
+cat "$work/lintian.txt"
+if grep -q '^E: ' "$work/lintian.txt"; then fail "lintian reports errors"; fi
 echo "1 passed, 0 failed"
