@@ -214,6 +214,13 @@ static bool read_header(reader *r)
     return r->header = true;
 }
 
+static void free_cells(reader *r)
+{
+    for (int i = 0; i < r->ncells; i++)
+        free(r->cells[i]);
+    r->ncells = 0;
+}
+
 static void on_row(int term, void *ctx)
 {
     (void)term;
@@ -226,9 +233,7 @@ static void on_row(int term, void *ctx)
             r->val[f] = r->col[f] && r->col[f] <= r->ncells ? r->cells[r->col[f] - 1] : "";
         take_line(r);
     }
-    for (int i = 0; i < r->ncells; i++)
-        free(r->cells[i]);
-    r->ncells = 0;
+    free_cells(r);
 }
 
 static int read_csv(reader *r, FILE *f)
@@ -259,6 +264,7 @@ static int read_csv(reader *r, FILE *f)
         r->status = -1;
     }
     csv_free(&p);
+    free_cells(r);              /* a row cut short by an error */
     free(buf);
     if (!r->header && r->status == 0) {
         fprintf(stderr, "%s: empty input; the first line must name the columns\n", r->in->file);
