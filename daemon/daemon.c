@@ -4,11 +4,14 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -739,9 +742,36 @@ static int start_handles(bw_daemon *d, bw_err *err)
     return 0;
 }
 
+/* One daemon per ledger: a second one would accept events beside the first
+ * and each would hold totals the other does not know. The lock goes with the
+ * process, so a SIGKILL never leaves it stale. */
+static int lock_state(bw_daemon *d, bw_err *err)
+{
+    char path[BW_PATH_MAX + 24], pid[32] = "";
+    snprintf(path, sizeof path, "%s/budgetwatchd.lock", d->cfg.state_dir);
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (d->lock_fd < 0)
+        return bw_err_set(err, "cannot open %s: %s; check that state_dir exists and is writable",
+                          path, strerror(errno));
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        ssize_t n = pread(d->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        return bw_err_set(err, "the ledger in %s is in use by another budgetwatchd (pid %s); stop "
+                          "it first, or give this one a state_dir of its own", d->cfg.state_dir,
+                          *pid ? pid : "unknown");
+    }
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(d->lock_fd, 0) != 0 || pwrite(d->lock_fd, pid, (size_t)len, 0) != len)
+        return bw_err_set(err, "cannot write %s: %s", path, strerror(errno));
+    return 0;
+}
+
 static int open_state(bw_daemon *d, bw_err *err)
 {
     char path[BW_PATH_MAX + 16];
+    if (lock_state(d, err))
+        return -1;
     snprintf(path, sizeof path, "%s/ledger.db", d->cfg.state_dir);
     d->store = bw_store_open(path, d->cfg.sync_full, err);
     if (d->store == NULL)
@@ -765,6 +795,7 @@ static int open_state(bw_daemon *d, bw_err *err)
 int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err)
 {
     memset(d, 0, sizeof *d);
+    d->lock_fd = -1;
     d->cfg = *cfg;
     d->started_at = (int64_t)time(NULL);
     d->cap_acks = cfg->batch_max ? cfg->batch_max : 1;
@@ -833,6 +864,8 @@ void bw_daemon_fini(bw_daemon *d)
     bw_engine_free(&d->engine);
     bw_sources_free(&d->sources);
     bw_store_close(&d->store);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
     free(d->acks);
     free(d->pending);
     free(d->touched);

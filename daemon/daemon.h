@@ -57,6 +57,7 @@ typedef struct bw_daemon {
     bw_store *store;
     bw_engine *engine;
     bw_sources *sources;
+    int lock_fd;                /* flock on STATE_DIR/budgetwatchd.lock; -1 = none */
     bw_calendar cal;
 
     bool in_txn;                /* a transaction is open (a batch is under way) */

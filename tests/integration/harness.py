@@ -83,6 +83,8 @@ class Daemon:
 
     # -- process --
     def start(self, timeout=60, expect_ready=True):
+        if self.proc and self.proc.poll() is None:
+            raise AssertionError("start: the daemon (pid %d) is still running" % self.proc.pid)
         nsock_path = os.path.join(self.dir, "notify.sock")
         if os.path.exists(nsock_path):
             os.unlink(nsock_path)

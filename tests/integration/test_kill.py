@@ -63,6 +63,7 @@ class KillNine(unittest.TestCase):
                         break
             s.close()
         self.assertEqual(kills, KILLS)
+        self.d.stop()                               # then a clean restart
         self.d.start()
         stats = self.d.ok("stats")
         self.assertEqual(stats["events_in_ledger"], N)

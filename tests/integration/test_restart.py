@@ -3,9 +3,10 @@ announced again, and alerts that fell due while the daemon was down go out at
 start, each at its own instant."""
 
 import calendar
+import subprocess
 import unittest
 
-from harness import DAY, JAN1, Daemon, drain_alerts, event, load_plan
+from harness import DAEMON, DAY, JAN1, Daemon, drain_alerts, event, load_plan
 
 PLAN = load_plan()
 P1 = "130281219RAC9NBCKQYEU"
@@ -38,6 +39,21 @@ class Restart(unittest.TestCase):
         got = drain_alerts(sub, before["seq"] + r["alerts"])
         self.assertEqual(got[0]["seq"], before["seq"] + 1)
         self.assertTrue(d.ok("verify")["consistent"])
+
+    def test_second_daemon_on_the_same_ledger_refused(self):
+        d = self.d.start()
+        d.send_reliable([event("t", 1, P1, 500, JAN1 + DAY)])
+        r = subprocess.run([DAEMON, "-c", d.conf], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("is in use by another budgetwatchd (pid %d)" % d.proc.pid, r.stderr)
+        # The first one still owns its sockets and its ledger.
+        self.assertEqual(d.send_reliable([event("t", 2, P1, 7, JAN1 + DAY)])[("t", "2")]["status"],
+                         "accepted")
+        self.assertEqual(d.ok("status", project=P1)["projects"][0]["paid"], 507)
+        # A SIGKILL leaves no stale lock behind.
+        d.kill()
+        d.start()
+        self.assertEqual(d.ok("status", project=P1)["projects"][0]["paid"], 507)
 
     def test_alerts_due_while_down_go_out_at_start(self):
         year = 2026
