@@ -10,6 +10,7 @@
 
 #include "money.h"
 #include "plan.h"
+#include "utf8.h"
 
 enum { COL_UNIT_CODE, COL_UNIT_NAME, COL_CODE, COL_NAME, COL_BUDGET, COL_FISCAL, COL_MILESTONES,
        COL_TARGET, NCOLS };
@@ -61,28 +62,12 @@ static int fail(parser *ps, int col, const char *fmt, ...)
 
 /* ---- UTF-8 ---- */
 
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-    if (len == 0 || len > n || s[0] > 0xf4)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return len;
-}
-
 static int check_utf8(parser *ps, const char *buf, size_t len)
 {
     const unsigned char *s = (const unsigned char *)buf;
     uint32_t line = 1, col = 1;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(s + i, len - i);
+        size_t n = bw_utf8_seq(s + i, len - i);
         if (n == 0) {
             ps->line = line;
             return fail(ps, 0, "byte %u of the line (0x%02X) is not valid UTF-8; the file is "
