@@ -1,0 +1,174 @@
+/* Tests of saveq: whatever rows were written and whenever the daemon stops,
+ * saved rows plus the events after the watermark (above each row's upto)
+ * give every project's true total; and a flush writes no more than asked. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "saveq.h"
+
+#define NPROJ 50
+#define MAXEV 20000
+
+/* A model of the ledger: events in rowid order, live totals, saved rows. */
+typedef struct model {
+    int64_t ev_project[MAXEV + 1], ev_amount[MAXEV + 1];
+    int64_t nev;                          /* = the largest rowid */
+    int64_t live[NPROJ];                  /* what the engine holds */
+    int64_t saved[NPROJ], upto[NPROJ];    /* the projects table */
+    int64_t watermark;                    /* meta totals_upto */
+    size_t writes;
+} model;
+
+static int write_row(void *ctx, uint32_t ix, int64_t upto)
+{
+    model *m = ctx;
+    assert_true(ix < NPROJ);
+    m->saved[ix] = m->live[ix];
+    m->upto[ix] = upto;
+    m->writes++;
+    return 0;
+}
+
+/* What a restart would rebuild, compared with the truth. */
+static void check_restore(const model *m)
+{
+    int64_t r[NPROJ];
+    memcpy(r, m->saved, sizeof r);
+    for (int64_t row = m->watermark + 1; row <= m->nev; row++) {
+        int64_t p = m->ev_project[row];
+        if (row > m->upto[p])
+            r[p] += m->ev_amount[row];
+    }
+    for (int p = 0; p < NPROJ; p++)
+        if (r[p] != m->live[p])
+            fail_msg("project %d: restored %lld, true %lld (watermark %lld, upto %lld)", p,
+                     (long long)r[p], (long long)m->live[p], (long long)m->watermark,
+                     (long long)m->upto[p]);
+}
+
+static void flush(bw_saveq *q, model *m, size_t budget)
+{
+    int moved = bw_saveq_flush(q, m->nev, budget, write_row, m);
+    assert_true(moved == 0 || moved == 1);
+    int64_t w = bw_saveq_watermark(q);
+    assert_true(w >= m->watermark);          /* never goes back */
+    assert_true(w <= m->nev);
+    assert_int_equal(moved, w != m->watermark);
+    m->watermark = w;                        /* saved in the same transaction */
+}
+
+static void test_random_histories_restore_exactly(void **state)
+{
+    (void)state;
+    static model m;
+    for (unsigned seed = 1; seed <= 40; seed++) {
+        srand(seed);
+        memset(&m, 0, sizeof m);
+        bw_saveq *q = bw_saveq_new(NPROJ, 0);
+        assert_non_null(q);
+        while (m.nev < MAXEV - 100) {
+            int batch = rand() % 60;
+            for (int i = 0; i < batch; i++) {
+                int p = rand() % (rand() % 4 ? NPROJ : 5);   /* some projects hot */
+                m.nev++;
+                m.ev_project[m.nev] = p;
+                m.ev_amount[m.nev] = 1 + rand() % 1000;
+                m.live[p] += m.ev_amount[m.nev];
+                bw_saveq_later(q, (uint32_t)p);
+            }
+            if (rand() % 5 == 0)
+                bw_saveq_now(q, (uint32_t)(rand() % NPROJ));   /* an alert */
+            if (rand() % 200 == 0)
+                bw_saveq_all(q);                               /* a reload */
+            flush(q, &m, (size_t)(rand() % 8));
+            check_restore(&m);                                 /* a crash here */
+        }
+        flush(q, &m, SIZE_MAX);
+        assert_int_equal(bw_saveq_pending(q), 0);
+        assert_int_equal(m.watermark, m.nev);      /* nothing left to re-add */
+        check_restore(&m);
+        bw_saveq_free(&q);
+        assert_null(q);
+    }
+}
+
+static void test_budget_bounds_the_writes(void **state)
+{
+    (void)state;
+    static model m;
+    memset(&m, 0, sizeof m);
+    bw_saveq *q = bw_saveq_new(NPROJ, 0);
+    for (uint32_t p = 0; p < 20; p++) {
+        m.live[p] = 1;
+        m.ev_project[++m.nev] = p;
+        m.ev_amount[m.nev] = 1;
+        bw_saveq_later(q, p);
+        bw_saveq_later(q, p);                  /* queued once */
+    }
+    bw_saveq_now(q, 40);
+    assert_int_equal(bw_saveq_pending(q), 20);
+    flush(q, &m, 5);
+    assert_int_equal(m.writes, 6);             /* the "now" row and 5 of the queue */
+    assert_int_equal(bw_saveq_pending(q), 15);
+    assert_int_equal(m.watermark, 0);          /* the pass is not written out yet */
+    flush(q, &m, 15);
+    assert_int_equal(m.writes, 21);
+    assert_int_equal(m.watermark, 20);
+    check_restore(&m);
+    bw_saveq_free(&q);
+}
+
+/* A row written "now" while it waits in the queue is not written again. */
+static void test_now_takes_a_queued_row_along(void **state)
+{
+    (void)state;
+    static model m;
+    memset(&m, 0, sizeof m);
+    bw_saveq *q = bw_saveq_new(NPROJ, 0);
+    m.live[3] = 7;
+    m.ev_project[++m.nev] = 3;
+    m.ev_amount[m.nev] = 7;
+    bw_saveq_later(q, 3);
+    bw_saveq_now(q, 3);
+    flush(q, &m, 0);
+    assert_int_equal(m.writes, 1);
+    flush(q, &m, 10);
+    assert_int_equal(m.writes, 1);
+    assert_int_equal(bw_saveq_pending(q), 0);
+    assert_int_equal(m.watermark, 1);
+    bw_saveq_free(&q);
+}
+
+static void test_all_writes_every_row(void **state)
+{
+    (void)state;
+    static model m;
+    memset(&m, 0, sizeof m);
+    bw_saveq *q = bw_saveq_new(NPROJ, 0);
+    m.nev = 9;                                  /* events of other runs */
+    bw_saveq_later(q, 1);
+    bw_saveq_all(q);
+    flush(q, &m, 0);
+    assert_int_equal(m.writes, NPROJ);
+    assert_int_equal(m.watermark, 9);
+    assert_int_equal(bw_saveq_pending(q), 0);
+    bw_saveq_free(&q);
+    bw_saveq_free(&q);                          /* safe twice */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_histories_restore_exactly),
+        cmocka_unit_test(test_budget_bounds_the_writes),
+        cmocka_unit_test(test_now_takes_a_queued_row_along),
+        cmocka_unit_test(test_all_writes_every_row),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
