@@ -108,37 +108,42 @@ static void engine_opts(const bw_config *cfg, bw_engine_opts *o)
     o->repeat_interval = cfg->repeat_interval;
 }
 
-static int alloc_touched(bw_daemon *d)
-{
-    size_t n = bw_plan_nprojects(bw_engine_plan(d->engine));
-    free(d->touched);
-    free(d->touched_list);
-    d->touched = calloc(n ? n : 1, 1);
-    d->touched_list = malloc((n ? n : 1) * sizeof *d->touched_list);
-    d->ntouched = 0;
-    return d->touched && d->touched_list ? 0 : -1;
-}
+/* Rows written per commit from the queue of moved totals: a quarter of the
+ * batch's events, so each row carries several payments, but at least a few,
+ * so a quiet daemon catches up at once. */
+#define SAVE_MIN 64
+#define SAVE_SHARE 4
+/* Events after the watermark beyond which the queue is emptied twice as fast
+ * as it fills: what a restart re-adds stays bounded. */
+#define TAIL_MAX 500000
 
 void bw_touch(bw_daemon *d, uint32_t project)
 {
-    if (d->touched[project])
-        return;
-    d->touched[project] = 1;
-    d->touched_list[d->ntouched++] = project;
+    bw_saveq_now(d->saveq, project);
+}
+
+void bw_touch_totals(bw_daemon *d, uint32_t project)
+{
+    bw_saveq_later(d->saveq, project);
+    d->batch_events++;
 }
 
 /* ---- restoring state from the ledger ---- */
 
 typedef struct restore_ctx {
     bw_daemon *d;
-    size_t restored, orphaned;
+    bw_engine *e;
+    bw_saveq *q;
+    int64_t *upto;              /* per project: the rowid its saved totals reach */
+    size_t restored, orphaned, replayed;
     bw_err *err;
 } restore_ctx;
 
-static int restore_project(void *ctx, const char *code, const bw_project_state *st)
+static int restore_project(void *ctx, const char *code, const bw_project_state *st,
+                           int64_t upto)
 {
     restore_ctx *r = ctx;
-    const bw_plan *p = bw_engine_plan(r->d->engine);
+    const bw_plan *p = bw_engine_plan(r->e);
     int64_t ix = bw_plan_find_project(p, code, strlen(code));
     if (ix < 0) {
         r->orphaned++;
@@ -147,19 +152,37 @@ static int restore_project(void *ctx, const char *code, const bw_project_state *
     /* The budget comes from the plan, then from the adjustments on top of it. */
     bw_project_state s = *st;
     s.budget = bw_plan_project(p, (size_t)ix)->budget;
-    if (bw_engine_restore(r->d->engine, (uint32_t)ix, &s, r->err))
+    if (bw_engine_restore(r->e, (uint32_t)ix, &s, r->err))
         return -1;
+    r->upto[ix] = upto;
     r->restored++;
+    return 0;
+}
+
+/* An event after the watermark: counted unless its project's row has it. */
+static int restore_event(void *ctx, int64_t rowid, const bw_event *ev)
+{
+    restore_ctx *r = ctx;
+    int64_t ix = bw_plan_find_project(bw_engine_plan(r->e), ev->project, strlen(ev->project));
+    if (ix < 0 || rowid <= r->upto[ix])
+        return 0;
+    bw_err err;
+    if (bw_engine_apply(r->e, (uint32_t)ix, ev->type, ev->fund, ev->amount, &err))
+        return bw_err_set(r->err, "ledger event %s/%s (rowid %lld): %s; run `budgetwatch "
+                          "verify` on a copy of the ledger", ev->src, ev->id, (long long)rowid,
+                          err.msg);
+    bw_saveq_later(r->q, (uint32_t)ix);
+    r->replayed++;
     return 0;
 }
 
 static int restore_adjust(void *ctx, const char *code, int64_t budget)
 {
     restore_ctx *r = ctx;
-    int64_t ix = bw_plan_find_project(bw_engine_plan(r->d->engine), code, strlen(code));
+    int64_t ix = bw_plan_find_project(bw_engine_plan(r->e), code, strlen(code));
     if (ix < 0)
         return 0;
-    return bw_engine_adjust(r->d->engine, (uint32_t)ix, budget, r->err);
+    return bw_engine_adjust(r->e, (uint32_t)ix, budget, r->err);
 }
 
 static int restore_source(void *ctx, const char *src, uint64_t last)
@@ -168,20 +191,49 @@ static int restore_source(void *ctx, const char *src, uint64_t last)
     return bw_sources_set(r->d->sources, src, last) ? bw_err_set(r->err, "too many sources") : 0;
 }
 
-/* Puts project states, adjustments and sources back from the store into the
- * current engine. Used at start and after a reload. */
-static int restore_state(bw_daemon *d, bool sources, bw_err *err)
+static int restore_walk(bw_daemon *d, restore_ctx *r, int64_t watermark, bool sources,
+                        bw_err *err)
 {
-    restore_ctx r = { d, 0, 0, err };
-    if (bw_store_projects_each(d->store, restore_project, &r, err) ||
-        bw_store_adjusts_latest_each(d->store, restore_adjust, &r, err))
+    if (bw_store_projects_each(d->store, restore_project, r, err) ||
+        bw_store_adjusts_latest_each(d->store, restore_adjust, r, err) ||
+        bw_store_events_each(d->store, watermark, restore_event, r, err) < 0)
         return -1;
-    if (sources && bw_store_sources_each(d->store, restore_source, &r, err))
+    if (err->msg[0] != '\0')
+        return -1;      /* restore_event stopped the walk */
+    return sources && bw_store_sources_each(d->store, restore_source, r, err) ? -1 : 0;
+}
+
+/* Puts project states, the events after the saved totals, adjustments and
+ * sources back from the store into engine e, and makes the queue *q that goes
+ * with it. Used at start and after a reload. */
+static int restore_state(bw_daemon *d, bw_engine *e, bw_saveq **q, bool sources, bw_err *err)
+{
+    size_t n = bw_plan_nprojects(bw_engine_plan(e));
+    int64_t watermark = 0;
+    int have = bw_store_meta_get(d->store, "totals_upto", &watermark, err);
+    if (have < 0)
         return -1;
+    if (have == 0 && (watermark = bw_store_event_max_rowid(d->store, err)) < 0)
+        return -1;      /* a ledger that never saved one: new, or every row current */
+    restore_ctx r = { d, e, NULL, calloc(n ? n : 1, sizeof *r.upto), 0, 0, 0, err };
+    *q = r.q = bw_saveq_new(n, watermark);
+    if (r.upto == NULL || r.q == NULL) {
+        free(r.upto);
+        bw_saveq_free(q);
+        return bw_err_set(err, "out of memory restoring %zu project states", n);
+    }
+    err->msg[0] = '\0';
+    int rc = restore_walk(d, &r, watermark, sources, err);
+    free(r.upto);
+    if (rc) {
+        bw_saveq_free(q);
+        return -1;
+    }
     if (r.orphaned)
         bw_log(BW_LOG_WARNING, "the ledger holds %zu project(s) the plan no longer has; their "
                "events stay in the ledger and count again if the plan brings them back", r.orphaned);
-    bw_log(BW_LOG_INFO, "restored %zu project states from the ledger", r.restored);
+    bw_log(BW_LOG_INFO, "restored %zu project states from the ledger, and %zu events after "
+           "their last save", r.restored, r.replayed);
     return 0;
 }
 
@@ -227,17 +279,41 @@ static int save_source(void *ctx, const char *src, uint64_t last)
     return 0;
 }
 
+typedef struct save_ctx {
+    bw_daemon *d;
+    bw_err *err;
+} save_ctx;
+
+static int save_project(void *ctx, uint32_t ix, int64_t upto)
+{
+    save_ctx *c = ctx;
+    return bw_store_project_save(c->d->store, bw_plan_project(bw_engine_plan(c->d->engine), ix)->code,
+                                 bw_engine_state(c->d->engine, ix), upto, c->err);
+}
+
+/* How many queued rows this commit writes (see SAVE_MIN, TAIL_MAX). */
+static size_t save_budget(bw_daemon *d, int64_t upto)
+{
+    if (d->save_all_totals)
+        return SIZE_MAX;
+    size_t n = d->batch_events / SAVE_SHARE;
+    if (upto - bw_saveq_watermark(d->saveq) > TAIL_MAX)
+        n = d->batch_events * 2;
+    return n > SAVE_MIN ? n : SAVE_MIN;
+}
+
 static int save_state(bw_daemon *d, bw_err *err)
 {
-    const bw_plan *p = bw_engine_plan(d->engine);
-    for (size_t i = 0; i < d->ntouched; i++) {
-        uint32_t ix = d->touched_list[i];
-        d->touched[ix] = 0;
-        if (bw_store_project_save(d->store, bw_plan_project(p, ix)->code,
-                                  bw_engine_state(d->engine, ix), err))
-            return -1;
-    }
-    d->ntouched = 0;
+    int64_t upto = bw_store_event_max_rowid(d->store, err);
+    if (upto < 0)
+        return -1;
+    save_ctx c = { d, err };
+    int moved = bw_saveq_flush(d->saveq, upto, save_budget(d, upto), save_project, &c);
+    if (moved < 0 || (moved && bw_store_meta_set(d->store, "totals_upto",
+                                                 bw_saveq_watermark(d->saveq), err)))
+        return -1;
+    d->batch_events = 0;
+    d->save_all_totals = false;
     if (bw_sources_flush(d->sources, save_source, d))
         return bw_err_set(err, "saving source sequence numbers failed");
     if (bw_store_meta_set(d->store, "alert_seq", (int64_t)d->alert_seq, err) ||
@@ -294,6 +370,14 @@ int bw_batch_flush_pending(bw_daemon *d)
     if (commit_flush(d))
         return -1;
     return bw_batch_begin(d);
+}
+
+int bw_batch_save_all_totals(bw_daemon *d)
+{
+    if (bw_batch_begin(d))
+        return -1;
+    d->save_all_totals = true;
+    return bw_batch_flush_pending(d);
 }
 
 static void arm_alert_timer(bw_daemon *d);
@@ -664,7 +748,10 @@ static void on_stop(uv_signal_t *h, int sig)
     bw_log(BW_LOG_NOTICE, "signal %d: stopping", sig);
     bw_notify_stopping();
     d->stopping = true;
-    bw_batch_checkpoint(d);
+    /* A clean stop leaves every row current: the next start re-adds nothing. */
+    d->save_all_totals = true;
+    if (bw_batch_begin(d) == 0)
+        bw_batch_checkpoint(d);
     uv_stop(&d->loop);
 }
 
@@ -682,21 +769,21 @@ int bw_daemon_reload(bw_daemon *d, bw_err *err)
         bw_notify_ready();
         return -1;
     }
-    d->engine = fresh;
-    if (alloc_touched(d) || restore_state(d, false, err)) {
-        bw_engine_free(&d->engine);
-        d->engine = old;
+    bw_saveq *q = NULL;
+    if (restore_state(d, fresh, &q, false, err)) {
+        bw_engine_free(&fresh);
         d->cal = oldcal;
-        alloc_touched(d);
         bw_notify_ready();
         return -1;
     }
-    /* The checkpoint above saved every state, so the ledger is the one source
-     * for carrying projects over; then everything is saved once against the new
-     * plan's budgets. */
+    /* The checkpoint above saved every alert state and the ledger has every
+     * event, so the ledger is the one source for carrying projects over; then
+     * everything is saved once against the new plan's budgets. */
+    d->engine = fresh;
     bw_engine_free(&old);
-    for (size_t i = 0; i < bw_plan_nprojects(bw_engine_plan(d->engine)); i++)
-        bw_touch(d, (uint32_t)i);
+    bw_saveq_free(&d->saveq);
+    d->saveq = q;
+    bw_saveq_all(d->saveq);
     if (bw_batch_begin(d) == 0)
         bw_batch_checkpoint(d);
     bw_log(BW_LOG_NOTICE, "plan reloaded: %zu projects in %zu units",
@@ -787,9 +874,9 @@ static int open_state(bw_daemon *d, bw_err *err)
         now = bw_cal_year_start(&cal);   /* first start: time flows from the year's start */
     d->alert_seq = (uint64_t)seq;
     d->sources = bw_sources_new(MAX_SOURCES);
-    if (d->sources == NULL || new_engine(d, now, &d->engine, err) || alloc_touched(d))
+    if (d->sources == NULL || new_engine(d, now, &d->engine, err))
         return -1;
-    return restore_state(d, true, err);
+    return restore_state(d, d->engine, &d->saveq, true, err);
 }
 
 int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err)
@@ -817,8 +904,6 @@ int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err)
      * own instant; what was already announced is not announced again. */
     if (bw_batch_begin(d))
         return bw_err_set(err, "cannot start a transaction on the ledger");
-    for (size_t i = 0; i < bw_plan_nprojects(bw_engine_plan(d->engine)); i++)
-        bw_touch(d, (uint32_t)i);
     bw_batch_checkpoint(d);
     if (cfg->clock == BW_CLOCK_WALL) {
         bw_advance(d, (int64_t)time(NULL));
@@ -868,6 +953,5 @@ void bw_daemon_fini(bw_daemon *d)
         close(d->lock_fd);
     free(d->acks);
     free(d->pending);
-    free(d->touched);
-    free(d->touched_list);
+    bw_saveq_free(&d->saveq);
 }

@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "err.h"
 #include "proto.h"
+#include "saveq.h"
 #include "sources.h"
 #include "store.h"
 
@@ -66,9 +67,9 @@ typedef struct bw_daemon {
     size_t npending, cap_pending;
     bw_pending_ack *acks;       /* acks to send after the commit */
     size_t nacks, cap_acks;
-    uint8_t *touched;           /* per project: state changed in this batch */
-    uint32_t *touched_list;
-    size_t ntouched;
+    bw_saveq *saveq;            /* project rows to write, now or later */
+    size_t batch_events;        /* events that moved totals in this batch */
+    bool save_all_totals;       /* the next commit empties the queue (verify, stop) */
 
     bw_stats stats;
     int64_t started_at;         /* wall clock, for uptime */
@@ -98,7 +99,13 @@ int bw_batch_checkpoint(bw_daemon *d);
 /* Commits and publishes what is pending, then opens a new transaction (for
  * callers that filled the pending alerts in the middle of a batch). */
 int bw_batch_flush_pending(bw_daemon *d);
+/* The project's row goes to disk with this batch (alert state, budget). */
 void bw_touch(bw_daemon *d, uint32_t project);
+/* The project's totals moved: its row is written within a few batches. */
+void bw_touch_totals(bw_daemon *d, uint32_t project);
+/* Commits the batch with every queued row written, so that the saved totals
+ * equal the ledger (verify), then opens a new batch. */
+int bw_batch_save_all_totals(bw_daemon *d);
 
 /* ingest.c: one event message from SUB (ack == NULL) or ROUTER. replay: the
  * message comes from the dead letters (a new rejection is not stored again).

@@ -210,7 +210,7 @@ int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, bw_ack *ack, bool
         return BW_ACK_REJECTED;
     }
     bw_engine_apply(d->engine, (uint32_t)ix, ev.type, ev.fund, ev.amount, &err);
-    bw_touch(d, (uint32_t)ix);
+    bw_touch_totals(d, (uint32_t)ix);
     if (ev.has_seq)
         observe_seq(d, &ev);
     d->stats.accepted++;

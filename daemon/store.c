@@ -1,7 +1,7 @@
 /* store: the durable ledger in one SQLite file (WAL) — accepted events, dead
  * letters, budget adjustments, the alert log and per-project totals/alert state.
  *
- * Schema (version 1 = PRAGMA user_version; STRICT tables, so a value of the
+ * Schema (version 2 = PRAGMA user_version; STRICT tables, so a value of the
  * wrong type is refused rather than stored; readable with the sqlite3 shell):
  *   events       rowid INTEGER PRIMARY KEY (insertion order, stable across
  *                VACUUM), src, id, seq (NULL when the sender gave none), type
@@ -12,14 +12,15 @@
  *                replayed_at (NULL until replayed)
  *   projects     code PRIMARY KEY, budget, paid_fiscal, paid_other, and for each
  *                alert slot (lag_, milestone_, overspend_, year_end_): severity,
- *                acked, ms, since, last_sent
+ *                acked, ms, since, last_sent; upto = the events rowid the saved
+ *                totals reach (they sum every event of the project up to it)
  *   sources      src PRIMARY KEY, last_seq
  *   adjustments  id, project, old_budget, new_budget, reason, at
  *   alerts       seq PRIMARY KEY, kind, state, severity (the wire words), unit,
  *                unit_name, project, project_name, budget, paid, shortfall,
  *                rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src,
  *                expected_seq, got_seq, by, note (NULL where a field is empty)
- *   meta         key PRIMARY KEY, val INTEGER (alert_seq, now, ...)
+ *   meta         key PRIMARY KEY, val INTEGER (alert_seq, now, totals_upto, ...)
  * Times are Unix seconds (UTC), money integer fen. Every statement is prepared
  * once at open; one event is one INSERT ... ON CONFLICT DO NOTHING. */
 #include "store.h"
@@ -31,7 +32,7 @@
 
 #include <sqlite3.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* The UNIQUE (src, id) index takes inserts all over the file once the ledger is
  * large; a bigger page cache than SQLite's 2 MiB default keeps them in memory. */
 #define CACHE_KIB 32768
@@ -72,7 +73,7 @@ static const char schema_sql[] =
     " overspend_last_sent INTEGER NOT NULL,"
     " year_end_severity INTEGER NOT NULL, year_end_acked INTEGER NOT NULL,"
     " year_end_ms INTEGER NOT NULL, year_end_since INTEGER NOT NULL,"
-    " year_end_last_sent INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+    " year_end_last_sent INTEGER NOT NULL, upto INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
     "CREATE TABLE sources (src TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
     "CREATE TABLE adjustments ("
     " id INTEGER PRIMARY KEY, project TEXT NOT NULL, old_budget INTEGER NOT NULL,"
@@ -102,16 +103,17 @@ static const char schema_sql[] =
     " lag_severity, lag_acked, lag_ms, lag_since, lag_last_sent," \
     " milestone_severity, milestone_acked, milestone_ms, milestone_since, milestone_last_sent," \
     " overspend_severity, overspend_acked, overspend_ms, overspend_since, overspend_last_sent," \
-    " year_end_severity, year_end_acked, year_end_ms, year_end_since, year_end_last_sent"
+    " year_end_severity, year_end_acked, year_end_ms, year_end_since, year_end_last_sent, upto"
 #define PROJECT_FIRST_SLOT_COL 4    /* 0-based column of lag_severity */
 #define SLOT_COLS 5
+#define PROJECT_UPTO_COL 24
 
 enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_EV_INSERT, ST_EV_DELETE, ST_EV_EXISTS, ST_EV_GET, ST_EV_EACH, ST_EV_COUNT, ST_REFUNDED,
     ST_REJ_INSERT, ST_REJ_EACH, ST_REJ_MARK, ST_REJ_PENDING,
     ST_PROJ_SAVE, ST_PROJ_EACH, ST_SRC_SAVE, ST_SRC_EACH, ST_ADJ_INSERT, ST_ADJ_LATEST,
-    ST_ALERT_INSERT, ST_META_SET, ST_META_GET, ST_VERIFY,
+    ST_ALERT_INSERT, ST_META_SET, ST_META_GET, ST_VERIFY, ST_EV_MAX_ROWID,
     ST_COUNT
 };
 
@@ -135,7 +137,7 @@ static const char *const sql[ST_COUNT] = {
     [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
     [ST_PROJ_SAVE] = "INSERT OR REPLACE INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4,"
                      " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-                     " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                     " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     [ST_PROJ_EACH] = "SELECT " PROJECT_COLS " FROM projects ORDER BY code",
     [ST_SRC_SAVE] = "INSERT INTO sources (src, last_seq) VALUES (?1, ?2)"
                     " ON CONFLICT (src) DO UPDATE SET last_seq = excluded.last_seq",
@@ -150,6 +152,7 @@ static const char *const sql[ST_COUNT] = {
     [ST_META_SET] = "INSERT INTO meta (key, val) VALUES (?1, ?2)"
                     " ON CONFLICT (key) DO UPDATE SET val = excluded.val",
     [ST_META_GET] = "SELECT val FROM meta WHERE key = ?1",
+    [ST_EV_MAX_ROWID] = "SELECT coalesce(max(rowid), 0) FROM events",
     /* Totals recomputed from the ledger, full-outer-joined with the saved
      * ones, so that a project on one side only shows up as well. sum() of
      * integers raises "integer overflow" rather than wrapping. */
@@ -367,13 +370,31 @@ static int create_schema(bw_store *s, bw_err *err)
         goto undo;
     }
     if (exec(s, schema_sql, err, "creating the schema") ||
-        exec(s, "PRAGMA user_version = 1", err, "setting the schema version") ||
+        exec(s, "PRAGMA user_version = 2", err, "setting the schema version") ||
         exec(s, "COMMIT", err, "creating the schema"))
         goto undo;
     return 0;
 undo:
     (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);   /* already failing */
     return -1;
+}
+
+/* Version 1 saved every touched project's totals in each batch, so its rows
+ * reach the last event: upto and totals_upto say so. */
+static int upgrade_v1(bw_store *s, bw_err *err)
+{
+    if (exec(s, "BEGIN IMMEDIATE", err, "upgrading the schema from version 1"))
+        return -1;
+    if (exec(s, "ALTER TABLE projects ADD COLUMN upto INTEGER NOT NULL DEFAULT 0;"
+                "UPDATE projects SET upto = (SELECT coalesce(max(rowid), 0) FROM events);"
+                "INSERT OR REPLACE INTO meta (key, val)"
+                " SELECT 'totals_upto', coalesce(max(rowid), 0) FROM events;"
+                "PRAGMA user_version = 2", err, "upgrading the schema from version 1") ||
+        exec(s, "COMMIT", err, "upgrading the schema from version 1")) {
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);   /* already failing */
+        return -1;
+    }
+    return 0;
 }
 
 static int check_schema(bw_store *s, bw_err *err)
@@ -383,6 +404,8 @@ static int check_schema(bw_store *s, bw_err *err)
         return -1;
     if (version == SCHEMA_VERSION)
         return 0;
+    if (version == 1)
+        return upgrade_v1(s, err);
     if (version > SCHEMA_VERSION)
         return bw_err_set(err, "ledger %s: schema version %lld is newer than this budgetwatchd"
                           " understands (%d); run the budgetwatchd that wrote it, or a newer one",
@@ -599,6 +622,11 @@ int64_t bw_store_event_count(bw_store *s, bw_err *err)
     return count(s, ST_EV_COUNT, err, "counting events");
 }
 
+int64_t bw_store_event_max_rowid(bw_store *s, bw_err *err)
+{
+    return count(s, ST_EV_MAX_ROWID, err, "finding the last event");
+}
+
 /* ---- dead letters ---- */
 
 int64_t bw_store_reject_insert(bw_store *s, const char *src, const char *id, const void *raw,
@@ -644,11 +672,13 @@ int64_t bw_store_rejects_pending(bw_store *s, bw_err *err)
 
 /* ---- project state ---- */
 
-int bw_store_project_save(bw_store *s, const char *code, const bw_project_state *st, bw_err *err)
+int bw_store_project_save(bw_store *s, const char *code, const bw_project_state *st,
+                          int64_t upto, bw_err *err)
 {
     sqlite3_stmt *q = s->st[ST_PROJ_SAVE];
     int bad = bind_text(q, 1, code) || bind_i64(q, 2, st->budget) ||
-              bind_i64(q, 3, st->paid_fiscal) || bind_i64(q, 4, st->paid_other);
+              bind_i64(q, 3, st->paid_fiscal) || bind_i64(q, 4, st->paid_other) ||
+              bind_i64(q, PROJECT_UPTO_COL + 1, upto);
     for (int k = 0; k < BW_PROJECT_KINDS && !bad; k++) {
         const bw_slot *sl = &st->slot[k];
         int c = PROJECT_FIRST_SLOT_COL + 1 + k * SLOT_COLS;    /* parameters count from 1 */
@@ -688,7 +718,7 @@ int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err
         }
         if (err != NULL)
             err->msg[0] = '\0';
-        if (fn(ctx, col_text(q, 0), &st) != 0)
+        if (fn(ctx, col_text(q, 0), &st, sqlite3_column_int64(q, PROJECT_UPTO_COL)) != 0)
             return stopped(s, q, err, "project", col_text(q, 0));
     }
     if (rc != SQLITE_DONE)

@@ -65,12 +65,17 @@ int bw_store_reject_mark_replayed(bw_store *s, int64_t id, int64_t at, bw_err *e
 int64_t bw_store_rejects_pending(bw_store *s, bw_err *err);
 
 /* Per-project state (totals, budget, alert slots), keyed by project code.
+ * `upto` is the events rowid the saved totals reach: they are the sum of the
+ * project's events with rowid <= upto, so a restore adds only the later ones
+ * (the daemon saves totals lazily; see daemon.c).
  * The restore walks below (projects, sources, adjustments) stop at the first
  * non-zero return of fn and then return -1, keeping the message fn put in err
  * (or saying which row it stopped at). Strings passed to fn are valid during
  * the call only; fn must not start the same walk again. */
-int bw_store_project_save(bw_store *s, const char *code, const bw_project_state *st, bw_err *err);
-typedef int (*bw_project_fn)(void *ctx, const char *code, const bw_project_state *st);
+int bw_store_project_save(bw_store *s, const char *code, const bw_project_state *st,
+                          int64_t upto, bw_err *err);
+typedef int (*bw_project_fn)(void *ctx, const char *code, const bw_project_state *st,
+                             int64_t upto);
 int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err);
 
 /* Sources: last seq seen per src. */
@@ -115,5 +120,8 @@ int64_t bw_store_verify(bw_store *s, bw_verify_fn fn, void *ctx, bw_err *err);
 
 /* Counts, for stats and tests. */
 int64_t bw_store_event_count(bw_store *s, bw_err *err);
+/* The largest events rowid (0 for an empty ledger), or -1. Rows deleted in the
+ * same transaction are gone, so every later insert lands above it. */
+int64_t bw_store_event_max_rowid(bw_store *s, bw_err *err);
 
 #endif

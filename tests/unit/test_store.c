@@ -113,7 +113,7 @@ static int insert(bw_store *s, const bw_event *ev)
 static void test_schema_and_wal(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
     sqlite3 *db;
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -336,16 +336,18 @@ typedef struct projects_seen {
     int n;
     char code[4][16];
     bw_project_state st[4];
+    int64_t upto[4];
     bw_err *err;
     const char *fail_on;
 } projects_seen;
 
-static int on_project(void *ctx, const char *code, const bw_project_state *st)
+static int on_project(void *ctx, const char *code, const bw_project_state *st, int64_t upto)
 {
     projects_seen *p = ctx;
     if (p->fail_on && strcmp(code, p->fail_on) == 0)
         return bw_err_set(p->err, "project %s is not in the plan", code);
     snprintf(p->code[p->n], sizeof p->code[0], "%s", code);
+    p->upto[p->n] = upto;
     p->st[p->n++] = *st;
     return 0;
 }
@@ -355,17 +357,19 @@ static void test_project_state_round_trip(void **state)
     fixture *f = *state;
     bw_err err;
     bw_project_state a = sample_state(1000), b = sample_state(INT64_C(1) << 40);
-    assert_int_equal(bw_store_project_save(f->s, "P2", &b, &err), 0);
+    assert_int_equal(bw_store_project_save(f->s, "P2", &b, 7, &err), 0);
     bw_project_state first = sample_state(5);
-    assert_int_equal(bw_store_project_save(f->s, "P1", &first, &err), 0);
-    assert_int_equal(bw_store_project_save(f->s, "P1", &a, &err), 0);   /* replaces */
+    assert_int_equal(bw_store_project_save(f->s, "P1", &first, 3, &err), 0);
+    assert_int_equal(bw_store_project_save(f->s, "P1", &a, 9, &err), 0);   /* replaces */
     projects_seen p = { 0 };
     assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
     assert_int_equal(p.n, 2);
     assert_string_equal(p.code[0], "P1");
     same_state(&p.st[0], &a);
+    assert_int_equal(p.upto[0], 9);
     assert_string_equal(p.code[1], "P2");
     same_state(&p.st[1], &b);
+    assert_int_equal(p.upto[1], 7);
     /* Columns an auditor can read. */
     assert_int_equal(sql_int(f->path, "SELECT year_end_last_sent FROM projects WHERE code = 'P1'"),
                      a.slot[3].last_sent);
@@ -629,7 +633,7 @@ static void save_totals(bw_store *s, const char *code, int64_t fiscal, int64_t o
     st.paid_fiscal = fiscal;
     st.paid_other = other;
     bw_err err;
-    if (bw_store_project_save(s, code, &st, &err))
+    if (bw_store_project_save(s, code, &st, 0, &err))
         fail_msg("%s", err.msg);
 }
 
@@ -713,7 +717,7 @@ static void test_reopen_sees_everything(void **state)
     bw_alert_msg a = alert(1, "U1", "P1", 100);
     assert_int_equal(bw_store_begin(f->s, &err), 0);
     assert_int_equal(insert(f->s, &ev), 1);
-    assert_int_equal(bw_store_project_save(f->s, "P1", &st, &err), 0);
+    assert_int_equal(bw_store_project_save(f->s, "P1", &st, 1, &err), 0);
     assert_int_equal(bw_store_source_save(f->s, "treasury", 99, &err), 0);
     assert_int_equal(bw_store_adjust_insert(f->s, "P1", 1, 2, "r", 5, &err), 0);
     assert_int_equal(bw_store_alert_append(f->s, &a, &err), 0);
@@ -750,14 +754,44 @@ static void test_newer_schema_refused(void **state)
 {
     fixture *f = *state;
     bw_store_close(&f->s);
-    sql_exec(f->path, "PRAGMA user_version = 2");
+    sql_exec(f->path, "PRAGMA user_version = 3");
     bw_err err;
     assert_null(bw_store_open(f->path, false, &err));
     char want[256];
-    snprintf(want, sizeof want, "ledger %s: schema version 2 is newer than this budgetwatchd"
-             " understands (1)", f->path);
+    snprintf(want, sizeof want, "ledger %s: schema version 3 is newer than this budgetwatchd"
+             " understands (2)", f->path);
     if (strncmp(err.msg, want, strlen(want)) != 0)
         fail_msg("got %s", err.msg);
+}
+
+/* Version 1 saved every touched row in each batch: after the upgrade, rows and
+ * the watermark reach the last event, so a restart adds nothing twice. */
+static void test_upgrade_from_v1(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_event e1 = event("treasury", "1", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 100);
+    bw_event e2 = event("treasury", "2", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 50);
+    assert_int_equal(insert(f->s, &e1), 1);
+    assert_int_equal(insert(f->s, &e2), 1);
+    save_totals(f->s, "P1", 150, 0);
+    assert_int_equal(bw_store_event_max_rowid(f->s, &err), 2);
+    bw_store_close(&f->s);
+    sql_exec(f->path, "ALTER TABLE projects DROP COLUMN upto");
+    sql_exec(f->path, "PRAGMA user_version = 1");
+
+    f->s = bw_store_open(f->path, false, &err);
+    if (f->s == NULL)
+        fail_msg("%s", err.msg);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+    projects_seen p = { 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.st[0].paid_fiscal, 150);
+    assert_int_equal(p.upto[0], 2);
+    int64_t w = 0;
+    assert_int_equal(bw_store_meta_get(f->s, "totals_upto", &w, &err), 1);
+    assert_int_equal(w, 2);
 }
 
 static void test_not_a_ledger_refused(void **state)
@@ -824,6 +858,7 @@ int main(void)
         T(test_verify),
         T(test_reopen_sees_everything),
         T(test_newer_schema_refused),
+        T(test_upgrade_from_v1),
         T(test_not_a_ledger_refused),
         T(test_errors_carry_the_path),
     };
