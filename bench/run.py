@@ -3,7 +3,7 @@
 same machine, measured in the same run. Prints a table and writes JSON.
 
 usage: bench/run.py BUILD_DIR [--events N] [--projects N] [--scale-projects N]
-                    [--ledger-events N] [--json FILE] [--quick]
+                    [--ledger-events N] [--json FILE] [--quick] [--only STEPS]
 
 Each ingest figure comes from a fresh daemon on a fresh ledger; the raw
 limits use the same encoded events (bench/bwbench.c). SQLite's raw limit uses
@@ -235,6 +235,8 @@ def main():
     ap.add_argument("--latency-seconds", type=int, default=20)
     ap.add_argument("--json", default="bench-results.json")
     ap.add_argument("--quick", action="store_true", help="a small run, to see that it works")
+    ap.add_argument("--only", default="ingest,latency,scale,ledger_restart",
+                    help="the steps to run, comma-separated (default: all)")
     a = ap.parse_args()
     if a.quick:
         a.events, a.projects, a.scale_projects, a.ledger_events, a.latency_seconds = \
@@ -249,7 +251,7 @@ def main():
         results = Log()
         plan = os.path.join(root, "plan.csv")
         gen_plan(plan, a.projects)
-        for step in ("ingest", "latency", "scale", "ledger_restart"):
+        for step in a.only.split(","):
             print("running %s ..." % step, file=sys.stderr, flush=True)
             if step == "ingest":
                 ingest(build, root, plan, a, results)
@@ -257,8 +259,11 @@ def main():
                 latency(build, root, plan, a, results)
             elif step == "scale":
                 scale(build, root, a, results)
-            else:
+            elif step == "ledger_restart":
                 ledger_restart(build, root, plan, a, results)
+            else:
+                sys.exit("bench/run.py: unknown step %r (ingest, latency, scale, ledger_restart)"
+                         % step)
     m = machine()
     table(results, m)
     with open(a.json, "w") as f:
