@@ -15,6 +15,8 @@
 
 #define DEFAULT_MILESTONES "03-31:30;06-30:60;10-31:90;12-31:100"
 #define MAX_KEYS 64
+/* Beside the configuration file the service unit names. */
+#define BW_KEYS_DIR "/etc/budgetwatch/keys"
 
 typedef struct loader {
     bw_config *c;
@@ -86,6 +88,9 @@ void bw_config_defaults(bw_config *c)
     c->sync_full = false;
     c->batch_max = 4096;
     c->max_message_bytes = 65536;
+    snprintf(c->payment_keys, sizeof c->payment_keys, "%s/payment", BW_KEYS_DIR);
+    snprintf(c->supervisor_keys, sizeof c->supervisor_keys, "%s/supervisor", BW_KEYS_DIR);
+    snprintf(c->admin_keys, sizeof c->admin_keys, "%s/admin", BW_KEYS_DIR);
 }
 
 int bw_parse_duration(const char *s, int64_t *out)
@@ -310,6 +315,20 @@ static int limits_key(loader *l, const char *k, const char *v)
     return -1;
 }
 
+static int security_key(loader *l, const char *k, const char *v)
+{
+    bw_config *c = l->c;
+    if (!strcmp(k, "server_key"))
+        return copy(l, "security", k, v, c->server_key, sizeof c->server_key);
+    if (!strcmp(k, "payment_keys"))
+        return copy(l, "security", k, v, c->payment_keys, sizeof c->payment_keys);
+    if (!strcmp(k, "supervisor_keys"))
+        return copy(l, "security", k, v, c->supervisor_keys, sizeof c->supervisor_keys);
+    if (!strcmp(k, "admin_keys"))
+        return copy(l, "security", k, v, c->admin_keys, sizeof c->admin_keys);
+    return -1;
+}
+
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
     loader *l = user;
@@ -317,7 +336,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
         const char *name;
         int (*fn)(loader *, const char *, const char *);
     } sections[] = { { "daemon", daemon_key }, { "endpoints", endpoints_key },
-                     { "alerts", alerts_key }, { "store", store_key }, { "limits", limits_key } };
+                     { "alerts", alerts_key }, { "store", store_key }, { "limits", limits_key },
+                     { "security", security_key } };
     if (l->failed)
         return 1;
     char id[64];
@@ -334,7 +354,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return rc >= 0 ? rc : bad(l, section, key, "unknown key; see budgetwatch.conf(5)");
     }
     return bad(l, section, key, "unknown section [%s]; the sections are [daemon], [endpoints], "
-               "[alerts], [store] and [limits]", section);
+               "[alerts], [store], [limits] and [security]", section);
 }
 
 /* inih's line reader, counting lines so each message can name its line. */
@@ -352,6 +372,33 @@ static char *read_line(char *str, int num, void *stream)
             ;
     }
     return str;
+}
+
+/* CURVE is a property of a socket, not of one endpoint: with it on, a tcp://
+ * socket is a CURVE server, and the daemon only ever serves. */
+static int check_curve(loader *l)
+{
+    bw_config *c = l->c;
+    if (c->server_key[0] == '\0')
+        return 0;
+    bool tcp = false, other = false;
+    for (int i = 0; i < c->n_events_sub; i++) {
+        const bw_endpoint *ep = &c->events_sub[i];
+        bool t = strncmp(ep->url, "tcp://", 6) == 0;
+        if (t && !ep->bind)
+            return bw_err_set(l->err, "%s: [endpoints] events_sub = connect:%s cannot be "
+                              "authenticated: with [security] server_key set, the daemon only "
+                              "accepts CURVE clients; bind it (bind:tcp://...) and let the payment "
+                              "system connect", l->file, ep->url);
+        tcp |= t;
+        other |= !t;
+    }
+    if (tcp && other)
+        return bw_err_set(l->err, "%s: [endpoints] events_sub mixes tcp:// with ipc:// or "
+                          "inproc:// endpoints; with [security] server_key set every endpoint of "
+                          "a tcp:// socket needs CURVE; keep only tcp:// ones, or only local ones",
+                          l->file);
+    return 0;
 }
 
 static int check(loader *l)
@@ -377,7 +424,7 @@ static int check(loader *l)
         return bw_err_set(l->err, "%s: [alerts] hysteresis_pp must be below lag_warning_pp", l->file);
     if (c->heartbeat_interval <= 0)
         return bw_err_set(l->err, "%s: [alerts] heartbeat_interval must be more than 0", l->file);
-    return 0;
+    return check_curve(l);
 }
 
 int bw_config_load(bw_config *c, const char *path, bw_err *err)

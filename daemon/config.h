@@ -47,6 +47,11 @@ typedef struct bw_config {
     uint32_t batch_max;                 /* events per group commit, 4096 */
     /* [limits] */
     int64_t max_message_bytes;          /* ZMQ_MAXMSGSIZE, 65536 */
+    /* [security] */
+    char server_key[BW_PATH_MAX];       /* the daemon's secret key file; "" = no CURVE */
+    char payment_keys[BW_PATH_MAX];     /* directories of authorized public keys: */
+    char supervisor_keys[BW_PATH_MAX];  /*   /etc/budgetwatch/keys/payment, .../supervisor, */
+    char admin_keys[BW_PATH_MAX];       /*   .../admin */
 } bw_config;
 
 /* Fills the built-in defaults (reads $STATE_DIRECTORY / $RUNTIME_DIRECTORY). */

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "keys.h"
 #include "log.h"
 
 #define HISTORY_MAX 100000
@@ -266,7 +267,7 @@ static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
     int64_t events = bw_store_event_count(d->store, &err);
     int64_t pending = bw_store_rejects_pending(d->store, &err);
     reply r;
-    reply_init(&r, out, 13);
+    reply_init(&r, out, 15);
     bw_pack_kv_uint(&r.pk, "accepted", d->stats.accepted);
     bw_pack_kv_uint(&r.pk, "duplicates", d->stats.duplicates);
     bw_pack_key(&r.pk, "rejected");
@@ -283,6 +284,11 @@ static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
     bw_pack_kv_uint(&r.pk, "alert_seq", d->alert_seq);
     bw_pack_kv_uint(&r.pk, "bad_frames", d->stats.bad_frames);
     bw_pack_kv_uint(&r.pk, "sources", bw_sources_count(d->sources));
+    bw_pack_key(&r.pk, "auth_denied");
+    msgpack_pack_map(&r.pk, BW_DOM_COUNT);
+    for (int i = 0; i < BW_DOM_COUNT; i++)
+        bw_pack_kv_uint(&r.pk, bw_domain_name((bw_domain)i), bw_auth_denied(d->auth, (bw_domain)i));
+    bw_pack_kv_uint(&r.pk, "control_denied", d->stats.control_denied);
     return 0;
 }
 
@@ -385,6 +391,7 @@ typedef struct dead_letter {
     int64_t id;
     size_t len;
     char *raw;
+    char *peer;     /* the CURVE key name it came with, or NULL */
 } dead_letter;
 
 typedef struct replay_ctx {
@@ -392,7 +399,8 @@ typedef struct replay_ctx {
     size_t n, cap;
 } replay_ctx;
 
-static int collect_reject(void *ctx, int64_t id, const void *raw, size_t len, const char *reason)
+static int collect_reject(void *ctx, int64_t id, const void *raw, size_t len, const char *reason,
+                          const char *peer)
 {
     (void)reason;
     replay_ctx *r = ctx;
@@ -404,11 +412,14 @@ static int collect_reject(void *ctx, int64_t id, const void *raw, size_t len, co
         r->v = v;
         r->cap = cap;
     }
-    char *copy = malloc(len ? len : 1);
-    if (copy == NULL)
+    char *copy = malloc(len ? len : 1), *who = peer ? strdup(peer) : NULL;
+    if (copy == NULL || (peer && who == NULL)) {
+        free(copy);
+        free(who);
         return 1;
+    }
     memcpy(copy, raw, len);
-    r->v[r->n++] = (dead_letter){ id, len, copy };
+    r->v[r->n++] = (dead_letter){ id, len, copy, who };
     return 0;
 }
 
@@ -421,7 +432,8 @@ static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
     if (!failed && bw_batch_begin(d) == 0) {
         for (size_t i = 0; i < rc.n; i++) {
             bw_ack ack;
-            int st = bw_ingest_event(d, rc.v[i].raw, rc.v[i].len, &ack, true);
+            /* The sender's key is checked again: a forged src stays rejected. */
+            int st = bw_ingest_event(d, rc.v[i].raw, rc.v[i].len, rc.v[i].peer, &ack, true);
             if (st == BW_ACK_ACCEPTED || st == BW_ACK_DUPLICATE) {
                 accepted += st == BW_ACK_ACCEPTED;
                 if (bw_store_reject_mark_replayed(d->store, rc.v[i].id, bw_daemon_now(d), &err))
@@ -432,8 +444,10 @@ static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
         }
         bw_batch_checkpoint(d);
     }
-    for (size_t i = 0; i < rc.n; i++)
+    for (size_t i = 0; i < rc.n; i++) {
         free(rc.v[i].raw);
+        free(rc.v[i].peer);
+    }
     free(rc.v);
     if (failed)
         return fail(out, "%s", err.msg);
@@ -474,7 +488,35 @@ static int op_ping(bw_daemon *d, msgpack_sbuffer *out)
     return 0;
 }
 
-void bw_control_handle(bw_daemon *d, const char *req, size_t len, msgpack_sbuffer *out)
+/* A supervisor reads and acknowledges; changing the plan, the budgets, the
+ * dead letters or the clock takes an administrator. */
+static bool allowed(bw_role role, bw_op op)
+{
+    if (role == BW_ROLE_ADMIN)
+        return true;
+    return role == BW_ROLE_SUPERVISOR && op != BW_OP_RELOAD && op != BW_OP_ADJUST &&
+           op != BW_OP_REPLAY_REJECTED && op != BW_OP_ADVANCE;
+}
+
+static void deny(bw_daemon *d, bw_role role, const char *name, bw_op op, msgpack_sbuffer *out)
+{
+    char esc[BW_KEY_NAME_MAX * 4];
+    bw_log_escape(name, strlen(name), esc, sizeof esc);
+    d->stats.control_denied++;
+    if (role == BW_ROLE_NONE) {
+        bw_log(BW_LOG_WARNING, "refused \"%s\": the control key is no longer authorized", bw_op_name(op));
+        fail(out, "your key is no longer authorized (removed from the administrator and supervisor "
+             "keys); ask the daemon's administrator");
+        return;
+    }
+    bw_log(BW_LOG_WARNING, "refused \"%s\" from supervisor key \"%s\": it takes an administrator key",
+           bw_op_name(op), esc);
+    fail(out, "%s takes an administrator key; \"%s\" is a supervisor key, which may ping, status, "
+         "alerts, history, ack, stats and verify", bw_op_name(op), esc);
+}
+
+void bw_control_handle(bw_daemon *d, const char *req, size_t len, bw_role role, const char *name,
+                       msgpack_sbuffer *out)
 {
     bw_ctl_req q;
     char why[BW_WHY_MAX];
@@ -482,6 +524,10 @@ void bw_control_handle(bw_daemon *d, const char *req, size_t len, msgpack_sbuffe
     if (bw_ctl_req_decode(req, len, &q, why, sizeof why)) {
         d->stats.control_errors++;
         fail(out, "bad control request: %s", why);
+        return;
+    }
+    if (!allowed(role, (bw_op)q.op)) {
+        deny(d, role, name, (bw_op)q.op, out);
         return;
     }
     switch ((bw_op)q.op) {

@@ -25,7 +25,7 @@
 
 static const char *const reject_names[BW_REJ_COUNT] = {
     "malformed", "unknown_project", "unit_mismatch", "out_of_year", "future",
-    "bad_refund", "overflow", "too_many_sources",
+    "bad_refund", "overflow", "too_many_sources", "unauthorized",
 };
 
 const char *bw_reject_class_name(int c)
@@ -92,7 +92,7 @@ int bw_daemon_check(const bw_config *cfg, bw_err *err)
 {
     bw_calendar cal;
     bw_plan *plan = NULL;
-    if (bw_daemon_load_plan(cfg, &cal, &plan, err))
+    if (bw_auth_check(cfg, err) || bw_daemon_load_plan(cfg, &cal, &plan, err))
         return -1;
     bw_log(BW_LOG_INFO, "plan %s is valid: %zu projects in %zu units", cfg->plan,
            bw_plan_nprojects(plan), bw_plan_nunits(plan));
@@ -416,7 +416,16 @@ static void restrict_ipc(const char *url)
         chmod(url + 6, 0660);
 }
 
-static void *open_socket(bw_daemon *d, int type, const char *url, bw_err *err)
+/* Says once where anyone who can reach a tcp:// port may speak. */
+static void note_open(const char *what, const char *url)
+{
+    if (strncmp(url, "tcp://", 6) == 0)
+        bw_log(BW_LOG_NOTICE, "%s on %s accepts any client that can reach it: set [security] "
+               "server_key to require CURVE keys (SECURITY.md)", what, url);
+}
+
+static void *open_socket(bw_daemon *d, int type, const char *url, bw_domain dom, bool *curve,
+                         bw_err *err)
 {
     void *s = zmq_socket(d->zctx, type);
     if (s == NULL) {
@@ -429,6 +438,14 @@ static void *open_socket(bw_daemon *d, int type, const char *url, bw_err *err)
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    int c = url != NULL ? bw_auth_serve(d->auth, s, dom, url, err) : 0;
+    if (c < 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    *curve = c == 1;
+    if (url != NULL && c == 0)
+        note_open(bw_domain_name(dom), url);
     if (url != NULL && zmq_bind(s, url) != 0) {
         zerr(err, "cannot bind", url);
         bw_err_set(err, "%s; is another budgetwatchd running, or is the address wrong?", err->msg);
@@ -444,9 +461,18 @@ static int open_sub(bw_daemon *d, bw_err *err)
 {
     if (d->cfg.n_events_sub == 0)
         return 0;
-    d->sub = open_socket(d, ZMQ_SUB, NULL, err);
+    d->sub = open_socket(d, ZMQ_SUB, NULL, BW_DOM_INGEST, &d->sub_curve, err);
     if (d->sub == NULL)
         return -1;
+    /* The configuration has made sure that with CURVE on, a socket with a
+     * tcp:// endpoint has only bound tcp:// ones. */
+    int c = bw_auth_serve(d->auth, d->sub, BW_DOM_INGEST, d->cfg.events_sub[0].url, err);
+    if (c < 0)
+        return -1;
+    d->sub_curve = c == 1;
+    if (!d->sub_curve)
+        for (int i = 0; i < d->cfg.n_events_sub; i++)
+            note_open("ingest (SUB)", d->cfg.events_sub[i].url);
     for (int i = 0; i < d->cfg.n_prefixes; i++)
         zmq_setsockopt(d->sub, ZMQ_SUBSCRIBE, d->cfg.events_sub_prefixes[i],
                        strlen(d->cfg.events_sub_prefixes[i]));
@@ -498,9 +524,14 @@ static int open_sockets(bw_daemon *d, bw_err *err)
     if (d->zctx == NULL)
         return bw_err_set(err, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
     make_dir_for(d->cfg.control);
-    if ((d->router = open_socket(d, ZMQ_ROUTER, d->cfg.events_ack, err)) == NULL ||
-        (d->pub = open_socket(d, ZMQ_PUB, d->cfg.alerts_pub, err)) == NULL ||
-        (d->rep = open_socket(d, ZMQ_REP, d->cfg.control, err)) == NULL || open_sub(d, err))
+    if ((d->auth = bw_auth_new(d->zctx, &d->loop, &d->cfg, err)) == NULL)
+        return -1;
+    if ((d->router = open_socket(d, ZMQ_ROUTER, d->cfg.events_ack, BW_DOM_INGEST, &d->router_curve,
+                                 err)) == NULL ||
+        (d->pub = open_socket(d, ZMQ_PUB, d->cfg.alerts_pub, BW_DOM_ALERTS, &(bool){ false },
+                              err)) == NULL ||
+        (d->rep = open_socket(d, ZMQ_REP, d->cfg.control, BW_DOM_CONTROL, &d->rep_curve, err)) == NULL ||
+        open_sub(d, err))
         return -1;
     if (watch(d, d->router, &d->router_poll, err) || watch(d, d->rep, &d->rep_poll, err))
         return -1;
@@ -554,6 +585,16 @@ static void push_ack(bw_daemon *d, zmq_msg_t *id, const bw_ack *ack)
     a->ack = *ack;
 }
 
+/* Who sent a message on an ingest socket: NULL without CURVE, else its key's
+ * name, or "" when the key is no longer authorized (see bw_ingest_event). */
+static const char *ingest_peer(bw_daemon *d, bool curve, zmq_msg_t *frame)
+{
+    const char *name;
+    if (!curve)
+        return NULL;
+    return bw_auth_peer(d->auth, frame, BW_DOM_INGEST, &name) == BW_ROLE_PAYMENT ? name : "";
+}
+
 /* Reads events until the socket is empty (false) or the turn's budget is
  * spent (true: come back next turn). */
 static bool drain_router(bw_daemon *d, uint32_t *budget)
@@ -569,14 +610,15 @@ static bool drain_router(bw_daemon *d, uint32_t *budget)
             return false;
         }
         bw_ack ack;
+        const char *peer = ingest_peer(d, d->router_curve, &f[0]);
         if (n != 2) {
             char why[128];
             snprintf(why, sizeof why, "expected one frame [event] from a DEALER, got %d frames", n - 1);
             d->stats.bad_frames++;
             bw_ingest_reject(d, BW_REJ_MALFORMED, "", "", n > 1 ? zmq_msg_data(&f[n > 3 ? 2 : n - 1]) : "",
-                             n > 1 ? zmq_msg_size(&f[n > 3 ? 2 : n - 1]) : 0, why, &ack, false);
+                             n > 1 ? zmq_msg_size(&f[n > 3 ? 2 : n - 1]) : 0, why, peer, &ack, false);
         } else {
-            bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &ack, false);
+            bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), peer, &ack, false);
         }
         push_ack(d, &f[0], &ack);
         close_frames(f, n, 3);
@@ -601,14 +643,15 @@ static bool drain_sub(bw_daemon *d, uint32_t *budget)
             close_frames(f, n, 2);
             return false;
         }
+        const char *peer = ingest_peer(d, d->sub_curve, &f[0]);
         if (n != 2) {
             char why[128];
             snprintf(why, sizeof why, "expected two frames [topic][event] on SUB, got %d", n);
             d->stats.bad_frames++;
             bw_ingest_reject(d, BW_REJ_MALFORMED, "", "", zmq_msg_data(&f[n > 1 ? 1 : 0]),
-                             zmq_msg_size(&f[n > 1 ? 1 : 0]), why, NULL, false);
+                             zmq_msg_size(&f[n > 1 ? 1 : 0]), why, peer, NULL, false);
         } else {
-            bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), NULL, false);
+            bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), peer, NULL, false);
         }
         close_frames(f, n, 2);
     }
@@ -625,11 +668,14 @@ static void drain_control(bw_daemon *d)
         if (n == 0)
             break;
         out.size = 0;
+        /* ipc:// control is guarded by its file mode: whoever can open it administers. */
+        const char *name = "";
+        bw_role role = d->rep_curve ? bw_auth_peer(d->auth, &f[0], BW_DOM_CONTROL, &name) : BW_ROLE_ADMIN;
         if (n != 1) {
             bw_reply_error("a control request is one frame", &out);
             d->stats.control_errors++;
         } else {
-            bw_control_handle(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), &out);
+            bw_control_handle(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), role, name, &out);
         }
         close_frames(f, n, 1);
         zmq_send(d->rep, out.data, out.size, ZMQ_DONTWAIT);
@@ -722,6 +768,7 @@ static void on_heartbeat(uv_timer_t *h)
 {
     bw_daemon *d = h->data;
     bw_publish_heartbeat(d);
+    bw_auth_tick(d->auth);
     status_line(d);
 }
 
@@ -760,6 +807,9 @@ static void on_stop(uv_signal_t *h, int sig)
 int bw_daemon_reload(bw_daemon *d, bw_err *err)
 {
     bw_notify_reloading();
+    bw_err kerr;
+    if (bw_auth_reload(d->auth, &d->cfg, &kerr))
+        bw_log(BW_LOG_ERR, "keys not reloaded, the old ones stay in force: %s", kerr.msg);
     bw_log(BW_LOG_NOTICE, "reloading the plan %s", d->cfg.plan);
     bw_batch_checkpoint(d);
     bw_engine *old = d->engine, *fresh = NULL;
@@ -944,6 +994,7 @@ void bw_daemon_fini(bw_daemon *d)
     for (size_t i = 0; i < 4; i++)
         if (socks[i])
             zmq_close(socks[i]);
+    bw_auth_free(&d->auth);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
     bw_engine_free(&d->engine);

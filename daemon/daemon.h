@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "auth.h"
 #include "err.h"
 #include "proto.h"
 #include "saveq.h"
@@ -28,6 +29,7 @@ typedef enum bw_reject_class {
     BW_REJ_BAD_REFUND,      /* past zero, unknown or mismatched ref */
     BW_REJ_OVERFLOW,
     BW_REJ_TOO_MANY_SOURCES,
+    BW_REJ_UNAUTHORIZED,    /* a CURVE key no longer authorized, or a src not its own */
     BW_REJ_COUNT
 } bw_reject_class;
 
@@ -43,6 +45,7 @@ typedef struct bw_stats {
     uint64_t accepted, duplicates, rejected[BW_REJ_COUNT];
     uint64_t gaps, restarts, batches, alerts, control_requests, control_errors;
     uint64_t bad_frames;        /* messages with the wrong number of frames */
+    uint64_t control_denied;    /* control requests a key's role does not allow */
 } bw_stats;
 
 typedef struct bw_daemon {
@@ -50,6 +53,8 @@ typedef struct bw_daemon {
     uv_loop_t loop;
     void *zctx;
     void *sub, *router, *pub, *rep;
+    bool sub_curve, router_curve, rep_curve;   /* CURVE servers: check each peer */
+    bw_auth *auth;
     uv_poll_t sub_poll, router_poll, rep_poll;
     uv_idle_t drain;            /* keeps draining when a turn stopped at batch_max */
     uv_timer_t alert_timer, hb_timer, wd_timer;
@@ -107,12 +112,16 @@ void bw_touch_totals(bw_daemon *d, uint32_t project);
  * equal the ledger (verify), then opens a new batch. */
 int bw_batch_save_all_totals(bw_daemon *d);
 
-/* ingest.c: one event message from SUB (ack == NULL) or ROUTER. replay: the
- * message comes from the dead letters (a new rejection is not stored again).
- * Returns the ack status. */
-int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, bw_ack *ack, bool replay);
+/* ingest.c: one event message from SUB (ack == NULL) or ROUTER. peer: the
+ * CURVE key name it came with (its src must be that name), "" for a key no
+ * longer authorized, NULL for a socket without CURVE. replay: the message
+ * comes from the dead letters (a new rejection is not stored again). Returns
+ * the ack status. */
+int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, const char *peer, bw_ack *ack,
+                    bool replay);
 void bw_ingest_reject(bw_daemon *d, bw_reject_class cls, const char *src, const char *id,
-                      const void *raw, size_t len, const char *reason, bw_ack *ack, bool replay);
+                      const void *raw, size_t len, const char *reason, const char *peer,
+                      bw_ack *ack, bool replay);
 /* Moves time to `to`, evaluating every instant passed. */
 void bw_advance(bw_daemon *d, int64_t to);
 
@@ -125,6 +134,8 @@ void bw_publish_flush(bw_daemon *d);
 void bw_publish_heartbeat(bw_daemon *d);
 
 /* control.c: one request, one reply (caller owns out). */
-void bw_control_handle(bw_daemon *d, const char *req, size_t len, msgpack_sbuffer *out);
+/* role and name: who sent it (by CURVE key; an ipc:// client is an admin). */
+void bw_control_handle(bw_daemon *d, const char *req, size_t len, bw_role role, const char *name,
+                       msgpack_sbuffer *out);
 
 #endif

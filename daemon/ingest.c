@@ -16,11 +16,12 @@ static bool worth_logging(uint64_t n)
 }
 
 void bw_ingest_reject(bw_daemon *d, bw_reject_class cls, const char *src, const char *id,
-                      const void *raw, size_t len, const char *reason, bw_ack *ack, bool replay)
+                      const void *raw, size_t len, const char *reason, const char *peer,
+                      bw_ack *ack, bool replay)
 {
     bw_err err;
     uint64_t n = ++d->stats.rejected[cls];
-    if (!replay && bw_store_reject_insert(d->store, src, id, raw, len, reason,
+    if (!replay && bw_store_reject_insert(d->store, src, id, raw, len, reason, peer,
                                           bw_daemon_now(d), &err) < 0)
         bw_log(BW_LOG_ERR, "%s", err.msg);
     if (!replay && worth_logging(n)) {
@@ -159,13 +160,33 @@ static int fail_store(bw_daemon *d, const bw_err *err)
     return -1;
 }
 
-int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, bw_ack *ack, bool replay)
+/* With CURVE, a payment system's key name is the one src it may send: a key
+ * cannot speak for another system, and a removed key for none. */
+static int check_peer(const bw_event *ev, const char *peer, char *why, size_t n)
+{
+    if (peer == NULL || strcmp(peer, ev->src) == 0)
+        return 0;
+    if (*peer == '\0')
+        snprintf(why, n, "the sender's CURVE key is no longer authorized (removed from "
+                 "payment_keys); nothing from it is counted");
+    else
+        snprintf(why, n, "source \"%s\" sent with the key of \"%s\"; a payment system's key "
+                 "name is the src it may use: send with %s's own key", ev->src, peer, ev->src);
+    return -1;
+}
+
+int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, const char *peer, bw_ack *ack,
+                    bool replay)
 {
     bw_event ev;
     char why[BW_TEXT_MAX];
     bw_reject_class cls = BW_REJ_MALFORMED;
     if (bw_event_decode(raw, len, &ev, why, sizeof why)) {
-        bw_ingest_reject(d, cls, "", "", raw, len, why, ack, replay);
+        bw_ingest_reject(d, cls, "", "", raw, len, why, peer, ack, replay);
+        return BW_ACK_REJECTED;
+    }
+    if (check_peer(&ev, peer, why, sizeof why)) {
+        bw_ingest_reject(d, BW_REJ_UNAUTHORIZED, ev.src, ev.id, raw, len, why, peer, ack, replay);
         return BW_ACK_REJECTED;
     }
     int64_t ix = check_plan(d, &ev, &cls, why, sizeof why);
@@ -177,7 +198,7 @@ int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, bw_ack *ack, bool
         ix = -1;
     }
     if (ix < 0) {
-        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, ack, replay);
+        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
         return BW_ACK_REJECTED;
     }
     /* In event mode the payment's own time moves the clock, and every alert
@@ -206,7 +227,7 @@ int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, bw_ack *ack, bool
         if (bw_store_event_delete(d->store, ev.src, ev.id, &err))
             return fail_store(d, &err);
         cls = ev.type == BW_EV_REFUND ? BW_REJ_BAD_REFUND : BW_REJ_OVERFLOW;
-        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, ack, replay);
+        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
         return BW_ACK_REJECTED;
     }
     bw_engine_apply(d->engine, (uint32_t)ix, ev.type, ev.fund, ev.amount, &err);

@@ -9,7 +9,8 @@
  *                fund (0 fiscal, 1 other), ts, ref ('' when none), received_at;
  *                UNIQUE (src, id). The view events_readable spells type/fund.
  *   rejects      id, src, evid ('' when unreadable), raw BLOB, reason, at,
- *                replayed_at (NULL until replayed)
+ *                replayed_at (NULL until replayed), peer (the CURVE key name
+ *                it came with; '' an unauthorized key; NULL no CURVE)
  *   projects     code PRIMARY KEY, budget, paid_fiscal, paid_other, and for each
  *                alert slot (lag_, milestone_, overspend_, year_end_): severity,
  *                acked, ms, since, last_sent; upto = the events rowid the saved
@@ -58,7 +59,7 @@ static const char schema_sql[] =
     " datetime(received_at, 'unixepoch') AS received_utc FROM events;"
     "CREATE TABLE rejects ("
     " id INTEGER PRIMARY KEY, src TEXT NOT NULL, evid TEXT NOT NULL, raw BLOB NOT NULL,"
-    " reason TEXT NOT NULL, at INTEGER NOT NULL, replayed_at INTEGER) STRICT;"
+    " reason TEXT NOT NULL, at INTEGER NOT NULL, replayed_at INTEGER, peer TEXT) STRICT;"
     "CREATE INDEX rejects_pending ON rejects (id) WHERE replayed_at IS NULL;"
     "CREATE TABLE projects ("
     " code TEXT PRIMARY KEY, budget INTEGER NOT NULL,"
@@ -131,8 +132,9 @@ static const char *const sql[ST_COUNT] = {
     [ST_EV_COUNT] = "SELECT count(*) FROM events",
     [ST_REFUNDED] = "SELECT coalesce(sum(amount), 0) FROM events"
                     " WHERE src = ?1 AND ref = ?2 AND ref != '' AND type = 1 AND id != ?3",
-    [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_REJ_EACH] = "SELECT id, raw, reason FROM rejects WHERE replayed_at IS NULL ORDER BY id",
+    [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at, peer)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_REJ_EACH] = "SELECT id, raw, reason, peer FROM rejects WHERE replayed_at IS NULL ORDER BY id",
     [ST_REJ_MARK] = "UPDATE rejects SET replayed_at = ?2 WHERE id = ?1",
     [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
     [ST_PROJ_SAVE] = "INSERT OR REPLACE INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4,"
@@ -380,12 +382,14 @@ undo:
 }
 
 /* Version 1 saved every touched project's totals in each batch, so its rows
- * reach the last event: upto and totals_upto say so. */
+ * reach the last event: upto and totals_upto say so. It had no CURVE, so its
+ * dead letters have no peer. */
 static int upgrade_v1(bw_store *s, bw_err *err)
 {
     if (exec(s, "BEGIN IMMEDIATE", err, "upgrading the schema from version 1"))
         return -1;
     if (exec(s, "ALTER TABLE projects ADD COLUMN upto INTEGER NOT NULL DEFAULT 0;"
+                "ALTER TABLE rejects ADD COLUMN peer TEXT;"
                 "UPDATE projects SET upto = (SELECT coalesce(max(rowid), 0) FROM events);"
                 "INSERT OR REPLACE INTO meta (key, val)"
                 " SELECT 'totals_upto', coalesce(max(rowid), 0) FROM events;"
@@ -630,13 +634,15 @@ int64_t bw_store_event_max_rowid(bw_store *s, bw_err *err)
 /* ---- dead letters ---- */
 
 int64_t bw_store_reject_insert(bw_store *s, const char *src, const char *id, const void *raw,
-                               size_t rawlen, const char *reason, int64_t at, bw_err *err)
+                               size_t rawlen, const char *reason, const char *peer, int64_t at,
+                               bw_err *err)
 {
     sqlite3_stmt *q = s->st[ST_REJ_INSERT];
     /* A NULL pointer would bind SQL NULL; an empty message is an empty blob. */
     int bad = bind_text(q, 1, src) || bind_text(q, 2, id) ||
               sqlite3_bind_blob64(q, 3, raw ? raw : "", raw ? rawlen : 0, SQLITE_STATIC) ||
-              bind_text(q, 4, reason) || bind_i64(q, 5, at);
+              bind_text(q, 4, reason) || bind_i64(q, 5, at) ||
+              (peer ? bind_text(q, 6, peer) : sqlite3_bind_null(q, 6));
     if (run(s, q, bad, err, "keeping a rejected message (src \"%s\", id \"%s\")", src, id))
         return -1;
     return sqlite3_last_insert_rowid(s->db);
@@ -649,7 +655,8 @@ int bw_store_rejects_each(bw_store *s, bw_reject_fn fn, void *ctx, bw_err *err)
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const void *raw = sqlite3_column_blob(q, 1);
         size_t len = (size_t)sqlite3_column_bytes(q, 1);
-        if (fn(ctx, sqlite3_column_int64(q, 0), raw ? raw : "", len, col_text(q, 2)) != 0)
+        const char *peer = sqlite3_column_type(q, 3) == SQLITE_NULL ? NULL : col_text(q, 3);
+        if (fn(ctx, sqlite3_column_int64(q, 0), raw ? raw : "", len, col_text(q, 2), peer) != 0)
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -51,14 +51,15 @@ int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, const
                             int64_t *out, bw_err *err);
 
 /* Keeps a rejected message: its raw bytes, what could be read of src/id (may be
- * ""), the reason, and when. Returns the dead letter's id (> 0) or -1. */
+ * ""), the reason, the CURVE peer it came from (NULL: none; see the schema),
+ * and when. Returns the dead letter's id (> 0) or -1. */
 int64_t bw_store_reject_insert(bw_store *s, const char *src, const char *id,
                                const void *raw, size_t rawlen, const char *reason,
-                               int64_t at, bw_err *err);
-/* Calls fn for each dead letter not yet replayed, oldest first. fn returns 0 to
- * go on, non-zero to stop. */
+                               const char *peer, int64_t at, bw_err *err);
+/* Calls fn for each dead letter not yet replayed, oldest first, with its peer
+ * as stored (NULL or a name). fn returns 0 to go on, non-zero to stop. */
 typedef int (*bw_reject_fn)(void *ctx, int64_t id, const void *raw, size_t rawlen,
-                            const char *reason);
+                            const char *reason, const char *peer);
 int bw_store_rejects_each(bw_store *s, bw_reject_fn fn, void *ctx, bw_err *err);
 /* Marks a dead letter as replayed (it stays in the table for the audit). */
 int bw_store_reject_mark_replayed(bw_store *s, int64_t id, int64_t at, bw_err *err);

@@ -19,6 +19,9 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 typedef struct cli {
     const char *control, *events, *alerts;
     int timeout_ms;
+    const char *server_file, *key_file;    /* --server-key, --key */
+    bool curve;                 /* keys below loaded (tcp:// endpoints use CURVE) */
+    char server_key[41], public_key[41], secret_key[41];
     bw_client *client;
     msgpack_unpacked reply;     /* the last control reply, decoded */
     bool have_reply;
@@ -40,7 +43,12 @@ size_t display_width(const char *s);
 void print_cell(FILE *f, const char *s, size_t width, bool right);
 void print_json_str(FILE *f, const char *s);
 
+/* keys.c: reads --server-key / --key certificates into c (nothing when both
+ * are NULL); prints what is wrong and returns -1 otherwise. */
+int cli_load_keys(cli *c, const char *server_file, const char *key_file);
+
 /* Subcommands: argc/argv start at the subcommand's own arguments. */
+int cmd_keygen(int argc, char **argv);
 int cmd_push(cli *c, int argc, char **argv);
 int cmd_watch(cli *c, int argc, char **argv);
 int cmd_status(cli *c, int argc, char **argv);

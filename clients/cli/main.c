@@ -39,17 +39,24 @@ static const command commands[] = {
     { "verify", "", "Recomputes every project's totals from the ledger; exit 1 if any differs." },
     { "advance", "--to T", "Moves an event-clock daemon's time forward (replays and tests)." },
     { "ping", "[--wait S]", "Checks that the daemon answers (waiting up to S seconds for it)." },
+    { "keygen", "NAME [--dir DIR]",
+      "Writes a CURVE key pair: DIR/NAME.cert (public; the daemon's administrator puts\n"
+      "it in the payment, supervisor or admin key directory) and DIR/NAME.cert_secret\n"
+      "(mode 0600; it stays with NAME). A payment system's NAME is the event src it\n"
+      "may send. Prints the public key. Existing files are never overwritten." },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f)
 {
     fputs("usage: budgetwatch [--control URL] [--events URL] [--alerts URL] [--timeout MS] [--tz ZONE]\n"
-          "                   COMMAND [ARGS]\n\ncommands:\n", f);
+          "                   [--server-key FILE --key FILE] COMMAND [ARGS]\n\ncommands:\n", f);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].args);
     fputs("\nEndpoints default to $BUDGETWATCH_CONTROL, $BUDGETWATCH_EVENTS, $BUDGETWATCH_ALERTS,\n"
           "else ipc:///run/budgetwatch/control.sock, tcp://127.0.0.1:7601, tcp://127.0.0.1:7602.\n"
+          "With --server-key (the daemon's public certificate) and --key (your NAME.cert_secret),\n"
+          "or $BUDGETWATCH_SERVER_KEY and $BUDGETWATCH_KEY, tcp:// endpoints use CURVE.\n"
           "Exit codes: 0 ok; 1 the operation failed, or events were rejected or unanswered;\n"
           "2 usage error; 3 the daemon is not reachable.\n"
           "`budgetwatch help COMMAND` explains one command. See budgetwatch(1).\n", f);
@@ -126,7 +133,8 @@ static int common_options(cli *c, int *argc, char **argv)
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
         const char **slot = !strcmp(a, "--control") ? &c->control : !strcmp(a, "--events") ? &c->events
-                          : !strcmp(a, "--alerts") ? &c->alerts : NULL;
+                          : !strcmp(a, "--alerts") ? &c->alerts : !strcmp(a, "--server-key") ? &c->server_file
+                          : !strcmp(a, "--key") ? &c->key_file : NULL;
         bool timeout = !strcmp(a, "--timeout-ms"), tz = !strcmp(a, "--tz");
         if (slot == NULL && !timeout && !tz) {
             argv[k++] = argv[i];
@@ -159,6 +167,8 @@ int main(int argc, char **argv)
     c.control = env_or("BUDGETWATCH_CONTROL", "ipc:///run/budgetwatch/control.sock");
     c.events = env_or("BUDGETWATCH_EVENTS", "tcp://127.0.0.1:7601");
     c.alerts = env_or("BUDGETWATCH_ALERTS", "tcp://127.0.0.1:7602");
+    c.server_file = env_or("BUDGETWATCH_SERVER_KEY", NULL);
+    c.key_file = env_or("BUDGETWATCH_KEY", NULL);
     argc--;
     argv++;
     if (common_options(&c, &argc, argv))
@@ -170,7 +180,12 @@ int main(int argc, char **argv)
     const char *name = argv[0];
     if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h"))
         return help(argc - 1, argv + 1);
-    bw_client_opts o = { c.events, c.control, c.alerts, c.timeout_ms };
+    if (!strcmp(name, "keygen"))
+        return cmd_keygen(argc - 1, argv + 1);
+    if (cli_load_keys(&c, c.server_file, c.key_file))
+        return EXIT_USAGE;
+    bw_client_opts o = { c.events, c.control, c.alerts, c.timeout_ms, c.curve ? c.server_key : NULL,
+                         c.public_key, c.secret_key };
     c.client = bw_client_new(&o);
     if (c.client == NULL) {
         fprintf(stderr, "budgetwatch: out of memory\n");

@@ -39,6 +39,12 @@ typedef struct bw_client_opts {
     const char *control;    /* its REP, e.g. ipc:///run/budgetwatch/control.sock */
     const char *alerts;     /* its PUB, e.g. tcp://127.0.0.1:7602 */
     int timeout_ms;         /* how long one request waits for an answer (0: 5000) */
+    /* CURVE, for the tcp:// endpoints of a daemon with a server key (see
+     * SECURITY.md); NULL when it has none. Z85 text, 40 characters each;
+     * `budgetwatch keygen` makes key pairs. ipc:// endpoints never use them. */
+    const char *server_key;     /* the daemon's public key */
+    const char *public_key;     /* this client's key pair */
+    const char *secret_key;
 } bw_client_opts;
 
 /* A disbursement or refund. Money is integer fen (0.01 yuan); ts is Unix s. */

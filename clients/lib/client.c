@@ -19,6 +19,8 @@ struct bw_client {
     void *dealer, *req, *sub;
     char *events, *control, *alerts;
     int timeout_ms;
+    bool curve;
+    char server_key[41], public_key[41], secret_key[41];
     zmq_msg_t reply;            /* the last control reply */
     bool have_reply;
     zmq_msg_t topic, body;      /* the last alert-stream message */
@@ -53,6 +55,12 @@ bw_client *bw_client_new(const bw_client_opts *o)
     c->control = dup_or_null(o->control);
     c->alerts = dup_or_null(o->alerts);
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+    c->curve = o->server_key != NULL;
+    if (c->curve) {
+        snprintf(c->server_key, sizeof c->server_key, "%s", o->server_key);
+        snprintf(c->public_key, sizeof c->public_key, "%s", o->public_key ? o->public_key : "");
+        snprintf(c->secret_key, sizeof c->secret_key, "%s", o->secret_key ? o->secret_key : "");
+    }
     if (c->zctx == NULL || (o->events && !c->events) || (o->control && !c->control) ||
         (o->alerts && !c->alerts)) {
         bw_client_destroy(&c);
@@ -106,6 +114,30 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A CURVE client on tcp://; 0, or -1 with the error set. */
+static int use_curve(bw_client *c, void *s, const char *url, const char *what)
+{
+    if (!c->curve || strncmp(url, "tcp://", 6) != 0)
+        return 0;
+    const char *keys[] = { c->server_key, c->public_key, c->secret_key };
+    const char *names[] = { "server", "public", "secret" };
+    for (int i = 0; i < 3; i++) {
+        if (strlen(keys[i]) != 40) {
+            fail(c, BWC_EINVAL, "the %s key for the %s endpoint %s must be 40 Z85 characters, "
+                 "not %zu", names[i], what, url, strlen(keys[i]));
+            return -1;
+        }
+    }
+    if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->server_key, 40) ||
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->public_key, 40) ||
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, 40)) {
+        fail(c, BWC_EINVAL, "cannot use CURVE on the %s endpoint %s: %s", what, url,
+             zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
 static void *open_socket(bw_client *c, int type, const char *url, const char *what)
 {
     if (url == NULL) {
@@ -118,6 +150,10 @@ static void *open_socket(bw_client *c, int type, const char *url, const char *wh
         zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
         zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+        if (use_curve(c, s, url, what)) {
+            zmq_close(s);
+            return NULL;
+        }
     }
     if (s == NULL || zmq_connect(s, url) != 0) {
         fail(c, BWC_EZMQ, "cannot connect to the %s endpoint %s: %s", what, url,
@@ -361,6 +397,10 @@ int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, s
     int hwm = 0, linger = 5000;
     zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger);
+    if (!bind && use_curve(c, pub, url, "publish")) {
+        zmq_close(pub);
+        return BWC_EINVAL;
+    }
     if ((bind ? zmq_bind(pub, url) : zmq_connect(pub, url)) != 0) {
         int rc = fail(c, BWC_EZMQ, "cannot %s %s: %s", bind ? "bind" : "connect", url,
                       zmq_strerror(zmq_errno()));

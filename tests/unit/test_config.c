@@ -86,7 +86,7 @@ static void test_defaults(void **state)
 
 /* The shipped file with every "#key = value" uncommented equals the defaults,
  * except the lines that name installed paths (plan, state and runtime dirs,
- * control, events_sub), which are examples. */
+ * control, events_sub, server_key), which are examples. */
 static void test_shipped_config_is_the_defaults(void **state)
 {
     (void)state;
@@ -97,7 +97,8 @@ static void test_shipped_config_is_the_defaults(void **state)
     char line[512];
     while (fgets(line, sizeof line, f)) {
         bool example = strstr(line, "#plan") || strstr(line, "#state_dir") || strstr(line, "#runtime_dir") ||
-                       strstr(line, "#control") || strstr(line, "#events_sub =");
+                       strstr(line, "#control") || strstr(line, "#events_sub =") ||
+                       strstr(line, "#server_key");
         if (line[0] == '#' && strchr(line, '=') && !example)
             strncat(text, line + 1, sizeof text - strlen(text) - 1);
         else if (line[0] != '#')

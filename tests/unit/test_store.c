@@ -257,11 +257,14 @@ typedef struct rejects_seen {
     size_t len[4];
     char raw[4][16];
     char reason[4][64];
+    char peer[4][16];       /* "(null)" for SQL NULL */
 } rejects_seen;
 
-static int on_reject(void *ctx, int64_t id, const void *raw, size_t len, const char *reason)
+static int on_reject(void *ctx, int64_t id, const void *raw, size_t len, const char *reason,
+                     const char *peer)
 {
     rejects_seen *r = ctx;
+    snprintf(r->peer[r->n], sizeof r->peer[0], "%s", peer ? peer : "(null)");
     r->id[r->n] = id;
     r->len[r->n] = len;
     memcpy(r->raw[r->n], raw, len < 16 ? len : 16);
@@ -275,8 +278,8 @@ static void test_rejects(void **state)
     fixture *f = *state;
     bw_err err;
     int64_t a = bw_store_reject_insert(f->s, "treasury", "9", "\x81\xa1v", 3, "unknown project P9",
-                                       1650000000, &err);
-    int64_t b = bw_store_reject_insert(f->s, "", "", NULL, 0, "not msgpack", 1650000001, &err);
+                                       "treasury", 1650000000, &err);
+    int64_t b = bw_store_reject_insert(f->s, "", "", NULL, 0, "not msgpack", NULL, 1650000001, &err);
     assert_true(a > 0 && b > a);
     assert_int_equal(bw_store_rejects_pending(f->s, &err), 2);
     rejects_seen r = { 0 };
@@ -286,6 +289,8 @@ static void test_rejects(void **state)
     assert_int_equal(r.len[0], 3);
     assert_memory_equal(r.raw[0], "\x81\xa1v", 3);
     assert_string_equal(r.reason[0], "unknown project P9");
+    assert_string_equal(r.peer[0], "treasury");
+    assert_string_equal(r.peer[1], "(null)");
     assert_int_equal(r.len[1], 0);
     assert_string_equal(r.reason[1], "not msgpack");
 
@@ -722,7 +727,7 @@ static void test_reopen_sees_everything(void **state)
     assert_int_equal(bw_store_adjust_insert(f->s, "P1", 1, 2, "r", 5, &err), 0);
     assert_int_equal(bw_store_alert_append(f->s, &a, &err), 0);
     assert_int_equal(bw_store_meta_set(f->s, "alert_seq", 1, &err), 0);
-    assert_true(bw_store_reject_insert(f->s, "x", "y", "z", 1, "bad", 1, &err) > 0);
+    assert_true(bw_store_reject_insert(f->s, "x", "y", "z", 1, "bad", NULL, 1, &err) > 0);
     assert_int_equal(bw_store_commit(f->s, &err), 0);
     bw_store_close(&f->s);
     assert_null(f->s);
@@ -778,6 +783,7 @@ static void test_upgrade_from_v1(void **state)
     assert_int_equal(bw_store_event_max_rowid(f->s, &err), 2);
     bw_store_close(&f->s);
     sql_exec(f->path, "ALTER TABLE projects DROP COLUMN upto");
+    sql_exec(f->path, "ALTER TABLE rejects DROP COLUMN peer");
     sql_exec(f->path, "PRAGMA user_version = 1");
 
     f->s = bw_store_open(f->path, false, &err);
@@ -792,6 +798,9 @@ static void test_upgrade_from_v1(void **state)
     int64_t w = 0;
     assert_int_equal(bw_store_meta_get(f->s, "totals_upto", &w, &err), 1);
     assert_int_equal(w, 2);
+    /* Version 1 dead letters came without CURVE: their peer is NULL. */
+    assert_true(bw_store_reject_insert(f->s, "x", "y", "z", 1, "bad", NULL, 1, &err) > 0);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM rejects WHERE peer IS NULL"), 1);
 }
 
 static void test_not_a_ledger_refused(void **state)
