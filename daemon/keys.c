@@ -71,7 +71,8 @@ static int read_dir(DIR *dir, const char *path, bw_keyset *ks, bw_err *err)
             return -1;
         ks->n++;
     }
-    qsort(ks->keys, ks->n, sizeof *ks->keys, by_pub);
+    if (ks->n > 1)      /* an empty directory leaves keys NULL, which qsort may not take */
+        qsort(ks->keys, ks->n, sizeof *ks->keys, by_pub);
     for (size_t i = 1; i < ks->n; i++)
         if (strcmp(ks->keys[i].pub, ks->keys[i - 1].pub) == 0)
             return bw_err_set(err, "%s: \"%s\" and \"%s\" are the same key; remove one file",
