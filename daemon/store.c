@@ -186,6 +186,8 @@ struct bw_store {
 /* ---- errors and statement helpers ---- */
 
 static int vfail(bw_store *s, bw_err *err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static int vfail(bw_store *s, bw_err *err, const char *fmt, va_list ap)
 {
     char what[256];
     vsnprintf(what, sizeof what, fmt, ap);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs every test: the normal build, then the same tests under ASan+UBSan.
-# Usage: scripts/test.sh [--fast]   (--fast skips the sanitizer build)
+# Runs every test: the normal build, then the same tests under ASan+UBSan,
+# then each libFuzzer target for BW_FUZZ_SECONDS (60).
+# Usage: scripts/test.sh [--fast]   (--fast skips the sanitizer build and fuzzing)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
@@ -14,4 +15,6 @@ if [ "${1:-}" != "--fast" ]; then
     "$top/scripts/build.sh" --sanitize
     echo "== tests (ASan + UBSan build)"
     BW_SANITIZED=1 ctest --test-dir "$top/build-asan" --output-on-failure -j2
+    echo "== fuzzing (libFuzzer, ASan + UBSan, ${BW_FUZZ_SECONDS:-60} s a target)"
+    "$top/scripts/fuzz.sh" "${BW_FUZZ_SECONDS:-60}"
 fi
