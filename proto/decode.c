@@ -169,7 +169,8 @@ static void reader_close(reader *r)
 static bool key_is(const msgpack_object *k, const char *name)
 {
     size_t n = strlen(name);
-    return k->via.str.size == n && memcmp(k->via.str.ptr, name, n) == 0;
+    /* An empty msgpack string may have a NULL ptr, which memcmp may not take. */
+    return k->via.str.size == n && (n == 0 || memcmp(k->via.str.ptr, name, n) == 0);
 }
 
 /* Fails on a non-string or duplicate key: later fields must mean one thing. */
@@ -182,7 +183,8 @@ static int check_keys(reader *r, const msgpack_object *map)
             return why(r, "map keys must be strings, got %s", type_name(&kv[i].key));
         for (uint32_t j = 0; j < i; j++)
             if (kv[j].key.via.str.size == kv[i].key.via.str.size &&
-                memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0)
+                (kv[i].key.via.str.size == 0 ||
+                 memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0))
                 return why(r, "duplicate key '%.*s'", (int)kv[i].key.via.str.size,
                            kv[i].key.via.str.ptr);
     }
@@ -218,6 +220,8 @@ static int field_str(reader *r, const msgpack_object *map, const char *key, char
     size_t n = v->via.str.size;
     if (n < min || n > max)
         return why(r, "key '%s' must be a string of %zu..%zu bytes, got %zu bytes", key, min, max, n);
+    if (n == 0)
+        return 0;       /* ptr may be NULL then: no mem* call on it */
     if (memchr(v->via.str.ptr, '\0', n) != NULL)
         return why(r, "key '%s' contains a NUL byte", key);
     memcpy(dst, v->via.str.ptr, n);
@@ -639,7 +643,8 @@ bool bw_map_get_str(const msgpack_object *map, const char *key, char *buf, size_
     if (v == NULL || v->type != MSGPACK_OBJECT_STR || len == 0)
         return false;
     size_t n = v->via.str.size < len - 1 ? v->via.str.size : len - 1;
-    memcpy(buf, v->via.str.ptr, n);
+    if (n > 0)
+        memcpy(buf, v->via.str.ptr, n);
     buf[n] = '\0';
     return true;
 }

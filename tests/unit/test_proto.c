@@ -363,6 +363,14 @@ static void test_framing_rules(void **state)
     bw_pack_kv_str(&r.pk, "src", "b");
     assert_int_equal(decode_raw(&r, &ev), -1);
     assert_string_equal(why, "duplicate key 'src'");
+    /* Found by fuzz_proto: empty keys (msgpack-c gives them a NULL pointer)
+     * and empty values are compared and copied without UB. */
+    const char empty_keys[] = "\x84\xa0\x01\xa0\x01\x00\x00\x00\x00";
+    assert_int_equal(bw_event_decode(empty_keys, sizeof empty_keys - 1, &ev, why, sizeof why), -1);
+    assert_string_equal(why, "duplicate key ''");
+    const char one_empty[] = "\x81\xa0\x01";   /* {"": 1}: ignored, then src is missing */
+    assert_int_equal(bw_event_decode(one_empty, sizeof one_empty - 1, &ev, why, sizeof why), -1);
+    assert_true(strstr(why, "'") != NULL);
 }
 
 static void test_ctl_requirements(void **state)
