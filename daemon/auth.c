@@ -137,7 +137,7 @@ static void denied_once(bw_auth *a, bw_domain dom, const char *address, const ch
     char esc[160];
     bw_log(BW_LOG_WARNING, "refused a %s connection from %s with key %s: not in the %s keys; "
            "further refusals of this peer are only counted (stats auth_denied)%s",
-           bw_domain_name(dom), bw_log_escape(address, strlen(address), esc, sizeof esc), pub,
+           bw_domain_name(dom), bw_utf8_escape(address, strlen(address), esc, sizeof esc), pub,
            dom == BW_DOM_INGEST ? "payment-system" : dom == BW_DOM_CONTROL ? "administrator or supervisor"
                                                                            : "supervisor or administrator",
            a->nlogged == LOGGED_MAX ? "; the list of logged peers is full, later ones are only counted" : "");

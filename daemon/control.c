@@ -267,7 +267,7 @@ static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
     int64_t events = bw_store_event_count(d->store, &err);
     int64_t pending = bw_store_rejects_pending(d->store, &err);
     reply r;
-    reply_init(&r, out, 15);
+    reply_init(&r, out, 17);
     bw_pack_kv_uint(&r.pk, "accepted", d->stats.accepted);
     bw_pack_kv_uint(&r.pk, "duplicates", d->stats.duplicates);
     bw_pack_key(&r.pk, "rejected");
@@ -289,6 +289,8 @@ static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
     for (int i = 0; i < BW_DOM_COUNT; i++)
         bw_pack_kv_uint(&r.pk, bw_domain_name((bw_domain)i), bw_auth_denied(d->auth, (bw_domain)i));
     bw_pack_kv_uint(&r.pk, "control_denied", d->stats.control_denied);
+    bw_pack_kv_uint(&r.pk, "control_requests", d->stats.control_requests);
+    bw_pack_kv_uint(&r.pk, "control_errors", d->stats.control_errors);
     return 0;
 }
 
@@ -372,8 +374,9 @@ static int op_adjust(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
         return fail(out, "%s", err.msg);
     }
     bw_touch(d, (uint32_t)ix);
+    char why[BW_TEXT_MAX * 4];      /* a reason may span lines: one log line still */
     bw_log(BW_LOG_NOTICE, "budget of %s adjusted from %" PRId64 " to %" PRId64 " fen: %s",
-           q->project, old, q->budget, q->reason);
+           q->project, old, q->budget, bw_utf8_escape(q->reason, strlen(q->reason), why, sizeof why));
     bw_batch_checkpoint(d);
     reply r;
     reply_init(&r, out, 2);
@@ -501,7 +504,7 @@ static bool allowed(bw_role role, bw_op op)
 static void deny(bw_daemon *d, bw_role role, const char *name, bw_op op, msgpack_sbuffer *out)
 {
     char esc[BW_KEY_NAME_MAX * 4];
-    bw_log_escape(name, strlen(name), esc, sizeof esc);
+    bw_utf8_escape(name, strlen(name), esc, sizeof esc);
     d->stats.control_denied++;
     if (role == BW_ROLE_NONE) {
         bw_log(BW_LOG_WARNING, "refused \"%s\": the control key is no longer authorized", bw_op_name(op));
@@ -520,7 +523,6 @@ void bw_control_handle(bw_daemon *d, const char *req, size_t len, bw_role role, 
 {
     bw_ctl_req q;
     char why[BW_WHY_MAX];
-    d->stats.control_requests++;
     if (bw_ctl_req_decode(req, len, &q, why, sizeof why)) {
         d->stats.control_errors++;
         fail(out, "bad control request: %s", why);

@@ -671,6 +671,7 @@ static void drain_control(bw_daemon *d)
         /* ipc:// control is guarded by its file mode: whoever can open it administers. */
         const char *name = "";
         bw_role role = d->rep_curve ? bw_auth_peer(d->auth, &f[0], BW_DOM_CONTROL, &name) : BW_ROLE_ADMIN;
+        d->stats.control_requests++;
         if (n != 1) {
             bw_reply_error("a control request is one frame", &out);
             d->stats.control_errors++;

@@ -27,7 +27,7 @@ void bw_ingest_reject(bw_daemon *d, bw_reject_class cls, const char *src, const 
     if (!replay && worth_logging(n)) {
         char s[BW_SRC_MAX * 4 + 8], i[BW_ID_MAX * 4 + 8];
         bw_log(BW_LOG_WARNING, "rejected event (source \"%s\", id \"%s\"): %s [%s #%" PRIu64 "]",
-               bw_log_escape(src, strlen(src), s, sizeof s), bw_log_escape(id, strlen(id), i, sizeof i),
+               bw_utf8_escape(src, strlen(src), s, sizeof s), bw_utf8_escape(id, strlen(id), i, sizeof i),
                reason, bw_reject_class_name(cls), n);
     }
     if (ack != NULL) {
@@ -63,7 +63,7 @@ static void observe_seq(bw_daemon *d, const bw_event *ev)
         char s[BW_SRC_MAX * 4 + 8];
         d->stats.restarts++;
         bw_log(BW_LOG_NOTICE, "source \"%s\" restarted its sequence at 1 (it was at %" PRIu64 ")",
-               bw_log_escape(ev->src, strlen(ev->src), s, sizeof s), expected - 1);
+               bw_utf8_escape(ev->src, strlen(ev->src), s, sizeof s), expected - 1);
     }
 }
 

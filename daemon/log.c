@@ -1,5 +1,5 @@
 /* log: stderr logging with journal priority prefixes when stderr is the
- * journal, timestamps otherwise; and escaping of untrusted text. */
+ * journal, timestamps otherwise. */
 #include "log.h"
 
 #include <stdarg.h>
@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#include "utf8.h"
 
 static bool to_journal;   /* set once at start-up, before the loop runs */
 
@@ -45,27 +43,4 @@ void bw_log(int prio, const char *fmt, ...)
     strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
     fprintf(stderr, "%s.%03ld budgetwatchd %s: %s\n", stamp, ts.tv_nsec / 1000000,
             names[prio & 7], line);
-}
-
-char *bw_log_escape(const char *s, size_t len, char *buf, size_t buflen)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 5 < buflen;) {
-        size_t n = bw_utf8_seq(u + i, len - i);
-        if (n == 1 && u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\') {
-            buf[o++] = (char)u[i++];
-        } else if (n > 1) {
-            if (o + n + 1 >= buflen)
-                break;
-            memcpy(buf + o, u + i, n);
-            o += n;
-            i += n;
-        } else {
-            o += (size_t)snprintf(buf + o, buflen - o, "\\x%02x", u[i++]);
-        }
-    }
-    if (buflen > 0)
-        buf[o < buflen ? o : buflen - 1] = '\0';
-    return buf;
 }

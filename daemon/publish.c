@@ -54,7 +54,7 @@ static void log_alert(const bw_alert_msg *m)
         char s[BW_SRC_MAX * 4 + 8];
         bw_log(BW_LOG_WARNING, "alert #%" PRIu64 " source_gap: source \"%s\" sent seq %" PRIu64
                " but %" PRIu64 " was expected; events %" PRIu64 "..%" PRIu64 " may be lost",
-               m->seq, bw_log_escape(m->src, strlen(m->src), s, sizeof s), m->got_seq,
+               m->seq, bw_utf8_escape(m->src, strlen(m->src), s, sizeof s), m->got_seq,
                m->expected_seq, m->expected_seq, m->got_seq - 1);
         return;
     }

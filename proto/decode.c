@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "utf8.h"
 
 /* One message being read: its root object lives in `zone`. */
 typedef struct reader {
@@ -185,8 +186,11 @@ static int check_keys(reader *r, const msgpack_object *map)
             if (kv[j].key.via.str.size == kv[i].key.via.str.size &&
                 (kv[i].key.via.str.size == 0 ||
                  memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0))
-                return why(r, "duplicate key '%.*s'", (int)kv[i].key.via.str.size,
-                           kv[i].key.via.str.ptr);
+            {
+                char esc[64];
+                return why(r, "duplicate key '%s'", bw_utf8_escape(kv[i].key.via.str.ptr,
+                           kv[i].key.via.str.size, esc, sizeof esc));
+            }
     }
     return 0;
 }
@@ -206,8 +210,26 @@ const msgpack_object *bw_map_get(const msgpack_object *map, const char *key)
 /* ---- typed fields: -1 with a reason when present but wrong; 0 when absent
  * (and *present false) or read ---- */
 
-static int field_str(reader *r, const msgpack_object *map, const char *key, char *dst,
-                     size_t min, size_t max, bool *present)
+/* Every string on the wire is UTF-8 and carries no control characters, so
+ * that what a peer sent can be quoted in a reason, a log line or a terminal as
+ * it is. Free text (names, notes, reasons) may hold tabs and line breaks. */
+static int check_chars(reader *r, const char *key, const unsigned char *s, size_t n, bool text)
+{
+    for (size_t i = 0; i < n;) {
+        size_t len = bw_utf8_seq(s + i, n - i);
+        if (len == 0)
+            return why(r, "key '%s' is not valid UTF-8 (byte %zu is 0x%02x); send UTF-8 text",
+                       key, i + 1, s[i]);
+        if (len == 1 && (s[i] < 0x20 || s[i] == 0x7f) && !(text && (s[i] == '\t' || s[i] == '\n')))
+            return why(r, "key '%s' contains the control character 0x%02x at byte %zu%s", key,
+                       s[i], i + 1, text ? " (only tab and line feed may appear in text)" : "");
+        i += len;
+    }
+    return 0;
+}
+
+static int field_chars(reader *r, const msgpack_object *map, const char *key, char *dst,
+                       size_t min, size_t max, bool *present, bool text)
 {
     const msgpack_object *v = bw_map_get(map, key);
     *present = v != NULL;
@@ -222,11 +244,25 @@ static int field_str(reader *r, const msgpack_object *map, const char *key, char
         return why(r, "key '%s' must be a string of %zu..%zu bytes, got %zu bytes", key, min, max, n);
     if (n == 0)
         return 0;       /* ptr may be NULL then: no mem* call on it */
-    if (memchr(v->via.str.ptr, '\0', n) != NULL)
-        return why(r, "key '%s' contains a NUL byte", key);
+    if (check_chars(r, key, (const unsigned char *)v->via.str.ptr, n, text))
+        return -1;
     memcpy(dst, v->via.str.ptr, n);
     dst[n] = '\0';
     return 0;
+}
+
+/* An identifier or code: src, id, project, unit, op, ... */
+static int field_str(reader *r, const msgpack_object *map, const char *key, char *dst,
+                     size_t min, size_t max, bool *present)
+{
+    return field_chars(r, map, key, dst, min, max, present, false);
+}
+
+/* Words for people: names, notes, reasons. */
+static int field_text(reader *r, const msgpack_object *map, const char *key, char *dst,
+                      size_t min, size_t max, bool *present)
+{
+    return field_chars(r, map, key, dst, min, max, present, true);
 }
 
 static int field_int(reader *r, const msgpack_object *map, const char *key, int64_t *out,
@@ -361,7 +397,7 @@ int bw_ack_decode(const char *buf, size_t len, bw_ack *a, char *w, size_t wlen)
              field_str(&r, &r.root, "src", a->src, 0, BW_SRC_MAX, &have) || need(&r, have, "src") ||
              field_str(&r, &r.root, "id", a->id, 0, BW_ID_MAX, &have) || need(&r, have, "id") ||
              field_word(&r, &r.root, "status", st, 3, 0, true, &s) ||
-             field_str(&r, &r.root, "reason", a->reason, 0, BW_TEXT_MAX, &have)
+             field_text(&r, &r.root, "reason", a->reason, 0, BW_TEXT_MAX, &have)
              ? -1 : 0;
     a->status = (uint8_t)s;
     reader_close(&r);
@@ -386,9 +422,9 @@ static int alert_fields(reader *r, const msgpack_object *m, bw_alert_msg *a)
         field_int(r, m, "at", &a->at, &have) || need(r, have, "at") ||
         field_int(r, m, "since", &a->since, &have) ||
         field_str(r, m, "unit", a->unit, 0, BW_CODE_LEN_MAX, &have) ||
-        field_str(r, m, "unit_name", a->unit_name, 0, BW_NAME_LEN_MAX, &have) ||
+        field_text(r, m, "unit_name", a->unit_name, 0, BW_NAME_LEN_MAX, &have) ||
         field_str(r, m, "project", a->project, 0, BW_CODE_LEN_MAX, &have) ||
-        field_str(r, m, "project_name", a->project_name, 0, BW_NAME_LEN_MAX, &have) ||
+        field_text(r, m, "project_name", a->project_name, 0, BW_NAME_LEN_MAX, &have) ||
         field_int(r, m, "budget", &a->budget, &have) ||
         field_int(r, m, "paid", &a->paid, &have) ||
         field_int(r, m, "shortfall", &a->shortfall, &have) ||
@@ -401,7 +437,7 @@ static int alert_fields(reader *r, const msgpack_object *m, bw_alert_msg *a)
         field_uint(r, m, "expected_seq", &a->expected_seq, &have) ||
         field_uint(r, m, "got_seq", &a->got_seq, &have) ||
         field_str(r, m, "by", a->by, 0, BW_CODE_LEN_MAX, &have) ||
-        field_str(r, m, "note", a->note, 0, BW_TEXT_MAX, &have))
+        field_text(r, m, "note", a->note, 0, BW_TEXT_MAX, &have))
         return -1;
     if (rate < INT32_MIN || rate > INT32_MAX || planned < INT32_MIN || planned > INT32_MAX ||
         lag < INT32_MIN || lag > INT32_MAX || pace < INT32_MIN || pace > INT32_MAX)
@@ -513,8 +549,8 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
         field_str(r, m, "unit", q->unit, 0, BW_CODE_LEN_MAX, &have) ||
         field_str(r, m, "kind", q->kind, 0, sizeof q->kind - 1, &have) ||
         field_str(r, m, "by", q->by, 0, BW_CODE_LEN_MAX, &have) ||
-        field_str(r, m, "note", q->note, 0, BW_TEXT_MAX, &have) ||
-        field_str(r, m, "reason", q->reason, 0, BW_TEXT_MAX, &have) ||
+        field_text(r, m, "note", q->note, 0, BW_TEXT_MAX, &have) ||
+        field_text(r, m, "reason", q->reason, 0, BW_TEXT_MAX, &have) ||
         field_str(r, m, "sort", q->sort, 0, sizeof q->sort - 1, &have) ||
         field_int(r, m, "budget", &q->budget, &q->has_budget) ||
         field_int(r, m, "to", &q->to, &q->has_to) ||
@@ -555,9 +591,9 @@ int bw_status_row_from_object(const msgpack_object *o, bw_status_row *s, char *w
     if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
         return why(&r, "a status row must be a map");
     if (field_str(&r, o, "unit", s->unit, 0, BW_CODE_LEN_MAX, &have) ||
-        field_str(&r, o, "unit_name", s->unit_name, 0, BW_NAME_LEN_MAX, &have) ||
+        field_text(&r, o, "unit_name", s->unit_name, 0, BW_NAME_LEN_MAX, &have) ||
         field_str(&r, o, "project", s->project, 0, BW_CODE_LEN_MAX, &have) ||
-        field_str(&r, o, "project_name", s->project_name, 0, BW_NAME_LEN_MAX, &have) ||
+        field_text(&r, o, "project_name", s->project_name, 0, BW_NAME_LEN_MAX, &have) ||
         field_int(&r, o, "budget", &s->budget, &have) ||
         field_int(&r, o, "paid", &s->paid, &have) ||
         field_int(&r, o, "paid_fiscal", &s->paid_fiscal, &have) ||

@@ -196,13 +196,19 @@ static int target(parser *ps, uint16_t *bp)
     return 0;
 }
 
+/* Codes and names go on the wire and into status tables, one line each. */
 static int check_required(parser *ps)
 {
     for (int c = 0; c < 4; c++) {
         size_t len;
-        cell(ps, c, &len);
+        const char *s = cell(ps, c, &len);
         if (len == 0)
             return fail(ps, colno(ps, c), "%s is empty; every row needs one", col_names[c]);
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                return fail(ps, colno(ps, c), "%s contains the control character 0x%02X at byte "
+                            "%zu; codes and names must be one line of text", col_names[c],
+                            (unsigned char)s[i], i + 1);
     }
     return 0;
 }

@@ -137,6 +137,11 @@ static const bad_case bad_cases[] = {
     { "missing column", "unit_code,unit_name,project_code,project_name\n",
       "plan.csv:1: the header has no \"budget_wan\" column" },
     { "empty code", HDR "323003,U,,N,10,,,\n", "plan.csv:2:3: project_code is empty; every row needs one" },
+    { "line break in a name", HDR "323003,U,P1,\"two\nlines\",10,,,\n",
+      "plan.csv:3:4: project_name contains the control character 0x0A at byte 4; codes and names "
+      "must be one line of text" },
+    { "escape in a code", HDR "323003,U,P\x1b[2J,N,10,,,\n",
+      "plan.csv:2:3: project_code contains the control character 0x1B at byte 2" },
     { "unterminated quote", HDR "323003,U,P1,\"N,10,,,\n",
       "plan.csv:3: a quoted cell is not closed before the end of the file" },
     { "header only", HDR, "plan.csv: the plan has a header but no projects" },

@@ -278,6 +278,15 @@ static void pack_nul(msgpack_packer *pk)
     msgpack_pack_str_body(pk, "a\0b", 3);
 }
 
+static void pack_latin1(msgpack_packer *pk)
+{
+    msgpack_pack_str(pk, 4);
+    msgpack_pack_str_body(pk, "ref\xfc", 4);     /* "refü" in Latin-1 */
+}
+
+static void pack_escape_seq(msgpack_packer *pk) { bw_pack_str(pk, "P1\x1b[2J"); }
+static void pack_newline(msgpack_packer *pk) { bw_pack_str(pk, "a\nforged log line"); }
+
 typedef struct rule {
     int key;
     packfn pack;
@@ -295,7 +304,12 @@ static void test_values(void **state)
         { 1, pack_pay, "key 'type' must be \"disbursement\" or \"refund\", got \"pay\"" },
         { 2, pack_long_src, "key 'src' must be a string of 1..64 bytes, got 70 bytes" },
         { 3, pack_empty, "key 'id' must be a string of 1..128 bytes, got 0 bytes" },
-        { 4, pack_nul, "key 'project' contains a NUL byte" },
+        { 4, pack_nul, "key 'project' contains the control character 0x00 at byte 2" },
+        /* Peer text is quoted in reasons, logs and terminals as it is: it must
+         * be UTF-8 and must not carry control characters. */
+        { 1, pack_latin1, "key 'type' is not valid UTF-8 (byte 4 is 0xfc); send UTF-8 text" },
+        { 4, pack_escape_seq, "key 'project' contains the control character 0x1b at byte 3" },
+        { 3, pack_newline, "key 'id' contains the control character 0x0a at byte 2" },
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         raw r;
@@ -363,6 +377,10 @@ static void test_framing_rules(void **state)
     bw_pack_kv_str(&r.pk, "src", "b");
     assert_int_equal(decode_raw(&r, &ev), -1);
     assert_string_equal(why, "duplicate key 'src'");
+    /* A key is quoted escaped: it has not been checked as text. */
+    const char dup_esc[] = "\x82\xa2\x1b\xff\x01\xa2\x1b\xff\x01";
+    assert_int_equal(bw_event_decode(dup_esc, sizeof dup_esc - 1, &ev, why, sizeof why), -1);
+    assert_string_equal(why, "duplicate key '\\x1b\\xff'");
     /* Found by fuzz_proto: empty keys (msgpack-c gives them a NULL pointer)
      * and empty values are compared and copied without UB. */
     const char empty_keys[] = "\x84\xa0\x01\xa0\x01\x00\x00\x00\x00";
@@ -371,6 +389,20 @@ static void test_framing_rules(void **state)
     const char one_empty[] = "\x81\xa0\x01";   /* {"": 1}: ignored, then src is missing */
     assert_int_equal(bw_event_decode(one_empty, sizeof one_empty - 1, &ev, why, sizeof why), -1);
     assert_true(strstr(why, "'") != NULL);
+}
+
+static int ack_with_note(const char *note, bw_ctl_req *q)
+{
+    raw r;
+    raw_map(&r, 5);
+    bw_pack_kv_str(&r.pk, "op", "ack");
+    bw_pack_kv_str(&r.pk, "project", "P1");
+    bw_pack_kv_str(&r.pk, "kind", "lag");
+    bw_pack_kv_str(&r.pk, "by", "li");
+    bw_pack_kv_str(&r.pk, "note", note);
+    int rc = bw_ctl_req_decode(r.sb.data, r.sb.size, q, why, sizeof why);
+    msgpack_sbuffer_destroy(&r.sb);
+    return rc;
 }
 
 static void test_ctl_requirements(void **state)
@@ -403,6 +435,12 @@ static void test_ctl_requirements(void **state)
     assert_int_equal(bw_ctl_req_decode(r.sb.data, r.sb.size, &q, why, sizeof why), -1);
     assert_string_equal(why, "adjust: 'budget' must be more than 0 fen");
     msgpack_sbuffer_destroy(&r.sb);
+    /* A note is text: it may have lines and tabs, but no other control character. */
+    assert_int_equal(ack_with_note("called the unit\n\tpayment on Monday", &q), 0);
+    assert_string_equal(q.note, "called the unit\n\tpayment on Monday");
+    assert_int_equal(ack_with_note("ok\r\x1b[1A", &q), -1);
+    assert_string_equal(why, "key 'note' contains the control character 0x0d at byte 3 (only tab "
+                             "and line feed may appear in text)");
 }
 
 /* ---- golden vectors ---- */
