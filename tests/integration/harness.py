@@ -168,11 +168,32 @@ class Daemon:
             self.log = None
 
     def cleanup(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.close_notify()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Stops the daemon the way systemd does (SIGTERM) and removes its
+        directory. Fails if it does not exit 0, or if its log holds a sanitizer
+        report: under ASan, LeakSanitizer runs at that exit."""
+        try:
+            rc = 0
+            if self.proc and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    rc = self.proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+                    raise AssertionError("budgetwatchd did not stop within 60 s of SIGTERM")
+            self.close_notify()
+            log = self.logtext() if os.path.exists(self.log_path) else ""
+            for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                if mark in log:
+                    raise AssertionError("sanitizer report in the daemon's log:\n" + log[-6000:])
+            if rc != 0:
+                raise AssertionError("budgetwatchd exited %d on SIGTERM; log:\n%s" % (rc, log[-3000:]))
+        finally:
+            if self.proc and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.close_notify()
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- sockets --
     def control(self, op, timeout=30, **args):
