@@ -8,6 +8,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "zio.h"
 
 #define MONITORS 4
 #define LOGGED_MAX 256
@@ -143,14 +144,17 @@ static void denied_once(bw_auth *a, bw_domain dom, const char *address, const ch
            a->nlogged == LOGGED_MAX ? "; the list of logged peers is full, later ones are only counted" : "");
 }
 
+/* A reply libzmq does not get leaves that handshake hanging, and the REP
+ * socket in the wrong state for the next request: say so. */
 static void zap_send(void *zap, zmq_msg_t *reqid, const char *code, const char *text, const char *user)
 {
-    zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
-    zmq_send(zap, zmq_msg_data(reqid), zmq_msg_size(reqid), ZMQ_SNDMORE);
-    zmq_send(zap, code, strlen(code), ZMQ_SNDMORE);
-    zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
-    zmq_send(zap, user, strlen(user), ZMQ_SNDMORE);
-    zmq_send(zap, "", 0, 0);
+    const bw_zio_frame reply[] = {
+        { "1.0", 3 }, { zmq_msg_data(reqid), zmq_msg_size(reqid) }, { code, strlen(code) },
+        { text, strlen(text) }, { user, strlen(user) }, { "", 0 },
+    };
+    if (bw_zio_send(zap, reply, 6, 0))
+        bw_log(BW_LOG_ERR, "cannot answer a ZAP request (%s %s): %s", code, text,
+               zmq_strerror(zmq_errno()));
 }
 
 static bool frame_is(zmq_msg_t *m, const char *s)
@@ -191,46 +195,19 @@ static void zap_answer(bw_auth *a, zmq_msg_t *f, int n)
     zap_send(a->zap, &f[1], "400", "key not authorized", "");
 }
 
-static bool readable(void *sock)
-{
-    int ev = 0;
-    size_t sz = sizeof ev;
-    return zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
-}
-
-/* Reads one multipart message, keeping the first `max` frames; returns the count. */
-static int recv_all(void *sock, zmq_msg_t *f, int max)
-{
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t scratch, *m = n < max ? &f[n] : &scratch;
-        zmq_msg_init(m);
-        if (zmq_msg_recv(m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(m);
-            return n;
-        }
-        more = zmq_msg_more(m);
-        if (m == &scratch)
-            zmq_msg_close(m);
-        n++;
-    }
-    return n;
-}
-
 static void on_zap(uv_poll_t *h, int status, int events)
 {
     (void)status;
     (void)events;
     bw_auth *a = h->data;
     /* ZMQ_FD is edge-triggered and our replies consume the edge: read until empty. */
-    while (readable(a->zap)) {
+    while (bw_zio_readable(a->zap)) {
         zmq_msg_t f[ZAP_FRAMES];
-        int n = recv_all(a->zap, f, ZAP_FRAMES);
+        int n = bw_zio_recv(a->zap, f, ZAP_FRAMES);
         if (n == 0)
             break;
         zap_answer(a, f, n);
-        for (int i = 0; i < n && i < ZAP_FRAMES; i++)
-            zmq_msg_close(&f[i]);
+        bw_zio_close(f, n, ZAP_FRAMES);
     }
 }
 
@@ -241,9 +218,9 @@ static void on_monitor(uv_poll_t *h, int status, int events)
     (void)status;
     (void)events;
     monitor *m = h->data;
-    while (readable(m->pair)) {
+    while (bw_zio_readable(m->pair)) {
         zmq_msg_t f[2];
-        int n = recv_all(m->pair, f, 2);
+        int n = bw_zio_recv(m->pair, f, 2);
         if (n == 0)
             break;
         m->a->denied[m->dom]++;
@@ -252,23 +229,14 @@ static void on_monitor(uv_poll_t *h, int status, int events)
                    "handshake (no CURVE, or the wrong server key); further ones are only counted "
                    "(stats auth_denied)", bw_domain_name(m->dom), m->url);
         m->logged = true;
-        for (int i = 0; i < n && i < 2; i++)
-            zmq_msg_close(&f[i]);
+        bw_zio_close(f, n, 2);
     }
 }
 
 static int watch(uv_loop_t *loop, uv_poll_t *h, void *sock, uv_poll_cb cb, void *data, bw_err *err)
 {
-    int fd;
-    size_t sz = sizeof fd;
-    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &sz) != 0)
-        return bw_err_set(err, "ZMQ_FD: %s", zmq_strerror(zmq_errno()));
-    int rc = uv_poll_init(loop, h, fd);
-    h->data = data;
-    if (rc == 0)
-        rc = uv_poll_start(h, UV_READABLE, cb);
-    if (rc)
-        return bw_err_set(err, "watching the auth sockets: %s", uv_strerror(rc));
+    if (bw_zio_watch(loop, h, sock, cb, data, err))
+        return -1;
     /* ZMQ_FD only signals a pipe that a read has found empty: read once now,
      * or the first message would never wake us. */
     cb(h, 0, UV_READABLE);

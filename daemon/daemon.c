@@ -18,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "tz.h"
+#include "zio.h"
 
 #define MAX_SOURCES 4096
 #define PENDING_ALERTS 4096
@@ -332,9 +333,8 @@ static void send_acks(bw_daemon *d)
         if (bw_ack_encode(&a->ack, &sb))
             continue;
         /* A vanished sender is not an error: it will retry and get "duplicate". */
-        if (zmq_send(d->router, a->id, a->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(d->router, sb.data, sb.size, ZMQ_DONTWAIT) < 0)
-            continue;
+        const bw_zio_frame ack[] = { { a->id, a->idlen }, { sb.data, sb.size } };
+        (void)bw_zio_send(d->router, ack, 2, ZMQ_DONTWAIT);
     }
     msgpack_sbuffer_destroy(&sb);
     d->nacks = 0;
@@ -492,17 +492,7 @@ static void on_idle(uv_idle_t *h);
 
 static int watch(bw_daemon *d, void *sock, uv_poll_t *h, bw_err *err)
 {
-    int fd;
-    size_t sz = sizeof fd;
-    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &sz) != 0)
-        return bw_err_set(err, "ZMQ_FD: %s", zmq_strerror(zmq_errno()));
-    int rc = uv_poll_init(&d->loop, h, fd);
-    if (rc == 0)
-        rc = uv_poll_start(h, UV_READABLE, on_readable);
-    if (rc != 0)
-        return bw_err_set(err, "watching a socket: %s", uv_strerror(rc));
-    h->data = d;
-    return 0;
+    return bw_zio_watch(&d->loop, h, sock, on_readable, d, err);
 }
 
 static int make_dir_for(const char *url)
@@ -542,40 +532,6 @@ static int open_sockets(bw_daemon *d, bw_err *err)
 
 /* ---- draining ---- */
 
-static bool readable(void *sock)
-{
-    int ev = 0;
-    size_t sz = sizeof ev;
-    return sock != NULL && zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
-}
-
-/* Reads one multipart message into frames (at most `max`); returns the frame
- * count (more frames than max are read and dropped but counted), 0 on EAGAIN. */
-static int recv_frames(void *sock, zmq_msg_t *f, int max)
-{
-    int n = 0;
-    for (;;) {
-        zmq_msg_t scratch, *m = n < max ? &f[n] : &scratch;
-        zmq_msg_init(m);
-        if (zmq_msg_recv(m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(m);
-            return n;   /* EAGAIN before the first frame; frames are atomic otherwise */
-        }
-        int more = zmq_msg_more(m);
-        if (m == &scratch)
-            zmq_msg_close(m);
-        n++;
-        if (!more)
-            return n;
-    }
-}
-
-static void close_frames(zmq_msg_t *f, int n, int max)
-{
-    for (int i = 0; i < n && i < max; i++)
-        zmq_msg_close(&f[i]);
-}
-
 static void push_ack(bw_daemon *d, zmq_msg_t *id, const bw_ack *ack)
 {
     bw_pending_ack *a = &d->acks[d->nacks++];
@@ -601,12 +557,12 @@ static bool drain_router(bw_daemon *d, uint32_t *budget)
 {
     zmq_msg_t f[3];
     while (*budget > 0) {
-        int n = recv_frames(d->router, f, 3);
+        int n = bw_zio_recv(d->router, f, 3);
         if (n == 0)
             return false;
         (*budget)--;
         if (bw_batch_begin(d)) {
-            close_frames(f, n, 3);
+            bw_zio_close(f, n, 3);
             return false;
         }
         bw_ack ack;
@@ -621,7 +577,7 @@ static bool drain_router(bw_daemon *d, uint32_t *budget)
             bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), peer, &ack, false);
         }
         push_ack(d, &f[0], &ack);
-        close_frames(f, n, 3);
+        bw_zio_close(f, n, 3);
         if (d->nacks == d->cap_acks && commit_flush(d))
             return false;
     }
@@ -635,12 +591,12 @@ static bool drain_sub(bw_daemon *d, uint32_t *budget)
     if (d->sub == NULL)
         return false;
     while (*budget > 0) {
-        int n = recv_frames(d->sub, f, 2);
+        int n = bw_zio_recv(d->sub, f, 2);
         if (n == 0)
             return false;
         (*budget)--;
         if (bw_batch_begin(d)) {
-            close_frames(f, n, 2);
+            bw_zio_close(f, n, 2);
             return false;
         }
         const char *peer = ingest_peer(d, d->sub_curve, &f[0]);
@@ -653,7 +609,7 @@ static bool drain_sub(bw_daemon *d, uint32_t *budget)
         } else {
             bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), peer, NULL, false);
         }
-        close_frames(f, n, 2);
+        bw_zio_close(f, n, 2);
     }
     return true;
 }
@@ -664,7 +620,7 @@ static void drain_control(bw_daemon *d)
     msgpack_sbuffer_init(&out);
     for (int i = 0; i < 64; i++) {
         zmq_msg_t f[1];
-        int n = recv_frames(d->rep, f, 1);
+        int n = bw_zio_recv(d->rep, f, 1);
         if (n == 0)
             break;
         out.size = 0;
@@ -678,8 +634,10 @@ static void drain_control(bw_daemon *d)
         } else {
             bw_control_handle(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), role, name, &out);
         }
-        close_frames(f, n, 1);
-        zmq_send(d->rep, out.data, out.size, ZMQ_DONTWAIT);
+        bw_zio_close(f, n, 1);
+        /* A reply not sent leaves that client waiting: at least say why. */
+        if (zmq_send(d->rep, out.data, out.size, ZMQ_DONTWAIT) < 0)
+            bw_log(BW_LOG_WARNING, "cannot send a control reply: %s", zmq_strerror(zmq_errno()));
     }
     msgpack_sbuffer_destroy(&out);
 }
@@ -702,7 +660,7 @@ static void drain_all(bw_daemon *d)
     bw_batch_checkpoint(d);
     drain_control(d);
     /* Sends on the ROUTER and REP sockets may have consumed the edge. */
-    if (!d->stopping && (budget == 0 || readable(d->router) || readable(d->sub) || readable(d->rep)))
+    if (!d->stopping && (budget == 0 || bw_zio_readable(d->router) || bw_zio_readable(d->sub) || bw_zio_readable(d->rep)))
         uv_idle_start(&d->drain, on_idle);
 }
 

@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "zio.h"
 #include "money.h"
 
 void bw_alert_to_msg(const bw_daemon *d, const bw_alert *a, bw_alert_msg *m)
@@ -103,8 +104,8 @@ void bw_publish_flush(bw_daemon *d)
         topic_of(&d->pending[i], topic, sizeof topic);
         /* PUB never blocks: a subscriber too slow to keep up loses messages and
          * sees the gap in seq or in the heartbeat. */
-        zmq_send(d->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(d->pub, sb.data, sb.size, ZMQ_DONTWAIT);
+        const bw_zio_frame msg[] = { { topic, strlen(topic) }, { sb.data, sb.size } };
+        (void)bw_zio_send(d->pub, msg, 2, ZMQ_DONTWAIT);
     }
     msgpack_sbuffer_destroy(&sb);
     d->npending = 0;
@@ -116,8 +117,8 @@ void bw_publish_heartbeat(bw_daemon *d)
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     if (bw_heartbeat_encode(&hb, &sb) == 0) {
-        zmq_send(d->pub, "hb", 2, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(d->pub, sb.data, sb.size, ZMQ_DONTWAIT);
+        const bw_zio_frame msg[] = { { "hb", 2 }, { sb.data, sb.size } };
+        (void)bw_zio_send(d->pub, msg, 2, ZMQ_DONTWAIT);
     }
     msgpack_sbuffer_destroy(&sb);
 }
