@@ -36,6 +36,28 @@ def keygen(name, directory):
     return os.path.join(directory, name + ".cert")
 
 
+def issuer(d):
+    """A directory for the keys `budgetwatch keygen` issues, holding the
+    daemon's own key pair; returns it and the server certificate."""
+    keys = os.path.join(d.dir, "issued")
+    os.mkdir(keys)
+    return keys, keygen("budgetwatchd", keys)
+
+
+def configure(d, endpoints, append):
+    """Rewrites d's configuration: the given [endpoints] keys get these values
+    (added if absent), and `append` (a [security] section) goes at the end."""
+    with open(d.conf) as f:
+        lines = f.read().split("\n")
+    for key, ep in endpoints.items():
+        if any(line.startswith(key + " =") for line in lines):
+            lines = [key + " = " + ep if line.startswith(key + " =") else line for line in lines]
+        else:
+            lines.insert(lines.index("[alerts]"), key + " = " + ep)
+    with open(d.conf, "w") as f:
+        f.write("\n".join(lines) + append)
+
+
 class Secured(unittest.TestCase):
     """One daemon, every endpoint tcp:// with CURVE, one key per role."""
 
@@ -43,9 +65,7 @@ class Secured(unittest.TestCase):
     def setUpClass(cls):
         cls.d = Daemon(sub=False)
         top = cls.d.dir
-        cls.keys = os.path.join(top, "issued")
-        os.mkdir(cls.keys)
-        cls.server = keygen("budgetwatchd", cls.keys)
+        cls.keys, cls.server = issuer(cls.d)
         cls.cert = {n: keygen(n, cls.keys) for n in ("treasury", "county", "sup", "adm", "stranger")}
         cls.dirs = {}
         for role, names in (("payment", ("treasury", "county")), ("supervisor", ("sup",)),
@@ -56,18 +76,11 @@ class Secured(unittest.TestCase):
                 shutil.copy(cls.cert[n], cls.dirs[role])
         ports = [free_port() for _ in range(4)]
         cls.d.ack_ep, cls.d.pub_ep, cls.d.ctl_ep, cls.sub_ep = ["tcp://127.0.0.1:%d" % p for p in ports]
-        with open(cls.d.conf) as f:
-            text = f.read()
-        for key, ep in (("events_ack", cls.d.ack_ep), ("alerts_pub", cls.d.pub_ep),
-                        ("control", cls.d.ctl_ep)):
-            text = "\n".join(key + " = " + ep if line.startswith(key + " =") else line
-                             for line in text.split("\n"))
-        text = text.replace("[alerts]\n", "events_sub = bind:%s\n[alerts]\n" % cls.sub_ep)
-        text += ("[security]\nserver_key = %s\npayment_keys = %s\nsupervisor_keys = %s\n"
-                 "admin_keys = %s\n" % (cls.server, cls.dirs["payment"], cls.dirs["supervisor"],
-                                        cls.dirs["admin"]))
-        with open(cls.d.conf, "w") as f:
-            f.write(text)
+        configure(cls.d, {"events_ack": cls.d.ack_ep, "alerts_pub": cls.d.pub_ep,
+                          "control": cls.d.ctl_ep, "events_sub": "bind:" + cls.sub_ep},
+                  "[security]\nserver_key = %s\npayment_keys = %s\nsupervisor_keys = %s\n"
+                  "admin_keys = %s\n" % (cls.server, cls.dirs["payment"], cls.dirs["supervisor"],
+                                         cls.dirs["admin"]))
         cls.d.start()
         cls.server_pub = zmq.auth.load_certificate(cls.server)[0]
 
@@ -251,21 +264,14 @@ class Revocation(unittest.TestCase):
     def test_removed_key_is_refused_after_sighup(self):
         d = Daemon(sub=False)
         try:
-            keys = os.path.join(d.dir, "issued")
-            os.mkdir(keys)
-            server = keygen("budgetwatchd", keys)
+            keys, server = issuer(d)
             pay = keygen("treasury", keys)
             pdir = os.path.join(d.dir, "payment")
             os.mkdir(pdir)
             shutil.copy(pay, pdir)
             d.ack_ep = "tcp://127.0.0.1:%d" % free_port()
-            with open(d.conf) as f:
-                text = f.read()
-            text = "\n".join("events_ack = " + d.ack_ep if l.startswith("events_ack =") else l
-                             for l in text.split("\n"))
-            text += "[security]\nserver_key = %s\npayment_keys = %s\n" % (server, pdir)
-            with open(d.conf, "w") as f:
-                f.write(text)
+            configure(d, {"events_ack": d.ack_ep},
+                      "[security]\nserver_key = %s\npayment_keys = %s\n" % (server, pdir))
             d.start()
             s = d.ctx.socket(zmq.DEALER)
             s.setsockopt(zmq.LINGER, 0)
@@ -300,9 +306,7 @@ class Configuration(unittest.TestCase):
     def test_key_mistakes_are_refused_with_the_file_named(self):
         d = Daemon(sub=False)
         try:
-            keys = os.path.join(d.dir, "issued")
-            os.mkdir(keys)
-            server = keygen("budgetwatchd", keys)
+            keys, server = issuer(d)
             with open(d.conf) as f:
                 base = f.read()
 
