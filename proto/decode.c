@@ -167,13 +167,6 @@ static void reader_close(reader *r)
     msgpack_zone_destroy(&r->zone);
 }
 
-static bool key_is(const msgpack_object *k, const char *name)
-{
-    size_t n = strlen(name);
-    /* An empty msgpack string may have a NULL ptr, which memcmp may not take. */
-    return k->via.str.size == n && (n == 0 || memcmp(k->via.str.ptr, name, n) == 0);
-}
-
 /* Fails on a non-string or duplicate key: later fields must mean one thing. */
 static int check_keys(reader *r, const msgpack_object *map)
 {
@@ -199,10 +192,14 @@ const msgpack_object *bw_map_get(const msgpack_object *map, const char *key)
 {
     if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
         return NULL;
+    /* On every event, once per field: length and first byte rule out most
+     * keys. An empty msgpack string may have a NULL ptr, which memcmp may not take. */
+    uint32_t n = (uint32_t)strlen(key);
     for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object_kv *kv = &map->via.map.ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && key_is(&kv->key, key))
-            return &kv->val;
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            (n == 0 || (k->via.str.ptr[0] == key[0] && memcmp(k->via.str.ptr, key, n) == 0)))
+            return &map->via.map.ptr[i].val;
     }
     return NULL;
 }
@@ -216,6 +213,10 @@ const msgpack_object *bw_map_get(const msgpack_object *map, const char *key)
 static int check_chars(reader *r, const char *key, const unsigned char *s, size_t n, bool text)
 {
     for (size_t i = 0; i < n;) {
+        if (s[i] >= 0x20 && s[i] < 0x7f) {
+            i++;        /* printable ASCII: nearly every byte of ids and codes */
+            continue;
+        }
         size_t len = bw_utf8_seq(s + i, n - i);
         if (len == 0)
             return why(r, "key '%s' is not valid UTF-8 (byte %zu is 0x%02x); send UTF-8 text",
