@@ -109,14 +109,14 @@ static void engine_opts(const bw_config *cfg, bw_engine_opts *o)
     o->repeat_interval = cfg->repeat_interval;
 }
 
-/* Rows written per commit from the queue of moved totals: a quarter of the
+/* Rows written per commit from the queue of moved totals: an eighth of the
  * batch's events, so each row carries several payments, but at least a few,
  * so a quiet daemon catches up at once. */
 #define SAVE_MIN 64
-#define SAVE_SHARE 4
+#define SAVE_SHARE 8
 /* Events after the watermark beyond which the queue is emptied twice as fast
  * as it fills: what a restart re-adds stays bounded. */
-#define TAIL_MAX 500000
+#define TAIL_MAX 1000000
 
 void bw_touch(bw_daemon *d, uint32_t project)
 {
@@ -362,6 +362,7 @@ static int commit_flush(bw_daemon *d)
     d->stats.batches++;
     send_acks(d);
     bw_publish_flush(d);
+    bw_ckpt_after_commit(d);
     return 0;
 }
 
@@ -870,7 +871,7 @@ static int open_state(bw_daemon *d, bw_err *err)
         return -1;
     snprintf(path, sizeof path, "%s/ledger.db", d->cfg.state_dir);
     d->store = bw_store_open(path, d->cfg.sync_full, err);
-    if (d->store == NULL)
+    if (d->store == NULL || bw_store_checkpoint_apart(d->store, d->cfg.sync_full, err))
         return -1;
     int64_t now = 0, seq = 0;
     bw_calendar cal;

@@ -76,6 +76,12 @@ typedef struct bw_daemon {
     size_t batch_events;        /* events that moved totals in this batch */
     bool save_all_totals;       /* the next commit empties the queue (verify, stop) */
 
+    uv_work_t ckpt_work;        /* a WAL checkpoint on a worker thread (ckpt.c) */
+    bool ckpt_busy;
+    int ckpt_base;              /* WAL frames already in the database */
+    int ckpt_rc, ckpt_done;     /* the worker's result, read once it is done */
+    bw_err ckpt_err;
+
     bw_stats stats;
     int64_t started_at;         /* wall clock, for uptime */
     bool stopping;
@@ -111,6 +117,9 @@ void bw_touch_totals(bw_daemon *d, uint32_t project);
 /* Commits the batch with every queued row written, so that the saved totals
  * equal the ledger (verify), then opens a new batch. */
 int bw_batch_save_all_totals(bw_daemon *d);
+
+/* ckpt.c: starts a WAL checkpoint on a worker thread when the WAL has grown. */
+void bw_ckpt_after_commit(bw_daemon *d);
 
 /* ingest.c: one event message from SUB (ack == NULL) or ROUTER. peer: the
  * CURVE key name it came with (its src must be that name), "" for a key no

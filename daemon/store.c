@@ -135,7 +135,7 @@ static const char *const sql[ST_COUNT] = {
     [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at, peer)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_REJ_EACH] = "SELECT id, raw, reason, peer FROM rejects WHERE replayed_at IS NULL ORDER BY id",
-    [ST_REJ_MARK] = "UPDATE rejects SET replayed_at = ?2 WHERE id = ?1",
+    [ST_REJ_MARK] = "UPDATE rejects SET replayed_at = ?2 WHERE id = ?1 AND replayed_at IS NULL",
     [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
     [ST_PROJ_SAVE] = "INSERT OR REPLACE INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4,"
                      " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
@@ -178,6 +178,11 @@ enum { HF_PROJECT = 1, HF_UNIT = 2, HF_SINCE = 4, HF_UNTIL = 8, HIST_VARIANTS = 
 
 struct bw_store {
     sqlite3 *db;
+    sqlite3 *ckpt;              /* the worker thread's connection; NULL: SQLite's own checkpoints */
+    int wal_frames;             /* frames in the WAL after the last commit (wal hook) */
+    /* Counted once with count(*), then kept up to date: `stats` must not scan
+     * a ledger of millions of rows. -1: to be counted (at open, after a rollback). */
+    int64_t nevents, npending;
     char *path;
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *hist[HIST_VARIANTS];
@@ -456,6 +461,8 @@ static int prepare_all(bw_store *s, bw_err *err)
 bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err)
 {
     bw_store *s = calloc(1, sizeof *s);
+    if (s != NULL)
+        s->nevents = s->npending = -1;
     if (s == NULL || (s->path = strdup(path)) == NULL) {
         free(s);
         bw_err_set(err, "ledger %s: out of memory", path);
@@ -469,11 +476,56 @@ bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err)
     return s;
 }
 
+/* ---- checkpoints ---- */
+
+static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((bw_store *)arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+int bw_store_checkpoint_apart(bw_store *s, bool sync_full, bw_err *err)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(s->path, &s->ckpt, flags, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->ckpt, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        bw_err_set(err, "ledger %s: opening the checkpoint connection: %s", s->path,
+                   s->ckpt ? sqlite3_errmsg(s->ckpt) : "out of memory");
+        (void)sqlite3_close_v2(s->ckpt);
+        s->ckpt = NULL;
+        return -1;
+    }
+    /* Our hook replaces the one behind wal_autocheckpoint: commits no longer checkpoint. */
+    sqlite3_wal_hook(s->db, on_wal, s);
+    return 0;
+}
+
+int bw_store_wal_frames(const bw_store *s)
+{
+    return s->wal_frames;
+}
+
+int bw_store_checkpoint(bw_store *s, bool apart, int *done, bw_err *err)
+{
+    sqlite3 *db = apart ? s->ckpt : s->db;
+    int log = 0, ckpt = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+    *done = ckpt;
+    if (rc != SQLITE_OK)
+        return bw_err_set(err, "ledger %s: checkpointing the WAL into the database: %s", s->path,
+                          sqlite3_errmsg(db));
+    return 0;
+}
+
 void bw_store_close(bw_store **sp)
 {
     if (sp == NULL || *sp == NULL)
         return;
     bw_store *s = *sp;
+    (void)sqlite3_close_v2(s->ckpt);
     /* finalize repeats the last step's error, reported when it happened. */
     for (int i = 0; i < ST_COUNT; i++)
         (void)sqlite3_finalize(s->st[i]);
@@ -508,6 +560,7 @@ void bw_store_rollback(bw_store *s)
      * ROLLBACK leaves nothing more to do (closing rolls back too). */
     (void)sqlite3_step(s->st[ST_ROLLBACK]);
     release(s->st[ST_ROLLBACK]);
+    s->nevents = s->npending = -1;
 }
 
 /* ---- events ---- */
@@ -523,14 +576,22 @@ int bw_store_event_insert(bw_store *s, const bw_event *ev, int64_t received_at, 
     if (run(s, q, bad, err, "inserting event (src \"%s\", id \"%s\")", ev->src, ev->id))
         return -1;
     /* ON CONFLICT DO NOTHING inserts no row for a (src, id) already there. */
-    return sqlite3_changes(s->db) > 0 ? 1 : 0;
+    if (sqlite3_changes(s->db) == 0)
+        return 0;
+    if (s->nevents >= 0)
+        s->nevents++;
+    return 1;
 }
 
 int bw_store_event_delete(bw_store *s, const char *src, const char *id, bw_err *err)
 {
     sqlite3_stmt *q = s->st[ST_EV_DELETE];
     int bad = bind_text(q, 1, src) || bind_text(q, 2, id);
-    return run(s, q, bad, err, "taking back event (src \"%s\", id \"%s\")", src, id);
+    if (run(s, q, bad, err, "taking back event (src \"%s\", id \"%s\")", src, id))
+        return -1;
+    if (s->nevents > 0 && sqlite3_changes(s->db) > 0)
+        s->nevents--;
+    return 0;
 }
 
 int bw_store_event_exists(bw_store *s, const char *src, const char *id, bw_err *err)
@@ -625,7 +686,9 @@ static int64_t count(bw_store *s, int st, bw_err *err, const char *what)
 
 int64_t bw_store_event_count(bw_store *s, bw_err *err)
 {
-    return count(s, ST_EV_COUNT, err, "counting events");
+    if (s->nevents < 0)
+        s->nevents = count(s, ST_EV_COUNT, err, "counting events");
+    return s->nevents;
 }
 
 int64_t bw_store_event_max_rowid(bw_store *s, bw_err *err)
@@ -647,6 +710,8 @@ int64_t bw_store_reject_insert(bw_store *s, const char *src, const char *id, con
               (peer ? bind_text(q, 6, peer) : sqlite3_bind_null(q, 6));
     if (run(s, q, bad, err, "keeping a rejected message (src \"%s\", id \"%s\")", src, id))
         return -1;
+    if (s->npending >= 0)
+        s->npending++;
     return sqlite3_last_insert_rowid(s->db);
 }
 
@@ -671,12 +736,18 @@ int bw_store_reject_mark_replayed(bw_store *s, int64_t id, int64_t at, bw_err *e
 {
     sqlite3_stmt *q = s->st[ST_REJ_MARK];
     int bad = bind_i64(q, 1, id) || bind_i64(q, 2, at);
-    return run(s, q, bad, err, "marking dead letter %lld replayed", (long long)id);
+    if (run(s, q, bad, err, "marking dead letter %lld replayed", (long long)id))
+        return -1;
+    if (s->npending > 0 && sqlite3_changes(s->db) > 0)
+        s->npending--;
+    return 0;
 }
 
 int64_t bw_store_rejects_pending(bw_store *s, bw_err *err)
 {
-    return count(s, ST_REJ_PENDING, err, "counting dead letters");
+    if (s->npending < 0)
+        s->npending = count(s, ST_REJ_PENDING, err, "counting dead letters");
+    return s->npending;
 }
 
 /* ---- project state ---- */

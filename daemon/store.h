@@ -24,6 +24,19 @@ typedef struct bw_store bw_store;
 bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err);
 void bw_store_close(bw_store **s);
 
+/* Checkpoints. By default SQLite copies the WAL into the database inside the
+ * commit that takes the WAL past 1,000 pages, and that commit waits for two
+ * fsyncs. bw_store_checkpoint_apart stops that and opens a second connection,
+ * so that a worker thread can run bw_store_checkpoint(apart = true) while the
+ * loop goes on committing. A passive checkpoint never blocks a writer, but the
+ * WAL only starts over once a checkpoint has caught up with every commit: the
+ * loop thread does that last step itself (apart = false, no transaction open).
+ * bw_store_wal_frames: frames in the WAL after the last commit (only counted
+ * once checkpoints are apart). *done: frames now in the database. */
+int bw_store_checkpoint_apart(bw_store *s, bool sync_full, bw_err *err);
+int bw_store_wal_frames(const bw_store *s);
+int bw_store_checkpoint(bw_store *s, bool apart, int *done, bw_err *err);
+
 int bw_store_begin(bw_store *s, bw_err *err);
 int bw_store_commit(bw_store *s, bw_err *err);
 void bw_store_rollback(bw_store *s);

@@ -233,13 +233,44 @@ static void test_events_each_in_insertion_order(void **state)
     assert_int_equal(again.n, 4);
 }
 
+/* `stats` reads the counts from memory; they must equal count(*) after every
+ * kind of change, as a second connection sees the file. */
+static void test_counts_kept_exact(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    assert_int_equal(bw_store_event_count(f->s, &err), 0);
+    assert_int_equal(bw_store_rejects_pending(f->s, &err), 0);
+    assert_int_equal(bw_store_begin(f->s, &err), 0);
+    for (int i = 0; i < 10; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "%d", i % 7);            /* three duplicates */
+        bw_event ev = event("s", id, BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 10 + i);
+        assert_true(insert(f->s, &ev) >= 0);
+    }
+    assert_int_equal(bw_store_event_delete(f->s, "s", "3", &err), 0);
+    assert_int_equal(bw_store_event_delete(f->s, "s", "no such", &err), 0);
+    int64_t a = bw_store_reject_insert(f->s, "s", "x", "\xc1", 1, "not msgpack", NULL, 1, &err);
+    assert_true(bw_store_reject_insert(f->s, "s", "y", "\xc1", 1, "not msgpack", NULL, 1, &err) > a);
+    assert_int_equal(bw_store_reject_mark_replayed(f->s, a, 2, &err), 0);
+    assert_int_equal(bw_store_reject_mark_replayed(f->s, a, 3, &err), 0);  /* again: no change */
+    assert_int_equal(bw_store_commit(f->s, &err), 0);
+    assert_int_equal(bw_store_event_count(f->s, &err), 6);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 6);
+    assert_int_equal(bw_store_rejects_pending(f->s, &err), 1);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM rejects WHERE replayed_at IS NULL"), 1);
+    assert_int_equal(sql_int(f->path, "SELECT replayed_at FROM rejects WHERE evid = 'x'"), 2);
+}
+
 static void test_rollback(void **state)
 {
     fixture *f = *state;
     bw_err err;
     bw_event ev = event("s", "1", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 1);
+    assert_int_equal(bw_store_event_count(f->s, &err), 0);     /* counted, then kept */
     assert_int_equal(bw_store_begin(f->s, &err), 0);
     assert_int_equal(insert(f->s, &ev), 1);
+    assert_int_equal(bw_store_event_count(f->s, &err), 1);
     bw_store_rollback(f->s);
     assert_int_equal(bw_store_event_count(f->s, &err), 0);
     bw_store_rollback(f->s);                        /* no transaction: quietly nothing */
@@ -858,6 +889,7 @@ int main(void)
         T(test_events_and_duplicates),
         T(test_events_each_in_insertion_order),
         T(test_rollback),
+        T(test_counts_kept_exact),
         T(test_rejects),
         T(test_project_state_round_trip),
         T(test_sources),

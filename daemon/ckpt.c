@@ -1,0 +1,57 @@
+/* ckpt: WAL checkpoints on a libuv worker thread. Left to SQLite, the commit
+ * that takes the WAL past 1,000 pages copies it into the database and waits
+ * for two fsyncs on the loop thread, and every event arriving meanwhile waits
+ * too: that was most of the acknowledgement and alert p99 (bench/RESULTS.md).
+ * Here a worker copies the WAL (passive: commits go on beside it), and only
+ * the last few frames are copied on the loop thread, once the WAL is long,
+ * so that it can start over instead of growing without end. */
+#include "daemon.h"
+#include "log.h"
+
+#define CKPT_FRAMES 1000        /* new frames that start a checkpoint: SQLite's own figure */
+#define CKPT_RESTART 8192       /* a WAL this long (32 MB of 4 KiB pages) is made to start over */
+
+static void ckpt_work(uv_work_t *w)
+{
+    bw_daemon *d = w->data;
+    /* Only the checkpoint connection is touched on this thread. */
+    d->ckpt_rc = bw_store_checkpoint(d->store, true, &d->ckpt_done, &d->ckpt_err);
+}
+
+static void ckpt_done(uv_work_t *w, int status)
+{
+    bw_daemon *d = w->data;
+    d->ckpt_busy = false;
+    if (status != 0)
+        return;
+    if (d->ckpt_rc) {
+        bw_log(BW_LOG_WARNING, "%s; will try again after the next commits", d->ckpt_err.msg);
+        return;
+    }
+    d->ckpt_base = d->ckpt_done;
+    if (d->in_txn || bw_store_wal_frames(d->store) < CKPT_RESTART)
+        return;
+    /* What was committed while the worker ran: a few frames, copied here so
+     * that the next commit starts the WAL over. */
+    bw_err err;
+    int done;
+    if (bw_store_checkpoint(d->store, false, &done, &err))
+        bw_log(BW_LOG_WARNING, "%s; will try again after the next commits", err.msg);
+}
+
+void bw_ckpt_after_commit(bw_daemon *d)
+{
+    if (!d->loop_ready)
+        return;                 /* no loop yet to report the worker back on */
+    int frames = bw_store_wal_frames(d->store);
+    if (frames < d->ckpt_base)
+        d->ckpt_base = 0;       /* the WAL has started over */
+    if (d->ckpt_busy || frames - d->ckpt_base < CKPT_FRAMES)
+        return;
+    d->ckpt_work.data = d;
+    int rc = uv_queue_work(&d->loop, &d->ckpt_work, ckpt_work, ckpt_done);
+    if (rc)
+        bw_log(BW_LOG_WARNING, "cannot start a WAL checkpoint: %s", uv_strerror(rc));
+    else
+        d->ckpt_busy = true;
+}
