@@ -262,6 +262,61 @@ static void test_counts_kept_exact(void **state)
     assert_int_equal(sql_int(f->path, "SELECT replayed_at FROM rejects WHERE evid = 'x'"), 2);
 }
 
+/* One event per transaction, ids from `from`: each commit adds WAL frames. */
+static void commit_each(bw_store *s, int from, int n)
+{
+    bw_err err;
+    for (int i = from; i < from + n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "c%d", i);
+        bw_event ev = event("s", id, BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 1);
+        assert_int_equal(bw_store_begin(s, &err), 0);
+        assert_int_equal(insert(s, &ev), 1);
+        assert_int_equal(bw_store_commit(s, &err), 0);
+    }
+}
+
+/* Checkpoints apart: commits never checkpoint, a checkpoint on the second
+ * connection copies what was committed when it began, and a WAL caught up to
+ * its end starts over at the next commit instead of growing. */
+static void test_checkpoints_apart(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    int done;
+    assert_int_equal(bw_store_checkpoint_apart(f->s, false, &err), 0);
+    commit_each(f->s, 0, 300);
+    int frames = bw_store_wal_frames(f->s);
+    assert_true(frames >= 300);                     /* no checkpoint inside a commit */
+    assert_int_equal(bw_store_checkpoint(f->s, true, &done, &err), 0);
+    assert_int_equal(done, frames);
+    commit_each(f->s, 300, 1);
+    assert_true(bw_store_wal_frames(f->s) < 10);    /* started over */
+
+    /* A checkpoint that cannot reach the end (here a reader holds an older
+     * snapshot; in the daemon, commits go on while the worker copies) leaves
+     * the WAL growing; the loop's own checkpoint then catches up, and the
+     * WAL starts over. */
+    commit_each(f->s, 301, 100);
+    sqlite3 *reader;
+    assert_int_equal(sqlite3_open(f->path, &reader), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM events", NULL, NULL, NULL),
+                     SQLITE_OK);
+    commit_each(f->s, 401, 20);
+    frames = bw_store_wal_frames(f->s);
+    assert_int_equal(bw_store_checkpoint(f->s, true, &done, &err), 0);
+    assert_true(done < frames);
+    commit_each(f->s, 421, 1);
+    assert_true(bw_store_wal_frames(f->s) > frames);   /* a lagging WAL grows */
+    assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(reader);
+    assert_int_equal(bw_store_checkpoint(f->s, false, &done, &err), 0);
+    assert_int_equal(done, bw_store_wal_frames(f->s));
+    commit_each(f->s, 422, 1);
+    assert_true(bw_store_wal_frames(f->s) < 10);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 423);
+}
+
 static void test_rollback(void **state)
 {
     fixture *f = *state;
@@ -890,6 +945,7 @@ int main(void)
         T(test_events_each_in_insertion_order),
         T(test_rollback),
         T(test_counts_kept_exact),
+        T(test_checkpoints_apart),
         T(test_rejects),
         T(test_project_state_round_trip),
         T(test_sources),
