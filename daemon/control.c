@@ -348,6 +348,8 @@ static int op_reload(bw_daemon *d, msgpack_sbuffer *out)
 {
     bw_err err;
     if (bw_daemon_reload(d, &err)) {
+        if (d->engine == NULL)
+            return fail(out, "reload failed and budgetwatchd is stopping: %s", err.msg);
         bw_log(BW_LOG_ERR, "reload failed, still running the old plan: %s", err.msg);
         return fail(out, "reload failed, still running the old plan: %s", err.msg);
     }

@@ -238,19 +238,29 @@ static int restore_state(bw_daemon *d, bw_engine *e, bw_saveq **q, bool sources,
     return 0;
 }
 
-static int new_engine(bw_daemon *d, int64_t now, bw_engine **out, bw_err *err)
+/* Builds the engine for *plan (taken on success), puts the ledger's state
+ * back into it and makes it the daemon's, with its save queue. On failure
+ * the daemon's engine is left as it was and *plan stays the caller's. */
+static int start_engine(bw_daemon *d, bw_plan **plan, const bw_calendar *cal, int64_t now,
+                        bool sources, bw_err *err)
 {
-    bw_plan *plan = NULL;
-    bw_calendar cal;
-    if (bw_daemon_load_plan(&d->cfg, &cal, &plan, err))
-        return -1;
     bw_engine_opts eo;
     engine_opts(&d->cfg, &eo);
-    *out = bw_engine_new(&plan, &cal, &eo, now, err);
-    bw_plan_free(&plan);
-    if (*out == NULL)
+    bw_plan *mine = *plan;
+    bw_engine *e = bw_engine_new(&mine, cal, &eo, now, err);
+    if (e == NULL)
         return -1;
-    d->cal = cal;
+    bw_saveq *q = NULL;
+    if (restore_state(d, e, &q, sources, err)) {
+        *plan = bw_engine_free_keep_plan(&e);
+        return -1;
+    }
+    *plan = NULL;
+    bw_engine_free(&d->engine);
+    d->engine = e;
+    bw_saveq_free(&d->saveq);
+    d->saveq = q;
+    d->cal = *cal;
     return 0;
 }
 
@@ -619,7 +629,7 @@ static void drain_control(bw_daemon *d)
 {
     msgpack_sbuffer out;
     msgpack_sbuffer_init(&out);
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 64 && !d->stopping; i++) {
         zmq_msg_t f[1];
         int n = bw_zio_recv(d->rep, f, 1);
         if (n == 0)
@@ -686,6 +696,8 @@ static void on_readable(uv_poll_t *h, int status, int events)
 static void on_alert_timer(uv_timer_t *h)
 {
     bw_daemon *d = h->data;
+    if (d->stopping)
+        return;     /* uv_stop ends the loop after this turn; the engine may be gone */
     bw_advance(d, (int64_t)time(NULL));
     bw_batch_checkpoint(d);
     arm_alert_timer(d);
@@ -727,6 +739,8 @@ static void status_line(bw_daemon *d)
 static void on_heartbeat(uv_timer_t *h)
 {
     bw_daemon *d = h->data;
+    if (d->stopping)
+        return;
     bw_publish_heartbeat(d);
     bw_auth_tick(d->auth);
     status_line(d);
@@ -743,7 +757,7 @@ static void on_sighup(uv_signal_t *h, int sig)
     (void)sig;
     bw_daemon *d = h->data;
     bw_err err;
-    if (bw_daemon_reload(d, &err))
+    if (!d->stopping && bw_daemon_reload(d, &err) && d->engine != NULL)
         bw_log(BW_LOG_ERR, "reload failed, still running the old plan: %s", err.msg);
 }
 
@@ -764,6 +778,17 @@ static void on_stop(uv_signal_t *h, int sig)
 
 /* ---- reload ---- */
 
+/* The daemon cannot go on without an engine: stop, and let systemd start it
+ * again from the ledger. */
+static void engine_lost(bw_daemon *d, const bw_err *why)
+{
+    bw_log(BW_LOG_ERR, "cannot rebuild the projects' state from the ledger (%s); stopping",
+           why->msg);
+    d->exit_code = 1;
+    d->stopping = true;
+    uv_stop(&d->loop);
+}
+
 int bw_daemon_reload(bw_daemon *d, bw_err *err)
 {
     bw_notify_reloading();
@@ -772,27 +797,29 @@ int bw_daemon_reload(bw_daemon *d, bw_err *err)
         bw_log(BW_LOG_ERR, "keys not reloaded, the old ones stay in force: %s", kerr.msg);
     bw_log(BW_LOG_NOTICE, "reloading the plan %s", d->cfg.plan);
     bw_batch_checkpoint(d);
-    bw_engine *old = d->engine, *fresh = NULL;
-    bw_calendar oldcal = d->cal;
-    if (new_engine(d, bw_engine_now(old), &fresh, err)) {
-        d->cal = oldcal;
-        bw_notify_ready();
-        return -1;
-    }
-    bw_saveq *q = NULL;
-    if (restore_state(d, fresh, &q, false, err)) {
-        bw_engine_free(&fresh);
-        d->cal = oldcal;
-        bw_notify_ready();
-        return -1;
-    }
     /* The checkpoint above saved every alert state and the ledger has every
-     * event, so the ledger is the one source for carrying projects over; then
-     * everything is saved once against the new plan's budgets. */
-    d->engine = fresh;
-    bw_engine_free(&old);
-    bw_saveq_free(&d->saveq);
-    d->saveq = q;
+     * event, so the ledger is the one source for carrying projects over. The
+     * old engine goes first, so that a province's plan is never held twice
+     * beside two engines; a plan that does not load is rebuilt from the old
+     * plan and the ledger, as at start. */
+    int64_t now = bw_engine_now(d->engine);
+    bw_calendar cal, oldcal = d->cal;
+    bw_plan *old = bw_engine_free_keep_plan(&d->engine), *plan = NULL;
+    bw_err again;
+    if (bw_daemon_load_plan(&d->cfg, &cal, &plan, err)) {
+        if (start_engine(d, &old, &oldcal, now, false, &again))
+            engine_lost(d, &again);
+        bw_plan_free(&old);
+        bw_notify_ready();
+        return -1;
+    }
+    bw_plan_free(&old);
+    if (start_engine(d, &plan, &cal, now, false, err)) {
+        bw_plan_free(&plan);
+        engine_lost(d, err);
+        return -1;
+    }
+    /* Everything is saved once against the new plan's budgets. */
     bw_saveq_all(d->saveq);
     if (bw_batch_begin(d) == 0)
         bw_batch_checkpoint(d);
@@ -884,9 +911,14 @@ static int open_state(bw_daemon *d, bw_err *err)
         now = bw_cal_year_start(&cal);   /* first start: time flows from the year's start */
     d->alert_seq = (uint64_t)seq;
     d->sources = bw_sources_new(MAX_SOURCES);
-    if (d->sources == NULL || new_engine(d, now, &d->engine, err))
+    if (d->sources == NULL)
+        return bw_err_set(err, "out of memory");
+    bw_plan *plan = NULL;
+    if (bw_daemon_load_plan(&d->cfg, &cal, &plan, err))
         return -1;
-    return restore_state(d, d->engine, &d->saveq, true, err);
+    int rc = start_engine(d, &plan, &cal, now, true, err);
+    bw_plan_free(&plan);
+    return rc;
 }
 
 int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err)

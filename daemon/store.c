@@ -137,9 +137,33 @@ static const char *const sql[ST_COUNT] = {
     [ST_REJ_EACH] = "SELECT id, raw, reason, peer FROM rejects WHERE replayed_at IS NULL ORDER BY id",
     [ST_REJ_MARK] = "UPDATE rejects SET replayed_at = ?2 WHERE id = ?1 AND replayed_at IS NULL",
     [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
-    [ST_PROJ_SAVE] = "INSERT OR REPLACE INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4,"
+    /* An upsert rewrites the row in place; INSERT OR REPLACE would delete it
+     * and insert it again, a second B-tree operation on every save. */
+    [ST_PROJ_SAVE] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4,"
                      " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-                     " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                     " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
+                     " ON CONFLICT (code) DO UPDATE SET"
+                     " budget = excluded.budget, paid_fiscal = excluded.paid_fiscal,"
+                     " paid_other = excluded.paid_other,"
+                     " lag_severity = excluded.lag_severity, lag_acked = excluded.lag_acked,"
+                     " lag_ms = excluded.lag_ms, lag_since = excluded.lag_since,"
+                     " lag_last_sent = excluded.lag_last_sent,"
+                     " milestone_severity = excluded.milestone_severity,"
+                     " milestone_acked = excluded.milestone_acked,"
+                     " milestone_ms = excluded.milestone_ms,"
+                     " milestone_since = excluded.milestone_since,"
+                     " milestone_last_sent = excluded.milestone_last_sent,"
+                     " overspend_severity = excluded.overspend_severity,"
+                     " overspend_acked = excluded.overspend_acked,"
+                     " overspend_ms = excluded.overspend_ms,"
+                     " overspend_since = excluded.overspend_since,"
+                     " overspend_last_sent = excluded.overspend_last_sent,"
+                     " year_end_severity = excluded.year_end_severity,"
+                     " year_end_acked = excluded.year_end_acked,"
+                     " year_end_ms = excluded.year_end_ms,"
+                     " year_end_since = excluded.year_end_since,"
+                     " year_end_last_sent = excluded.year_end_last_sent,"
+                     " upto = excluded.upto",
     [ST_PROJ_EACH] = "SELECT " PROJECT_COLS " FROM projects ORDER BY code",
     [ST_SRC_SAVE] = "INSERT INTO sources (src, last_seq) VALUES (?1, ?2)"
                     " ON CONFLICT (src) DO UPDATE SET last_seq = excluded.last_seq",

@@ -470,6 +470,16 @@ void bw_engine_free(bw_engine **ep)
     *ep = NULL;
 }
 
+bw_plan *bw_engine_free_keep_plan(bw_engine **ep)
+{
+    if (ep == NULL || *ep == NULL)
+        return NULL;
+    bw_plan *plan = (*ep)->plan;
+    (*ep)->plan = NULL;
+    bw_engine_free(ep);
+    return plan;
+}
+
 const bw_plan *bw_engine_plan(const bw_engine *e) { return e->plan; }
 const bw_calendar *bw_engine_calendar(const bw_engine *e) { return &e->cal; }
 int64_t bw_engine_now(const bw_engine *e) { return e->now; }

@@ -86,6 +86,9 @@ typedef struct bw_engine bw_engine;
 bw_engine *bw_engine_new(bw_plan **plan, const bw_calendar *cal,
                          const bw_engine_opts *opts, int64_t now, bw_err *err);
 void bw_engine_free(bw_engine **e);
+/* Frees the engine but hands its plan back (the caller owns it): a reload
+ * that may have to fall back on the old plan need not hold two engines. */
+bw_plan *bw_engine_free_keep_plan(bw_engine **e);
 
 const bw_plan *bw_engine_plan(const bw_engine *e);
 const bw_calendar *bw_engine_calendar(const bw_engine *e);

@@ -6,7 +6,7 @@ import shutil
 import signal
 import unittest
 
-from harness import DAY, JAN1, PLAN, Daemon, event
+from harness import DAY, JAN1, PLAN, Daemon, event, load_plan
 
 NEW = "NEW-2022-001"
 
@@ -50,6 +50,13 @@ class Reload(unittest.TestCase):
     def test_broken_plan_keeps_the_old_one(self):
         p1 = "130281219RAC9NBCKQYEU"
         self.d.send_reliable([event("t", "a", p1, 777, JAN1 + DAY)])
+        # A firing alert, acknowledged: the state rebuilt after a refused plan
+        # (from the old plan and the ledger) must not announce anything again.
+        small = min(load_plan().items(), key=lambda kv: kv[1]["budget"])
+        self.d.send_reliable([event("t", "over", small[0], small[1]["budget"] + 1, JAN1 + DAY)])
+        self.d.ok("ack", project=small[0], kind="overspend", by="李科长", note="已核实")
+        before = self.d.ok("alerts")
+        self.assertEqual([a["state"] for a in before["alerts"]], ["acknowledged"])
         self.append("323004,遵化市就业服务中心,BROKEN,坏行,12.3456789,,,")
         r = self.d.control("reload")
         self.assertFalse(r["ok"])
@@ -61,6 +68,8 @@ class Reload(unittest.TestCase):
         st = self.d.ok("status", project=p1)
         self.assertEqual(st["projects"][0]["paid"], 777)
         self.assertEqual(self.d.ok("stats")["projects"], 27)
+        self.assertEqual(self.d.ok("alerts"), before)
+        self.assertTrue(self.d.ok("verify")["consistent"])
 
     def test_adjustment_survives_reload_and_restart(self):
         p1 = "130281219RAC9NBCKQYEU"
