@@ -139,7 +139,8 @@ static int reader_open(reader *r, const char *buf, size_t len, char *w, size_t w
 {
     r->why = w;
     r->whylen = wlen;
-    if (!msgpack_zone_init(&r->zone, 2048))
+    /* Small enough for malloc's per-thread cache: an event's objects fit in it. */
+    if (!msgpack_zone_init(&r->zone, 768))
         return why(r, "out of memory");
     if (buf == NULL || len == 0)
         return why(r, "empty message");
