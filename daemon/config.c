@@ -88,6 +88,7 @@ void bw_config_defaults(bw_config *c)
     c->sync_full = false;
     c->batch_max = 4096;
     c->max_message_bytes = 65536;
+    c->max_dead_letters = 100000;
     snprintf(c->payment_keys, sizeof c->payment_keys, "%s/payment", BW_KEYS_DIR);
     snprintf(c->supervisor_keys, sizeof c->supervisor_keys, "%s/supervisor", BW_KEYS_DIR);
     snprintf(c->admin_keys, sizeof c->admin_keys, "%s/admin", BW_KEYS_DIR);
@@ -312,6 +313,8 @@ static int limits_key(loader *l, const char *k, const char *v)
 {
     if (!strcmp(k, "max_message_bytes"))
         return integer(l, "limits", k, v, 256, 64 * 1024 * 1024, &l->c->max_message_bytes);
+    if (!strcmp(k, "max_dead_letters"))
+        return integer(l, "limits", k, v, 0, INT64_C(1000000000), &l->c->max_dead_letters);
     return -1;
 }
 

@@ -47,6 +47,7 @@ typedef struct bw_config {
     uint32_t batch_max;                 /* events per group commit, 4096 */
     /* [limits] */
     int64_t max_message_bytes;          /* ZMQ_MAXMSGSIZE, 65536 */
+    int64_t max_dead_letters;           /* rejected messages kept for replay, 100000 */
     /* [security] */
     char server_key[BW_PATH_MAX];       /* the daemon's secret key file; "" = no CURVE */
     char payment_keys[BW_PATH_MAX];     /* directories of authorized public keys: */

@@ -267,7 +267,7 @@ static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
     int64_t events = bw_store_event_count(d->store, &err);
     int64_t pending = bw_store_rejects_pending(d->store, &err);
     reply r;
-    reply_init(&r, out, 17);
+    reply_init(&r, out, 18);
     bw_pack_kv_uint(&r.pk, "accepted", d->stats.accepted);
     bw_pack_kv_uint(&r.pk, "duplicates", d->stats.duplicates);
     bw_pack_key(&r.pk, "rejected");
@@ -280,6 +280,7 @@ static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
     bw_pack_kv_int(&r.pk, "uptime", (int64_t)time(NULL) - d->started_at);
     bw_pack_kv_int(&r.pk, "events_in_ledger", events);
     bw_pack_kv_int(&r.pk, "dead_letters_pending", pending);
+    bw_pack_kv_uint(&r.pk, "dead_letters_dropped", d->stats.dead_letters_dropped);
     bw_pack_kv_uint(&r.pk, "projects", bw_plan_nprojects(bw_engine_plan(d->engine)));
     bw_pack_kv_uint(&r.pk, "alert_seq", d->alert_seq);
     bw_pack_kv_uint(&r.pk, "bad_frames", d->stats.bad_frames);

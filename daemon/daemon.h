@@ -46,6 +46,7 @@ typedef struct bw_stats {
     uint64_t gaps, restarts, batches, alerts, control_requests, control_errors;
     uint64_t bad_frames;        /* messages with the wrong number of frames */
     uint64_t control_denied;    /* control requests a key's role does not allow */
+    uint64_t dead_letters_dropped;  /* rejects not kept: max_dead_letters were waiting */
 } bw_stats;
 
 typedef struct bw_daemon {

@@ -18,14 +18,32 @@ static bool worth_logging(uint64_t n)
     return n <= 20 || n % 1000 == 0;
 }
 
+/* A peer that only sends garbage must not fill the disk: past
+ * max_dead_letters waiting for replay, a rejected message is still answered
+ * and counted, but not kept. Returns whether to keep this one. */
+static bool keep_dead_letter(bw_daemon *d)
+{
+    bw_err err;
+    int64_t pending = bw_store_rejects_pending(d->store, &err);
+    if (pending < 0 || pending < d->cfg.max_dead_letters)
+        return true;        /* a failed count keeps the message: losing it is worse */
+    uint64_t n = ++d->stats.dead_letters_dropped;
+    if (worth_logging(n))
+        bw_log(BW_LOG_WARNING, "%" PRId64 " dead letters wait for replay_rejected, the [limits] "
+               "max_dead_letters; rejected messages are counted but no longer kept (%" PRIu64
+               " so far): replay them, or raise the limit", pending, n);
+    return false;
+}
+
 void bw_ingest_reject(bw_daemon *d, bw_reject_class cls, const char *src, const char *id,
                       const void *raw, size_t len, const char *reason, const char *peer,
                       bw_ack *ack, bool replay)
 {
     bw_err err;
     uint64_t n = ++d->stats.rejected[cls];
-    if (!replay && bw_store_reject_insert(d->store, src, id, raw, len, reason, peer,
-                                          bw_daemon_now(d), &err) < 0)
+    bool kept = !replay && keep_dead_letter(d);
+    if (kept && bw_store_reject_insert(d->store, src, id, raw, len, reason, peer,
+                                       bw_daemon_now(d), &err) < 0)
         bw_log(BW_LOG_ERR, "%s", err.msg);
     if (!replay && worth_logging(n)) {
         char s[BW_SRC_MAX * 4 + 8], i[BW_ID_MAX * 4 + 8];
@@ -37,7 +55,9 @@ void bw_ingest_reject(bw_daemon *d, bw_reject_class cls, const char *src, const 
         ack->status = BW_ACK_REJECTED;
         snprintf(ack->src, sizeof ack->src, "%s", src);
         snprintf(ack->id, sizeof ack->id, "%s", id);
-        snprintf(ack->reason, sizeof ack->reason, "%s", reason);
+        snprintf(ack->reason, sizeof ack->reason, "%s%s", reason, kept || replay ? "" :
+                 " (not kept as a dead letter: the daemon holds its max_dead_letters; send it again "
+                 "once fixed)");
     }
 }
 

@@ -81,6 +81,36 @@ class ReliableIngest(DaemonTest):
         self.assertEqual(row(self.d.ok("status", project=P1), P1)["paid"], 600)
 
 
+class DeadLetterLimit(DaemonTest):
+    extra = "[limits]\nmax_dead_letters = 3\n"
+
+    def test_past_the_limit_answered_and_counted_not_kept(self):
+        # A refund before its original (kept), then unknown projects: two
+        # kept, two past the limit.
+        bad = [event("s", "r1", P1, 40, JAN1 + DAY, type="refund", ref="d1")]
+        bad += [event("s", "u%d" % i, "NO-SUCH-%d" % i, 1, JAN1 + DAY) for i in range(4)]
+        acks = self.d.send_reliable(bad, window=1)
+        ids = ["r1", "u0", "u1", "u2", "u3"]
+        self.assertTrue(all(acks[("s", i)]["status"] == "rejected" for i in ids))
+        self.assertEqual(["not kept" in acks[("s", i)]["reason"] for i in ids],
+                         [False, False, False, True, True])
+        stats = self.d.ok("stats")
+        self.assertEqual(sum(stats["rejected"].values()), 5)
+        self.assertEqual(stats["dead_letters_pending"], 3)
+        self.assertEqual(stats["dead_letters_dropped"], 2)
+        self.assertIn("max_dead_letters", self.d.logtext())
+        # The original arrives; replaying takes the refund out of the dead
+        # letters, which makes room for the next reject.
+        self.d.send_reliable([event("s", "d1", P1, 100, JAN1 + DAY)])
+        r = self.d.ok("replay_rejected")
+        self.assertEqual((r["replayed"], r["accepted"], r["still_rejected"]), (3, 1, 2))
+        again = self.d.send_reliable([event("s", "u9", "NO-SUCH-9", 1, JAN1 + DAY)])
+        self.assertNotIn("not kept", again[("s", "u9")]["reason"])
+        stats = self.d.ok("stats")
+        self.assertEqual((stats["dead_letters_pending"], stats["dead_letters_dropped"]), (3, 2))
+        self.assertEqual(row(self.d.ok("status", project=P1), P1)["paid"], 60)
+
+
 class OversizedMessage(DaemonTest):
     extra = "[limits]\nmax_message_bytes = 4096\n"
 

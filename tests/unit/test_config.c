@@ -59,6 +59,7 @@ static void same_config(const bw_config *a, const bw_config *b)
     assert_int_equal(a->sync_full, b->sync_full);
     assert_int_equal(a->batch_max, b->batch_max);
     assert_int_equal(a->max_message_bytes, b->max_message_bytes);
+    assert_int_equal(a->max_dead_letters, b->max_dead_letters);
 }
 
 static void test_defaults(void **state)
@@ -126,7 +127,8 @@ static void test_every_key(void **state)
                   "[alerts]\nlag_warning_pp = 7.5\nlag_critical_pp = 15\nhysteresis_pp = 0.5\n"
                   "repeat_interval = 2d\nheartbeat_interval = 10\n"
                   "default_milestones = 02-29:50;12-31:100\ndefault_target_pct = 97.5\n"
-                  "[store]\nsynchronous = full\nbatch_max = 100\n[limits]\nmax_message_bytes = 4096\n",
+                  "[store]\nsynchronous = full\nbatch_max = 100\n[limits]\nmax_message_bytes = 4096\n"
+                  "max_dead_letters = 10\n",
                   &c, &err);
     if (rc)
         fail_msg("%s", err.msg);
@@ -149,6 +151,7 @@ static void test_every_key(void **state)
     assert_true(c.sync_full);
     assert_int_equal(c.batch_max, 100);
     assert_int_equal(c.max_message_bytes, 4096);
+    assert_int_equal(c.max_dead_letters, 10);
 }
 
 typedef struct bad {
