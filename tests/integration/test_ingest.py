@@ -118,8 +118,12 @@ class OversizedMessage(DaemonTest):
         # Unknown keys are ignored, so without the limit this event would count.
         big = msgpack.packb({"v": 1, "type": "disbursement", "src": "s", "id": "big", "project": P1,
                              "amount": 999, "ts": JAN1 + DAY, "note": "x" * 8192})
-        s = self.d.dealer()
+        # The monitor is attached before connecting: a connection made first
+        # would be reported to nobody, and the wait below would never end.
+        s = self.d.ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
         mon = s.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
+        s.connect(self.d.ack_ep)
         try:
             seen = []
             while zmq.EVENT_CONNECTED not in seen:
