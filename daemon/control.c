@@ -400,9 +400,15 @@ typedef struct dead_letter {
     char *peer;     /* the CURVE key name it came with, or NULL */
 } dead_letter;
 
+/* Dead letters held in memory at once: a replay walks them in chunks, so a
+ * full store (max_dead_letters of max_message_bytes each) never is. */
+#define REPLAY_CHUNK 1024
+
 typedef struct replay_ctx {
-    dead_letter *v;
-    size_t n, cap;
+    dead_letter v[REPLAY_CHUNK];
+    size_t n;
+    bool oom;
+    size_t replayed, accepted, still;
 } replay_ctx;
 
 static int collect_reject(void *ctx, int64_t id, const void *raw, size_t len, const char *reason,
@@ -410,60 +416,71 @@ static int collect_reject(void *ctx, int64_t id, const void *raw, size_t len, co
 {
     (void)reason;
     replay_ctx *r = ctx;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        dead_letter *v = realloc(r->v, cap * sizeof *v);
-        if (v == NULL)
-            return 1;
-        r->v = v;
-        r->cap = cap;
-    }
     char *copy = malloc(len ? len : 1), *who = peer ? strdup(peer) : NULL;
     if (copy == NULL || (peer && who == NULL)) {
         free(copy);
         free(who);
+        r->oom = true;
         return 1;
     }
     memcpy(copy, raw, len);
     r->v[r->n++] = (dead_letter){ id, len, copy, who };
-    return 0;
+    return r->n == REPLAY_CHUNK;
 }
 
-static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
+/* Ingests the chunk again, in one batch, and frees it. */
+static void replay_chunk(bw_daemon *d, replay_ctx *r)
 {
-    replay_ctx rc = { NULL, 0, 0 };
     bw_err err;
-    int failed = bw_store_rejects_each(d->store, collect_reject, &rc, &err);
-    size_t accepted = 0, still = 0;
-    if (!failed && bw_batch_begin(d) == 0) {
-        for (size_t i = 0; i < rc.n; i++) {
+    if (bw_batch_begin(d) == 0) {
+        for (size_t i = 0; i < r->n; i++) {
             bw_ack ack;
             /* The sender's key is checked again: a forged src stays rejected. */
-            int st = bw_ingest_event(d, rc.v[i].raw, rc.v[i].len, rc.v[i].peer, &ack, true);
+            int st = bw_ingest_event(d, r->v[i].raw, r->v[i].len, r->v[i].peer, &ack, true);
             if (st == BW_ACK_ACCEPTED || st == BW_ACK_DUPLICATE) {
-                accepted += st == BW_ACK_ACCEPTED;
-                if (bw_store_reject_mark_replayed(d->store, rc.v[i].id, bw_daemon_now(d), &err))
+                r->accepted += st == BW_ACK_ACCEPTED;
+                if (bw_store_reject_mark_replayed(d->store, r->v[i].id, bw_daemon_now(d), &err))
                     bw_log(BW_LOG_ERR, "%s", err.msg);
             } else {
-                still++;
+                r->still++;
             }
         }
         bw_batch_checkpoint(d);
     }
-    for (size_t i = 0; i < rc.n; i++) {
-        free(rc.v[i].raw);
-        free(rc.v[i].peer);
+    r->replayed += r->n;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->v[i].raw);
+        free(r->v[i].peer);
     }
-    free(rc.v);
-    if (failed)
-        return fail(out, "%s", err.msg);
-    bw_log(BW_LOG_NOTICE, "replayed %zu dead letters: %zu accepted, %zu still rejected", rc.n,
-           accepted, still);
+}
+
+static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
+{
+    replay_ctx *rc = calloc(1, sizeof *rc);
+    if (rc == NULL)
+        return fail(out, "out of memory replaying the dead letters");
+    bw_err err;
+    int64_t after = 0;
+    int failed;
+    do {
+        rc->n = 0;
+        failed = bw_store_rejects_each(d->store, after, collect_reject, rc, &err);
+        if (rc->n > 0)
+            after = rc->v[rc->n - 1].id;
+        replay_chunk(d, rc);
+    } while (!failed && !rc->oom && rc->n == REPLAY_CHUNK && !d->stopping);
+    replay_ctx done = *rc;
+    free(rc);
+    if (failed || done.oom)
+        return fail(out, "%s (%zu dead letters replayed before it)",
+                    failed ? err.msg : "out of memory replaying the dead letters", done.replayed);
+    bw_log(BW_LOG_NOTICE, "replayed %zu dead letters: %zu accepted, %zu still rejected",
+           done.replayed, done.accepted, done.still);
     reply r;
     reply_init(&r, out, 3);
-    bw_pack_kv_uint(&r.pk, "replayed", rc.n);
-    bw_pack_kv_uint(&r.pk, "accepted", accepted);
-    bw_pack_kv_uint(&r.pk, "still_rejected", still);
+    bw_pack_kv_uint(&r.pk, "replayed", done.replayed);
+    bw_pack_kv_uint(&r.pk, "accepted", done.accepted);
+    bw_pack_kv_uint(&r.pk, "still_rejected", done.still);
     return 0;
 }
 

@@ -134,7 +134,8 @@ static const char *const sql[ST_COUNT] = {
                     " WHERE src = ?1 AND ref = ?2 AND ref != '' AND type = 1 AND id != ?3",
     [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at, peer)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_REJ_EACH] = "SELECT id, raw, reason, peer FROM rejects WHERE replayed_at IS NULL ORDER BY id",
+    [ST_REJ_EACH] = "SELECT id, raw, reason, peer FROM rejects WHERE replayed_at IS NULL AND id > ?1"
+                    " ORDER BY id",
     [ST_REJ_MARK] = "UPDATE rejects SET replayed_at = ?2 WHERE id = ?1 AND replayed_at IS NULL",
     [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
     /* An upsert rewrites the row in place; INSERT OR REPLACE would delete it
@@ -739,9 +740,11 @@ int64_t bw_store_reject_insert(bw_store *s, const char *src, const char *id, con
     return sqlite3_last_insert_rowid(s->db);
 }
 
-int bw_store_rejects_each(bw_store *s, bw_reject_fn fn, void *ctx, bw_err *err)
+int bw_store_rejects_each(bw_store *s, int64_t after_id, bw_reject_fn fn, void *ctx, bw_err *err)
 {
     sqlite3_stmt *q = s->st[ST_REJ_EACH];
+    if (bind_i64(q, 1, after_id) != SQLITE_OK)
+        return run(s, q, 1, err, "reading the dead letters");
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const void *raw = sqlite3_column_blob(q, 1);

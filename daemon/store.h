@@ -69,11 +69,12 @@ int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, const
 int64_t bw_store_reject_insert(bw_store *s, const char *src, const char *id,
                                const void *raw, size_t rawlen, const char *reason,
                                const char *peer, int64_t at, bw_err *err);
-/* Calls fn for each dead letter not yet replayed, oldest first, with its peer
- * as stored (NULL or a name). fn returns 0 to go on, non-zero to stop. */
+/* Calls fn for each dead letter not yet replayed whose id is above after_id
+ * (0: all), oldest first, with its peer as stored (NULL or a name). fn
+ * returns 0 to go on, non-zero to stop (then resume after the last id seen). */
 typedef int (*bw_reject_fn)(void *ctx, int64_t id, const void *raw, size_t rawlen,
                             const char *reason, const char *peer);
-int bw_store_rejects_each(bw_store *s, bw_reject_fn fn, void *ctx, bw_err *err);
+int bw_store_rejects_each(bw_store *s, int64_t after_id, bw_reject_fn fn, void *ctx, bw_err *err);
 /* Marks a dead letter as replayed (it stays in the table for the audit). */
 int bw_store_reject_mark_replayed(bw_store *s, int64_t id, int64_t at, bw_err *err);
 int64_t bw_store_rejects_pending(bw_store *s, bw_err *err);

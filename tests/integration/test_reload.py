@@ -47,6 +47,20 @@ class Reload(unittest.TestCase):
         self.assertEqual(self.d.ok("replay_rejected")["replayed"], 0)
         self.assertTrue(self.d.ok("verify")["consistent"])
 
+    def test_many_dead_letters_replayed_in_chunks(self):
+        # More dead letters than a replay holds in memory at once (1,024).
+        n = 2500
+        acks = self.d.send_reliable([event("t", "m%d" % i, NEW, 1 + i, JAN1 + DAY) for i in range(n)])
+        self.assertTrue(all(a["status"] == "rejected" for a in acks.values()))
+        self.append("323004,遵化市就业服务中心,%s,新增项目,10.5,,," % NEW)
+        self.assertTrue(self.d.ok("reload")["ok"])
+        r = self.d.ok("replay_rejected")
+        self.assertEqual((r["replayed"], r["accepted"], r["still_rejected"]), (n, n, 0))
+        st = self.d.ok("status", project=NEW)
+        self.assertEqual(st["projects"][0]["paid"], sum(1 + i for i in range(n)))
+        self.assertEqual(self.d.ok("stats")["dead_letters_pending"], 0)
+        self.assertTrue(self.d.ok("verify")["consistent"])
+
     def test_broken_plan_keeps_the_old_one(self):
         p1 = "130281219RAC9NBCKQYEU"
         self.d.send_reliable([event("t", "a", p1, 777, JAN1 + DAY)])

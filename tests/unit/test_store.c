@@ -369,7 +369,7 @@ static void test_rejects(void **state)
     assert_true(a > 0 && b > a);
     assert_int_equal(bw_store_rejects_pending(f->s, &err), 2);
     rejects_seen r = { 0 };
-    assert_int_equal(bw_store_rejects_each(f->s, on_reject, &r, &err), 0);
+    assert_int_equal(bw_store_rejects_each(f->s, 0, on_reject, &r, &err), 0);
     assert_int_equal(r.n, 2);
     assert_int_equal(r.id[0], a);
     assert_int_equal(r.len[0], 3);
@@ -383,9 +383,16 @@ static void test_rejects(void **state)
     assert_int_equal(bw_store_reject_mark_replayed(f->s, a, 1650000500, &err), 0);
     assert_int_equal(bw_store_rejects_pending(f->s, &err), 1);
     rejects_seen left = { 0 };
-    assert_int_equal(bw_store_rejects_each(f->s, on_reject, &left, &err), 0);
+    assert_int_equal(bw_store_rejects_each(f->s, 0, on_reject, &left, &err), 0);
     assert_int_equal(left.n, 1);
     assert_int_equal(left.id[0], b);
+    /* A walk resumes after the last id it saw. */
+    rejects_seen after = { 0 };
+    assert_int_equal(bw_store_rejects_each(f->s, b, on_reject, &after, &err), 0);
+    assert_int_equal(after.n, 0);
+    rejects_seen from_a = { 0 };
+    assert_int_equal(bw_store_rejects_each(f->s, a, on_reject, &from_a, &err), 0);
+    assert_int_equal(from_a.n, 1);
     /* Replayed letters stay for the audit. */
     assert_int_equal(sql_int(f->path, "SELECT replayed_at FROM rejects WHERE evid = '9'"), 1650000500);
 }
