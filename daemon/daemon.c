@@ -671,7 +671,8 @@ static void drain_all(bw_daemon *d)
     bw_batch_checkpoint(d);
     drain_control(d);
     /* Sends on the ROUTER and REP sockets may have consumed the edge. */
-    if (!d->stopping && (budget == 0 || bw_zio_readable(d->router) || bw_zio_readable(d->sub) || bw_zio_readable(d->rep)))
+    if (!d->stopping && (budget == 0 || bw_zio_readable(d->router) || bw_zio_readable(d->sub) ||
+                         bw_zio_readable(d->rep)))
         uv_idle_start(&d->drain, on_idle);
 }
 

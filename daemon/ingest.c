@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "log.h"
 
+/* An accepted event's ack copies src and id whole (bw_ingest_event). */
 _Static_assert(sizeof ((bw_ack *)0)->src == sizeof ((bw_event *)0)->src, "ack and event src differ");
 _Static_assert(sizeof ((bw_ack *)0)->id == sizeof ((bw_event *)0)->id, "ack and event id differ");
-#include "log.h"
 
 /* Logs the first rejections of each kind, then one in a thousand: a flood of
  * garbage must not flood the journal, and `stats` counts them all anyway. */

@@ -486,13 +486,12 @@ static int prepare_all(bw_store *s, bw_err *err)
 bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err)
 {
     bw_store *s = calloc(1, sizeof *s);
-    if (s != NULL)
-        s->nevents = s->npending = -1;
     if (s == NULL || (s->path = strdup(path)) == NULL) {
         free(s);
         bw_err_set(err, "ledger %s: out of memory", path);
         return NULL;
     }
+    s->nevents = s->npending = -1;
     if (open_db(s, err) || set_pragmas(s, sync_full, err) || check_schema(s, err) ||
         prepare_all(s, err)) {
         bw_store_close(&s);
