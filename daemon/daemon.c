@@ -217,7 +217,10 @@ static int restore_state(bw_daemon *d, bw_engine *e, bw_saveq **q, bool sources,
     if (have == 0 && (watermark = bw_store_event_max_rowid(d->store, err)) < 0)
         return -1;      /* a ledger that never saved one: new, or every row current */
     restore_ctx r = { d, e, NULL, calloc(n ? n : 1, sizeof *r.upto), 0, 0, 0, err };
-    *q = r.q = bw_saveq_new(n, watermark);
+    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (order != NULL && bw_plan_code_order(bw_engine_plan(e), order) == 0)
+        *q = r.q = bw_saveq_new(n, &order, watermark);
+    free(order);
     if (r.upto == NULL || r.q == NULL) {
         free(r.upto);
         bw_saveq_free(q);

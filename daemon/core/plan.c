@@ -292,6 +292,30 @@ int64_t bw_plan_find_project(const bw_plan *p, const char *code, size_t len)
     return index_find(p, &p->project_ix, project_code, code, len);
 }
 
+typedef struct coded {
+    const char *code;
+    uint32_t ix;
+} coded;
+
+static int by_code(const void *a, const void *b)
+{
+    return strcmp(((const coded *)a)->code, ((const coded *)b)->code);
+}
+
+int bw_plan_code_order(const bw_plan *p, uint32_t *out)
+{
+    coded *v = malloc((p->nprojects ? p->nprojects : 1) * sizeof *v);
+    if (v == NULL)
+        return -1;
+    for (size_t i = 0; i < p->nprojects; i++)
+        v[i] = (coded){ p->projects[i].code, (uint32_t)i };
+    qsort(v, p->nprojects, sizeof *v, by_code);
+    for (size_t i = 0; i < p->nprojects; i++)
+        out[i] = v[i].ix;
+    free(v);
+    return 0;
+}
+
 int64_t bw_plan_find_unit(const bw_plan *p, const char *code, size_t len)
 {
     return index_find(p, &p->unit_ix, unit_code, code, len);

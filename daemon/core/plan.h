@@ -83,6 +83,10 @@ const bw_schedule *bw_plan_schedule(const bw_plan *p, size_t i);
 const bw_plan_opts *bw_plan_options(const bw_plan *p);
 /* Index of the project / unit with this exact code, or -1. O(1). */
 int64_t bw_plan_find_project(const bw_plan *p, const char *code, size_t len);
+/* Fills out[0..n) with the project indices in the order of their codes
+ * compared bytewise (SQLite's BINARY collation: the ledger's key order).
+ * 0, or -1 when out of memory. */
+int bw_plan_code_order(const bw_plan *p, uint32_t *out);
 int64_t bw_plan_find_unit(const bw_plan *p, const char *code, size_t len);
 
 /* Parses a milestone schedule "03-31:30;06-30:60;10-31:90;12-31:100" for the

@@ -70,8 +70,22 @@ static void test_random_histories_restore_exactly(void **state)
     for (unsigned seed = 1; seed <= 40; seed++) {
         srand(seed);
         memset(&m, 0, sizeof m);
-        bw_saveq *q = bw_saveq_new(NPROJ, 0);
+        /* Half the runs sweep in a shuffled order, as the ledger's key order is. */
+        uint32_t *order = NULL;
+        if (seed % 2 == 0) {
+            order = malloc(NPROJ * sizeof *order);
+            assert_non_null(order);
+            for (uint32_t i = 0; i < NPROJ; i++)
+                order[i] = i;
+            for (uint32_t i = NPROJ - 1; i > 0; i--) {
+                uint32_t j = (uint32_t)rand() % (i + 1), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
+        bw_saveq *q = bw_saveq_new(NPROJ, &order, 0);
         assert_non_null(q);
+        assert_null(order);
         while (m.nev < MAXEV - 100) {
             int batch = rand() % 60;
             for (int i = 0; i < batch; i++) {
@@ -103,7 +117,7 @@ static void test_budget_bounds_the_writes(void **state)
     (void)state;
     static model m;
     memset(&m, 0, sizeof m);
-    bw_saveq *q = bw_saveq_new(NPROJ, 0);
+    bw_saveq *q = bw_saveq_new(NPROJ, NULL, 0);
     for (uint32_t p = 0; p < 20; p++) {
         m.live[p] = 1;
         m.ev_project[++m.nev] = p;
@@ -124,13 +138,58 @@ static void test_budget_bounds_the_writes(void **state)
     bw_saveq_free(&q);
 }
 
+/* Later rows go out in the sweep's order, whatever order they came in; a
+ * sparse queue is found within the scan bound, and the pass still ends. */
+typedef struct written {
+    uint32_t ix[NPROJ];
+    size_t n;
+} written;
+
+static int note_row(void *ctx, uint32_t ix, int64_t upto)
+{
+    (void)upto;
+    written *w = ctx;
+    w->ix[w->n++] = ix;
+    return 0;
+}
+
+static void test_sweep_order_and_scan_bound(void **state)
+{
+    (void)state;
+    uint32_t *order = malloc(NPROJ * sizeof *order);
+    assert_non_null(order);
+    for (uint32_t i = 0; i < NPROJ; i++)
+        order[i] = NPROJ - 1 - i;                  /* the key order: backwards */
+    bw_saveq *q = bw_saveq_new(NPROJ, &order, 0);
+    static const uint32_t came[] = { 3, 40, 1, 49, 20 };
+    for (size_t i = 0; i < 5; i++)
+        bw_saveq_later(q, came[i]);
+    written w = { .n = 0 };
+    assert_int_equal(bw_saveq_flush(q, 5, 3, note_row, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.ix[0], 49);
+    assert_int_equal(w.ix[1], 40);
+    assert_int_equal(w.ix[2], 20);
+    /* One row of budget looks at 16 positions at most: projects 19..4 hold none. */
+    w.n = 0;
+    assert_int_equal(bw_saveq_flush(q, 5, 1, note_row, &w), 0);
+    assert_int_equal(w.n, 0);
+    assert_int_equal(bw_saveq_flush(q, 5, 1, note_row, &w), 0);
+    assert_int_equal(w.ix[0], 3);
+    assert_int_equal(bw_saveq_flush(q, 6, 1, note_row, &w), 1);   /* the last: caught up */
+    assert_int_equal(w.ix[1], 1);
+    assert_int_equal(bw_saveq_watermark(q), 6);
+    assert_int_equal(bw_saveq_pending(q), 0);
+    bw_saveq_free(&q);
+}
+
 /* A row written "now" while it waits in the queue is not written again. */
 static void test_now_takes_a_queued_row_along(void **state)
 {
     (void)state;
     static model m;
     memset(&m, 0, sizeof m);
-    bw_saveq *q = bw_saveq_new(NPROJ, 0);
+    bw_saveq *q = bw_saveq_new(NPROJ, NULL, 0);
     m.live[3] = 7;
     m.ev_project[++m.nev] = 3;
     m.ev_amount[m.nev] = 7;
@@ -150,7 +209,7 @@ static void test_all_writes_every_row(void **state)
     (void)state;
     static model m;
     memset(&m, 0, sizeof m);
-    bw_saveq *q = bw_saveq_new(NPROJ, 0);
+    bw_saveq *q = bw_saveq_new(NPROJ, NULL, 0);
     m.nev = 9;                                  /* events of other runs */
     bw_saveq_later(q, 1);
     bw_saveq_all(q);
@@ -167,6 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_histories_restore_exactly),
         cmocka_unit_test(test_budget_bounds_the_writes),
+        cmocka_unit_test(test_sweep_order_and_scan_bound),
         cmocka_unit_test(test_now_takes_a_queued_row_along),
         cmocka_unit_test(test_all_writes_every_row),
     };
