@@ -64,13 +64,24 @@ typedef struct batch {
     size_t n;
 } batch;
 
-/* Event i: project i % projects (gen_plan.py's codes, units of 200), a small
- * amount, a time in the first half of January, so no alert fires and the
- * figures are of ingest alone. */
+/* Event i goes to project (i x a large prime) mod projects: every project
+ * as often, but consecutive events far apart, as payments from many units
+ * arrive. In turn (i mod projects) would let rows saved together be
+ * neighbours in the ledger, which real traffic does not do. */
+#define SCATTER 1000003u
+
+static size_t project_of(size_t i, size_t projects)
+{
+    return projects % SCATTER ? i * SCATTER % projects : i % projects;
+}
+
+/* Event i: project_of(i) (gen_plan.py's codes, units of 200), a small amount,
+ * a time in the first half of January, so no alert fires and the figures are
+ * of ingest alone. */
 static void make_event(bw_event *ev, size_t i, size_t n, size_t projects)
 {
     memset(ev, 0, sizeof *ev);
-    size_t p = i % projects;
+    size_t p = project_of(i, projects);
     ev->type = BW_EV_DISBURSEMENT;
     ev->amount = 1 + (int64_t)(i % 97);
     ev->ts = JAN1_2022 + DAY + (int64_t)((double)i / (double)n * 14 * DAY);
@@ -95,7 +106,7 @@ static batch make_batch(size_t n, size_t projects, bool topics)
         if (bw_event_encode(&ev, &sb))
             die("encoding an event");
         if (topics)
-            snprintf(b.topic[i], sizeof b.topic[i], "disb.U%06zu.%s", (i % projects) / 200,
+            snprintf(b.topic[i], sizeof b.topic[i], "disb.U%06zu.%s", project_of(i, projects) / 200,
                      ev.project);
     }
     b.off[n] = sb.size;
@@ -382,7 +393,7 @@ static int mode_raw_sqlite(char **av)
             sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
         const bw_event *e = &evs[i];
         char unit[32];
-        snprintf(unit, sizeof unit, "U%06zu", (i % projects) / 200);
+        snprintf(unit, sizeof unit, "U%06zu", project_of(i, projects) / 200);
         sqlite3_bind_text(st, 1, e->src, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, e->id, -1, SQLITE_STATIC);
         sqlite3_bind_null(st, 3);
