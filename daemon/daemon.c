@@ -110,9 +110,10 @@ static void engine_opts(const bw_config *cfg, bw_engine_opts *o)
 }
 
 /* Rows written per commit from the queue of moved totals: an eighth of the
- * batch's events, so each row carries several payments, but at least a few,
- * so a quiet daemon catches up at once. */
-#define SAVE_MIN 64
+ * batch's events, so each row carries several payments, and at least one, so
+ * that a trickle of payments still moves the watermark. More would cost the
+ * small commits of a steady flow a page per row (their p99 latency). */
+#define SAVE_MIN 1
 #define SAVE_SHARE 8
 /* Events after the watermark beyond which the queue is emptied twice as fast
  * as it fills: what a restart re-adds stays bounded. */
