@@ -446,8 +446,8 @@ static void replay_chunk(bw_daemon *d, replay_ctx *r)
             }
         }
         bw_batch_checkpoint(d);
+        r->replayed += r->n;
     }
-    r->replayed += r->n;
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i].raw);
         free(r->v[i].peer);
@@ -469,18 +469,19 @@ static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
             after = rc->v[rc->n - 1].id;
         replay_chunk(d, rc);
     } while (!failed && !rc->oom && rc->n == REPLAY_CHUNK && !d->stopping);
-    replay_ctx done = *rc;
+    bool oom = rc->oom;
+    size_t replayed = rc->replayed, accepted = rc->accepted, still = rc->still;
     free(rc);
-    if (failed || done.oom)
+    if (failed || oom)
         return fail(out, "%s (%zu dead letters replayed before it)",
-                    failed ? err.msg : "out of memory replaying the dead letters", done.replayed);
-    bw_log(BW_LOG_NOTICE, "replayed %zu dead letters: %zu accepted, %zu still rejected",
-           done.replayed, done.accepted, done.still);
+                    failed ? err.msg : "out of memory replaying the dead letters", replayed);
+    bw_log(BW_LOG_NOTICE, "replayed %zu dead letters: %zu accepted, %zu still rejected", replayed,
+           accepted, still);
     reply r;
     reply_init(&r, out, 3);
-    bw_pack_kv_uint(&r.pk, "replayed", done.replayed);
-    bw_pack_kv_uint(&r.pk, "accepted", done.accepted);
-    bw_pack_kv_uint(&r.pk, "still_rejected", done.still);
+    bw_pack_kv_uint(&r.pk, "replayed", replayed);
+    bw_pack_kv_uint(&r.pk, "accepted", accepted);
+    bw_pack_kv_uint(&r.pk, "still_rejected", still);
     return 0;
 }
 
