@@ -320,7 +320,7 @@ class Flood(DaemonTest):
                         try:
                             a = msgpack.unpackb(frames[0], raw=False)
                         except UnicodeDecodeError:
-                            print(msgpack.unpackb(frames[0], raw=True)); raise
+                            self.fail("an ack that is not UTF-8: %r" % msgpack.unpackb(frames[0], raw=True))
                         acks[a["status"]] = acks.get(a["status"], 0) + 1
                         inflight[dealers.index(s)] -= 1
         return acks, replies
