@@ -154,7 +154,8 @@ class Secured(unittest.TestCase):
                 self.wait_denied("ingest", n)
             # A later event on the good connection is acknowledged: the forged
             # one, sent earlier, would have been answered before it if heard.
-            self.assertEqual(self.send_one(good, "treasury", "ok-after-%s" % who)["status"], "accepted")
+            ack = self.send_one(good, "treasury", "ok-after-%s" % who)
+            self.assertEqual(ack["status"], "accepted", ack)
             self.assertFalse(s.poll(0), "a %s client got an answer" % who)
             s.close()
         good.close()
