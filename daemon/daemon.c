@@ -581,7 +581,10 @@ static bool drain_router(bw_daemon *d, uint32_t *budget)
             return false;
         }
         bw_ack ack;
-        const char *peer = ingest_peer(d, d->router_curve, &f[0]);
+        /* The key comes from a frame the peer sent: the routing-id frame the
+         * ROUTER adds does not always carry the connection's metadata (seen
+         * with libzmq 4.3.4: an event now and then lost its User-Id there). */
+        const char *peer = ingest_peer(d, d->router_curve, &f[n > 1 ? 1 : 0]);
         if (n != 2) {
             char why[128];
             snprintf(why, sizeof why, "expected one frame [event] from a DEALER, got %d frames", n - 1);
