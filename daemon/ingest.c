@@ -206,7 +206,9 @@ int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, const char *peer,
     char why[BW_TEXT_MAX];
     bw_reject_class cls = BW_REJ_MALFORMED;
     if (bw_event_decode(raw, len, &ev, why, sizeof why)) {
-        bw_ingest_reject(d, cls, "", "", raw, len, why, peer, ack, replay);
+        /* src and id are those that could be read ("" if none), so that the
+         * sender learns which of its events was refused. */
+        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
         return BW_ACK_REJECTED;
     }
     if (check_peer(&ev, peer, why, sizeof why)) {

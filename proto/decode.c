@@ -13,6 +13,7 @@
 typedef struct reader {
     msgpack_zone zone;
     msgpack_object root;
+    bool have_root;             /* root was unpacked (even if refused later) */
     char *why;
     size_t whylen;
 } reader;
@@ -139,6 +140,7 @@ static int reader_open(reader *r, const char *buf, size_t len, char *w, size_t w
 {
     r->why = w;
     r->whylen = wlen;
+    r->have_root = false;
     /* Small enough for malloc's per-thread cache: an event's objects fit in it. */
     if (!msgpack_zone_init(&r->zone, 768))
         return why(r, "out of memory");
@@ -156,6 +158,7 @@ static int reader_open(reader *r, const char *buf, size_t len, char *w, size_t w
         return why(r, "not msgpack");
     if (rc == MSGPACK_UNPACK_NOMEM_ERROR)
         return why(r, "message too deeply nested or too large");
+    r->have_root = true;        /* with trailing bytes too: the first object is whole */
     if (rc == MSGPACK_UNPACK_EXTRA_BYTES || off != len)
         return why(r, "trailing bytes after the message (%zu of %zu bytes used)", off, len);
     if (r->root.type != MSGPACK_OBJECT_MAP)
@@ -371,6 +374,35 @@ static int event_fields(reader *r, const msgpack_object *m, bw_event *ev)
     return 0;
 }
 
+/* Copies one identifying string of a refused event when it can be read on
+ * its own: the key present exactly once (a duplicate means two answers) and
+ * its value valid under the key's own rule. Else dst stays "". */
+static void ident_str(const msgpack_object *map, const char *key, char *dst, size_t max)
+{
+    const msgpack_object_kv *kv = map->via.map.ptr;
+    size_t n = strlen(key), seen = 0;
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        seen += kv[i].key.type == MSGPACK_OBJECT_STR && kv[i].key.via.str.size == n &&
+                memcmp(kv[i].key.via.str.ptr, key, n) == 0;
+    char scratch[BW_WHY_MAX];
+    reader quiet = { .why = scratch, .whylen = sizeof scratch };
+    bool have;
+    if (seen != 1 || field_str(&quiet, map, key, dst, 1, max, &have))
+        dst[0] = '\0';
+}
+
+/* A refused event keeps only its src and id, each when it can be read, so
+ * that the ack and the dead letter name the event (PROTOCOL.md §1.2): a
+ * sender with many events in flight must learn which one was refused. */
+static void event_ident(const reader *r, bw_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    if (!r->have_root || r->root.type != MSGPACK_OBJECT_MAP)
+        return;
+    ident_str(&r->root, "src", ev->src, BW_SRC_MAX);
+    ident_str(&r->root, "id", ev->id, BW_ID_MAX);
+}
+
 int bw_event_decode(const char *buf, size_t len, bw_event *ev, char *w, size_t wlen)
 {
     reader r;
@@ -380,6 +412,8 @@ int bw_event_decode(const char *buf, size_t len, bw_event *ev, char *w, size_t w
         rc = check_keys(&r, &r.root);
     if (rc == 0)
         rc = event_fields(&r, &r.root, ev);
+    if (rc != 0)
+        event_ident(&r, ev);
     reader_close(&r);
     return rc;
 }

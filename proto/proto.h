@@ -104,7 +104,10 @@ typedef struct bw_status_row {
 const char *bw_op_name(int op);
 int bw_op_parse(const char *s, size_t len);    /* -1 if unknown */
 
-/* Event */
+/* Event. A refused event (-1) comes back zeroed but for src and id, each
+ * filled when it can be read on its own (its key once, its value a valid
+ * string of its length), so that the refusal can name the event; "" when the
+ * message could not be read that far. */
 int bw_event_encode(const bw_event *ev, msgpack_sbuffer *out);
 int bw_event_decode(const char *buf, size_t len, bw_event *ev, char *why, size_t whylen);
 /* Ack */

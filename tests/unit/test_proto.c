@@ -391,6 +391,88 @@ static void test_framing_rules(void **state)
     assert_true(strstr(why, "'") != NULL);
 }
 
+/* A valid event, then `extra` more key/value pairs packed by more(). */
+static void event_plus(raw *r, size_t extra, void (*more)(msgpack_packer *pk))
+{
+    raw_map(r, NEV + extra);
+    for (int i = 0; i < NEV; i++) {
+        bw_pack_str(&r->pk, ev_keys[i]);
+        pack_good(&r->pk, i);
+    }
+    more(&r->pk);
+}
+
+static void more_fund(msgpack_packer *pk) { bw_pack_kv_str(pk, "fund", "state"); }
+static void more_src(msgpack_packer *pk) { bw_pack_kv_str(pk, "src", "bank"); }
+
+/* Expects a refusal that names the event by src and id (or "" where they
+ * cannot be read), with every other field left zero. */
+static void expect_ident(const char *name, const char *buf, size_t len, const char *src,
+                         const char *id)
+{
+    bw_event ev;
+    memset(&ev, 0x55, sizeof ev);
+    if (bw_event_decode(buf, len, &ev, why, sizeof why) != -1)
+        fail_msg("%s: decoded, should be refused", name);
+    if (strcmp(ev.src, src) != 0 || strcmp(ev.id, id) != 0)
+        fail_msg("%s (%s): src \"%s\", id \"%s\"; want \"%s\", \"%s\"", name, why, ev.src, ev.id,
+                 src, id);
+    bw_event zero;
+    memset(&zero, 0, sizeof zero);
+    memcpy(zero.src, ev.src, sizeof zero.src);
+    memcpy(zero.id, ev.id, sizeof zero.id);
+    if (memcmp(&zero, &ev, sizeof ev) != 0)
+        fail_msg("%s: a refused event carries more than src and id", name);
+}
+
+static void expect_ident_raw(const char *name, raw *r, const char *src, const char *id)
+{
+    expect_ident(name, r->sb.data, r->sb.size, src, id);
+    msgpack_sbuffer_destroy(&r->sb);
+}
+
+/* PROTOCOL.md §1.2: src and id are "" only when they cannot be read. */
+static void test_refused_event_names_itself(void **state)
+{
+    (void)state;
+    static const struct { const char *name; int skip, swap; packfn bad; const char *src, *id; } c[] = {
+        { "amount 0", -1, 5, pack_zero, "treasury", "e1" },
+        { "missing amount", 5, -1, NULL, "treasury", "e1" },
+        { "v 2", -1, 0, pack_v2, "treasury", "e1" },
+        { "missing v", 0, -1, NULL, "treasury", "e1" },
+        { "control character in project", -1, 4, pack_escape_seq, "treasury", "e1" },
+        { "type a float", -1, 1, pack_float, "treasury", "e1" },
+        { "missing src", 2, -1, NULL, "", "e1" },
+        { "src too long", -1, 2, pack_long_src, "", "e1" },
+        { "id with a line feed", -1, 3, pack_newline, "treasury", "" },
+        { "id empty", -1, 3, pack_empty, "treasury", "" },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        raw r;
+        event_with(&r, c[i].skip, c[i].swap, c[i].bad);
+        expect_ident_raw(c[i].name, &r, c[i].src, c[i].id);
+    }
+    raw r;
+    event_plus(&r, 1, more_fund);
+    expect_ident_raw("unknown fund", &r, "treasury", "e1");
+    event_plus(&r, 1, more_src);
+    expect_ident_raw("src twice", &r, "", "e1");
+
+    msgpack_sbuffer sb;
+    encoded_event(&sb);
+    char *more = malloc(sb.size + 1);
+    memcpy(more, sb.data, sb.size);
+    more[sb.size] = '\x01';
+    expect_ident("a trailing byte", more, sb.size + 1, "treasury-zunhua", "2022-000123");
+    /* Not read at all: cut short, or not a map. */
+    expect_ident("truncated", sb.data, sb.size - 1, "", "");
+    const char arr[] = { (char)0x92, (char)0xa1, 'a', (char)0xa1, 'b' };
+    expect_ident("an array", arr, sizeof arr, "", "");
+    expect_ident("empty", sb.data, 0, "", "");
+    free(more);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static int ack_with_note(const char *note, bw_ctl_req *q)
 {
     raw r;
@@ -624,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_framing_rules),
+        cmocka_unit_test(test_refused_event_names_itself),
         cmocka_unit_test(test_ctl_requirements),
         cmocka_unit_test(test_golden_events),
         cmocka_unit_test(test_golden_others),
