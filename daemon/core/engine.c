@@ -232,10 +232,14 @@ static void fill_alert(const bw_engine *e, uint32_t ix, int kind, const figures 
     a->planned_bp = f->planned_bp;
     a->lag_bp = f->lag_bp;
     a->pace_bp = f->pace_bp;
-    a->at = t;
+    a->evaluated = a->at = t;
     a->since = s->since;
-    if (kind == BW_KIND_MILESTONE && s->ms > 0)
+    /* A reminder of a missed milestone is still about its deadline: a
+     * receiver matches the messages of one miss by it. */
+    if (kind == BW_KIND_MILESTONE && s->ms > 0) {
         a->milestone = bw_plan_schedule(e->plan, bw_plan_project(e->plan, ix)->schedule)->m[s->ms - 1];
+        a->at = knots_of(e, ix)->t[s->ms];
+    }
 }
 
 static void emit(bw_engine *e, emitter *em, uint32_t ix, int kind, const figures *f, int64_t t,

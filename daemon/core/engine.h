@@ -30,7 +30,10 @@ typedef struct bw_engine_opts {
 
 void bw_engine_opts_default(bw_engine_opts *o);
 
-/* One alert transition. Figures are those at `at`. */
+/* One alert transition. Figures are those at `evaluated`, the instant the
+ * message is made; `at` is the instant the alert is about: `evaluated` too,
+ * except for a milestone alert, whose `at` is always the deadline of the
+ * milestone missed (PROTOCOL.md §1.3), in its reminders and resolution too. */
 typedef struct bw_alert {
     uint8_t kind;               /* bw_alert_kind (never SOURCE_GAP here) */
     uint8_t state;              /* bw_alert_state */
@@ -43,7 +46,8 @@ typedef struct bw_alert {
     int32_t lag_bp;             /* planned_bp - rate_bp */
     int32_t pace_bp;            /* 序时进度: days elapsed / days in year */
     bw_milestone milestone;     /* the missed milestone (milestone alerts), else zero */
-    int64_t at;                 /* the instant it was evaluated */
+    int64_t at;                 /* the instant it is about (a milestone: its deadline) */
+    int64_t evaluated;          /* the instant of the figures */
     int64_t since;              /* when this alert started firing */
 } bw_alert;
 

@@ -215,7 +215,7 @@ static void test_never_paid_instants(void **state)
     assert_int_equal(m->at, T_MAR31_END);
     assert_true(c < m && w < c);
     for (size_t i = 1; i < r->n; i++)
-        assert_true(r->a[i - 1].at <= r->a[i].at);
+        assert_true(r->a[i - 1].evaluated <= r->a[i].evaluated);
     bw_engine_free(&e);
 }
 
@@ -381,6 +381,56 @@ static void test_repeat_interval_and_ack(void **state)
     bw_engine_free(&e);
 }
 
+/* PROTOCOL.md §1.3: a milestone alert's `at` is the deadline itself — in its
+ * reminders, its acknowledgement, the snapshot and its resolution too, while
+ * the figures are those of the instant each message is made. */
+static void test_milestone_at_is_the_deadline(void **state)
+{
+    (void)state;
+    const int64_t budget = 100000000;
+    bw_engine *e = one_project(budget, T_JAN1);
+    pay(e, 0, budget / 4);                       /* 25 %: misses 30 % on 03-31 */
+    rec *r = rec_reset();
+    bw_engine_evaluate(e, T_MAR31_END + 3 * DAY, record, r);
+    assert_int_equal(count(r, BW_KIND_MILESTONE, BW_STATE_FIRING), 4);   /* start + 3 reminders */
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const bw_alert *a = &r->a[i];
+        if (a->kind != BW_KIND_MILESTONE)
+            continue;
+        if (a->at != T_MAR31_END)
+            fail_msg("milestone message %zu has at %lld, not the deadline %lld", k,
+                     (long long)a->at, (long long)T_MAR31_END);
+        assert_int_equal(a->since, T_MAR31_END);
+        assert_int_equal(a->evaluated, T_MAR31_END + (int64_t)k * DAY);
+        k++;
+    }
+    /* The reminders' figures move with the plan: planned_bp rises after 03-31. */
+    const bw_alert *last = NULL;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->a[i].kind == BW_KIND_MILESTONE)
+            last = &r->a[i];
+    assert_true(last->planned_bp > 3000);
+
+    bw_alert a;
+    assert_true(bw_engine_active(e, 0, BW_KIND_MILESTONE, &a));
+    assert_int_equal(a.at, T_MAR31_END);
+    bw_err err;
+    assert_int_equal(bw_engine_ack(e, 0, BW_KIND_MILESTONE, &a, &err), 0);
+    assert_int_equal(a.at, T_MAR31_END);
+
+    /* Paid up to 30 % on 04-10: resolved, and still about the 03-31 deadline. */
+    r->n = 0;
+    bw_engine_evaluate(e, T_MAR31_END + 9 * DAY, record, r);
+    pay(e, 0, budget * 30 / 100 - budget / 4);
+    bw_engine_evaluate(e, T_MAR31_END + 9 * DAY, record, r);
+    const bw_alert *res = first(r, BW_KIND_MILESTONE, BW_STATE_RESOLVED);
+    assert_non_null(res);
+    assert_int_equal(res->at, T_MAR31_END);
+    assert_int_equal(res->rate_bp, 3000);
+    bw_engine_free(&e);
+}
+
 /* ---- the Zunhua plan ---- */
 
 static void test_zunhua_status_sums(void **state)
@@ -515,7 +565,7 @@ static void test_jump_and_restore(void **state)
     bw_engine_evaluate(e, T_JAN1 + 200 * DAY, record, r);
     assert_true(r->n > 27);
     for (size_t i = 1; i < r->n; i++)
-        assert_true(r->a[i - 1].at <= r->a[i].at);
+        assert_true(r->a[i - 1].evaluated <= r->a[i].evaluated);
     free(r);
 
     bw_plan_opts o = default_opts();
@@ -562,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_year_end_target),
         cmocka_unit_test(test_hysteresis),
         cmocka_unit_test(test_repeat_interval_and_ack),
+        cmocka_unit_test(test_milestone_at_is_the_deadline),
         cmocka_unit_test(test_zunhua_status_sums),
         cmocka_unit_test(test_order_independence),
         cmocka_unit_test(test_jump_and_restore),
