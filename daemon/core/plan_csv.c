@@ -62,10 +62,25 @@ static int fail(parser *ps, int col, const char *fmt, ...)
 
 /* ---- UTF-8 ---- */
 
+/* Excel's "Unicode text" and some tools write UTF-16: a byte-order mark,
+ * or an ASCII byte beside a zero. GBK advice would only make it worse. */
+static bool looks_utf16(const unsigned char *s, size_t len)
+{
+    if (len >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF)))
+        return true;
+    return len >= 2 && ((s[0] == 0 && s[1] != 0) || (s[0] != 0 && s[1] == 0));
+}
+
 static int check_utf8(parser *ps, const char *buf, size_t len)
 {
     const unsigned char *s = (const unsigned char *)buf;
     uint32_t line = 1, col = 1;
+    if (looks_utf16(s, len)) {
+        ps->line = 1;
+        return fail(ps, 0, "the file is UTF-16 (Excel's \"Unicode text\"), not UTF-8: save it "
+                    "as \"CSV UTF-8\" instead, or convert it with iconv -f UTF-16 -t UTF-8 %s > "
+                    "%s.utf8", ps->file, ps->file);
+    }
     for (size_t i = 0; i < len;) {
         size_t n = bw_utf8_seq(s + i, len - i);
         if (n == 0) {

@@ -174,6 +174,24 @@ static void test_gbk_is_not_utf8(void **state)
                                  "convert it with iconv -f GBK -t UTF-8 plan.csv > plan.csv.utf8");
 }
 
+/* Excel's "Unicode text" is UTF-16 LE with a BOM; without one, an ASCII
+ * byte beside a zero gives it away. Either way the advice is not GBK's. */
+static void test_utf16_is_named(void **state)
+{
+    (void)state;
+    static const char bom[] = "\xFF\xFEu\0n\0i\0t\0", bare[] = "u\0n\0i\0t\0";
+    const char *texts[] = { bom, bare };
+    size_t lens[] = { sizeof bom - 1, sizeof bare - 1 };
+    for (int i = 0; i < 2; i++) {
+        bw_plan_opts o = opts(2022);
+        bw_err err;
+        assert_null(bw_plan_parse_csv(texts[i], lens[i], "plan.csv", &o, &err));
+        assert_string_equal(err.msg, "plan.csv:1: the file is UTF-16 (Excel's \"Unicode text\"), "
+                                     "not UTF-8: save it as \"CSV UTF-8\" instead, or convert it "
+                                     "with iconv -f UTF-16 -t UTF-8 plan.csv > plan.csv.utf8");
+    }
+}
+
 static void test_format_variants(void **state)
 {
     (void)state;
@@ -249,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_raw_transcription_duplicate),
         cmocka_unit_test(test_every_error_names_where),
         cmocka_unit_test(test_gbk_is_not_utf8),
+        cmocka_unit_test(test_utf16_is_named),
         cmocka_unit_test(test_format_variants),
         cmocka_unit_test(test_leap_year_and_schedule_format),
         cmocka_unit_test(test_large_plan),
