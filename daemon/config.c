@@ -85,7 +85,7 @@ void bw_config_defaults(bw_config *c)
     bw_schedule_parse(DEFAULT_MILESTONES, strlen(DEFAULT_MILESTONES), 2022, &c->default_milestones,
                       why, sizeof why);
     c->default_target_bp = 9500;
-    c->sync_full = false;
+    c->sync_full = true;
     c->batch_max = 4096;
     c->max_message_bytes = 65536;
     c->max_dead_letters = 100000;

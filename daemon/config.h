@@ -43,7 +43,7 @@ typedef struct bw_config {
     bw_schedule default_milestones;     /* 03-31:30;06-30:60;10-31:90;12-31:100 */
     uint16_t default_target_bp;         /* 9500 */
     /* [store] */
-    bool sync_full;                     /* synchronous = normal | full; default normal */
+    bool sync_full;                     /* synchronous = normal | full; default full */
     uint32_t batch_max;                 /* events per group commit, 4096 */
     /* [limits] */
     int64_t max_message_bytes;          /* ZMQ_MAXMSGSIZE, 65536 */
