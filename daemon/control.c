@@ -162,28 +162,71 @@ static int op_status(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
 
 /* ---- alerts ---- */
 
+/* The active alerts, and for each the seq of its last message: a client
+ * that read this snapshot, then follows the stream, tells by seq which
+ * streamed messages the snapshot already holds (PROTOCOL.md §1.4). */
+typedef struct active_list {
+    size_t n;
+    uint32_t *project;
+    uint8_t *kind;
+    bw_alert_key *keys;
+    uint64_t *seq;
+} active_list;
+
+static void active_free(active_list *l)
+{
+    free(l->project);
+    free(l->kind);
+    free(l->keys);
+    free(l->seq);
+}
+
+static int active_collect(bw_daemon *d, active_list *l, bw_err *err)
+{
+    const bw_plan *p = bw_engine_plan(d->engine);
+    size_t np = bw_plan_nprojects(p), max = np * BW_PROJECT_KINDS + 1;
+    bw_alert a;
+    memset(l, 0, sizeof *l);
+    l->project = malloc(max * sizeof *l->project);
+    l->kind = malloc(max * sizeof *l->kind);
+    l->keys = malloc(max * sizeof *l->keys);
+    l->seq = malloc(max * sizeof *l->seq);
+    if (l->project == NULL || l->kind == NULL || l->keys == NULL || l->seq == NULL)
+        return bw_err_set(err, "out of memory listing the active alerts of %zu projects", np);
+    for (size_t i = 0; i < np; i++)
+        for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+            if (!bw_engine_active(d->engine, (uint32_t)i, (bw_alert_kind)k, &a))
+                continue;
+            l->project[l->n] = (uint32_t)i;
+            l->kind[l->n] = (uint8_t)k;
+            l->keys[l->n] = (bw_alert_key){ bw_plan_project(p, i)->code, bw_kind_name(k) };
+            l->n++;
+        }
+    return bw_store_alerts_last_seq(d->store, l->keys, l->n, l->seq, err);
+}
+
 static int op_alerts(bw_daemon *d, msgpack_sbuffer *out)
 {
-    size_t np = bw_plan_nprojects(bw_engine_plan(d->engine)), n = 0;
-    bw_alert a;
-    for (size_t i = 0; i < np; i++)
-        for (int k = 0; k < BW_PROJECT_KINDS; k++)
-            n += bw_engine_active(d->engine, (uint32_t)i, (bw_alert_kind)k, &a);
+    active_list l;
+    bw_err err;
+    if (active_collect(d, &l, &err)) {
+        active_free(&l);
+        return fail(out, "%s", err.msg);
+    }
     reply r;
     reply_init(&r, out, 2);
     bw_pack_kv_uint(&r.pk, "seq", d->alert_seq);
     bw_pack_key(&r.pk, "alerts");
-    msgpack_pack_array(&r.pk, n);
-    bw_alert_msg m;
-    for (size_t i = 0; i < np; i++) {
-        for (int k = 0; k < BW_PROJECT_KINDS; k++) {
-            if (!bw_engine_active(d->engine, (uint32_t)i, (bw_alert_kind)k, &a))
-                continue;
-            bw_alert_to_msg(d, &a, &m);
-            m.seq = d->alert_seq;
-            bw_alert_pack(&r.pk, &m);
-        }
+    msgpack_pack_array(&r.pk, l.n);
+    for (size_t i = 0; i < l.n; i++) {
+        bw_alert a;
+        bw_alert_msg m;
+        bw_engine_active(d->engine, l.project[i], (bw_alert_kind)l.kind[i], &a);
+        bw_alert_to_msg(d, &a, &m);
+        m.seq = l.seq[i];
+        bw_alert_pack(&r.pk, &m);
     }
+    active_free(&l);
     return 0;
 }
 

@@ -1031,3 +1031,32 @@ int64_t bw_store_verify(bw_store *s, bw_verify_fn fn, void *ctx, bw_err *err)
     release(q);
     return checked;
 }
+
+/* ---- the last message of each active alert ---- */
+
+/* One statement for the whole list, prepared here rather than at open: an
+ * `alerts` request is rare, and each look-up walks alerts_project newest
+ * first, stopping at the first row of the kind — a few rows per alert,
+ * whatever the size of the log. */
+int bw_store_alerts_last_seq(bw_store *s, const bw_alert_key *keys, size_t n, uint64_t *seqs,
+                             bw_err *err)
+{
+    static const char q_text[] = "SELECT seq FROM alerts WHERE project = ?1 AND kind = ?2"
+                                 " ORDER BY seq DESC LIMIT 1";
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, q_text, -1, &q, NULL) != SQLITE_OK)
+        return fail(s, err, "preparing the look-up of the alerts' last messages");
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+        int rc = bind_text(q, 1, keys[i].project) || bind_text(q, 2, keys[i].kind)
+                 ? SQLITE_ERROR : sqlite3_step(q);
+        seqs[i] = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            bad = fail(s, err, "reading the last %s message of project %s from the alert log",
+                       keys[i].kind, keys[i].project);
+        release(q);
+    }
+    /* Its errors were reported as they came: finalize has nothing to add. */
+    (void)sqlite3_finalize(q);
+    return bad;
+}

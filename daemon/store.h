@@ -139,4 +139,15 @@ int64_t bw_store_event_count(bw_store *s, bw_err *err);
  * same transaction are gone, so every later insert lands above it. */
 int64_t bw_store_event_max_rowid(bw_store *s, bw_err *err);
 
+/* The seq of the last message in the alert log about each (project code, kind
+ * word) of keys — its firing, escalation, reminder or acknowledgement — into
+ * seqs[i], or 0 if the log has none. For the `alerts` snapshot, whose alerts
+ * carry the seq they were last published with. Returns 0, or -1 (err). */
+typedef struct bw_alert_key {
+    const char *project;
+    const char *kind;
+} bw_alert_key;
+int bw_store_alerts_last_seq(bw_store *s, const bw_alert_key *keys, size_t n, uint64_t *seqs,
+                             bw_err *err);
+
 #endif

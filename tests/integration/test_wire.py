@@ -71,5 +71,50 @@ class RefusedEventsNamed(DaemonTest):
         self.assertIn("top level must be a map", acks[("", "")]["reason"])
 
 
+def last_seq_by_alert(history):
+    """(project, kind) -> seq of its last message in the alert log."""
+    last = {}
+    for a in history:
+        if a["kind"] != "source_gap":
+            last[(a["project"], a["kind"])] = a["seq"]
+    return last
+
+
+class Snapshot(DaemonTest):
+    def test_each_alert_carries_the_seq_it_was_last_published_with(self):
+        sub = self.d.subscriber()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)        # lag warnings (day 30), reminders (day 31)
+        self.d.ok("ack", project=P1, kind="lag", by="王科长")
+        snap = self.d.ok("alerts")
+        streamed = drain_alerts(sub, snap["seq"])
+        self.assertEqual(len(snap["alerts"]), len(PLAN))
+        want = last_seq_by_alert(streamed)
+        got = {(a["project"], a["kind"]): a["seq"] for a in snap["alerts"]}
+        self.assertEqual(got, want)
+        self.assertEqual(got[(P1, "lag")], snap["seq"])            # the acknowledgement, last out
+        self.assertEqual(len(set(got.values())), len(got))
+        # The recipe of §1.4: what the snapshot holds is exactly what was
+        # streamed up to its seq; later messages are newer than every entry.
+        self.d.ok("advance", to=JAN1 + 32 * DAY)
+        later = self.d.ok("alerts")
+        for a in later["alerts"]:
+            before = got[(a["project"], a["kind"])]
+            if a["project"] == P1:
+                self.assertEqual(a["seq"], before)                # acknowledged: no reminder
+            else:
+                self.assertGreater(a["seq"], snap["seq"])
+        self.assertEqual({(a["project"], a["kind"]): a["seq"] for a in later["alerts"]},
+                         last_seq_by_alert(self.d.ok("history")["alerts"]))
+
+    def test_milestone_messages_are_about_the_deadline(self):
+        self.d.ok("advance", to=MAR31_END + 2 * DAY)
+        ms = [a for a in self.d.ok("history", project=P1)["alerts"] if a["kind"] == "milestone"]
+        self.assertEqual(len(ms), 3)                  # missed on 03-31, reminded on 04-01 and 04-02
+        self.assertEqual({a["at"] for a in ms}, {MAR31_END})
+        snap = [a for a in self.d.ok("alerts")["alerts"]
+                if a["project"] == P1 and a["kind"] == "milestone"]
+        self.assertEqual([(a["at"], a["seq"]) for a in snap], [(MAR31_END, ms[-1]["seq"])])
+
+
 if __name__ == "__main__":
     unittest.main()
