@@ -253,6 +253,12 @@ static int history_out(const msgpack_object *m, bool json)
     const msgpack_object *a = bw_map_get(m, "alerts");
     if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY)
         return EXIT_FAILED;
+    /* On stderr, so that --json output stays one alert a line. */
+    bool truncated = false;
+    if (bw_map_get_bool(m, "truncated", &truncated) && truncated)
+        fprintf(stderr, "budgetwatch: these are the newest %" PRIu32 " alerts; older ones match "
+                "too: narrow with --since/--until, or raise --limit (at most 100000 a reply)\n",
+                a->via.array.size);
     for (uint32_t i = 0; i < a->via.array.size; i++) {
         bw_alert_msg am;
         char why[BW_WHY_MAX];
