@@ -247,6 +247,8 @@ class Model:
         """'accepted', 'duplicate' or 'rejected:<class>' for ev now; and whether
         it passes the plan checks (then its ts moves the event clock)."""
         p = ev["project"]
+        if ev["amount"] <= 0 or ev.get("fund") not in (None, "fiscal", "other"):
+            return "rejected:malformed", False
         if p not in self.plan.unit or p in self.dropped:
             return "rejected:unknown_project", False
         if ev.get("unit") is not None and ev["unit"] != self.plan.unit[p]:
@@ -490,7 +492,15 @@ class Generator:
     def bad(self):
         """An event from the bank that the daemon must refuse (most of the time:
         the model judges, so a 'bad' one that is in fact fine is expected fine)."""
-        kind = self.r.choice(["unknown", "unknown", "unit", "year", "over", "wrongproj", "noref", "below"])
+        kind = self.r.choice(["unknown", "unknown", "unit", "year", "over", "wrongproj", "noref", "below",
+                              "malformed"])
+        if kind == "malformed":         # decodable src and id: its ack must name them
+            ev = self.disbursement(self.SRC_BANK)
+            if self.r.random() < 0.5:
+                ev["amount"] = 0
+            else:
+                ev["fund"] = "cash"
+            return ev
         if kind == "unknown":
             if self.m.dropped and self.r.random() < 0.8:
                 code = self.r.choice(sorted(self.m.dropped))
@@ -865,7 +875,9 @@ class Runner:
                     a = msgpack.unpackb(s.recv(), raw=False)
                     k = (a["src"], a["id"])
                     if k not in pending:
-                        raise Failure("ack for an event not in flight: %r" % (a,))
+                        raise Failure("ack for an event not in flight: %r%s" % (a, (
+                            " (PROTOCOL §1.2: src and id are empty only when the message could not "
+                            "be read at all)") if k == ("", "") else ""))
                     pending.discard(k)
                     acks[k] = a
                     if kill_after is not None and len(acks) >= kill_after:
@@ -974,6 +986,8 @@ class Runner:
         alerts = {}
         for a in al["alerts"]:
             alerts.setdefault(a.get("project"), {})[a["kind"]] = a
+            if a["state"] != "firing":      # nothing is ever acknowledged here
+                diffs.append("alert %s/%s is %s" % (a["kind"], a.get("project"), a["state"]))
             self.seen.add("%s/%s" % (a["kind"], a["severity"]))
         figs = {}
         proj_diffs = []
@@ -1051,6 +1065,10 @@ class Runner:
 
     def same_alerts(self, before, what):
         after = self.d.ok("alerts")
+        log = self.d.ok("history", limit=1)["alerts"]
+        if (log[-1]["seq"] if log else 0) != after["seq"]:
+            raise Failure("after %s the alert log's newest seq is %s, but the alert seq is %d" % (
+                what, log[-1]["seq"] if log else "none", after["seq"]))
         if after == before:
             return
         new = [a for a in self.d.ok("history", limit=50)["alerts"] if a["seq"] > before["seq"]]
