@@ -1,7 +1,7 @@
 /* store: the durable ledger in one SQLite file (WAL) — accepted events, dead
  * letters, budget adjustments, the alert log and per-project totals/alert state.
  *
- * Schema (version 2 = PRAGMA user_version; STRICT tables, so a value of the
+ * Schema (version 3 = PRAGMA user_version; STRICT tables, so a value of the
  * wrong type is refused rather than stored; readable with the sqlite3 shell):
  *   events       rowid INTEGER PRIMARY KEY (insertion order, stable across
  *                VACUUM), src, id, seq (NULL when the sender gave none), type
@@ -21,7 +21,9 @@
  *                unit_name, project, project_name, budget, paid, shortfall,
  *                rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src,
  *                expected_seq, got_seq, by, note (NULL where a field is empty)
- *   meta         key PRIMARY KEY, val INTEGER (alert_seq, now, totals_upto, ...)
+ *   meta         key PRIMARY KEY, val INTEGER (alert_seq, now, totals_upto,
+ *                totals_digest = the sum mod 2^64 of bw_store_row_digest over
+ *                every projects row, written with them; version 3 on)
  * Times are Unix seconds (UTC), money integer fen. Every statement is prepared
  * once at open; one event is one INSERT ... ON CONFLICT DO NOTHING. */
 #include "store.h"
@@ -33,11 +35,13 @@
 
 #include <sqlite3.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 /* The UNIQUE (src, id) index takes inserts all over the file once the ledger is
  * large; a bigger page cache than SQLite's 2 MiB default keeps them in memory. */
 #define CACHE_KIB 32768
 #define BUSY_TIMEOUT_MS 5000
+/* Added to every message about a damaged file; bw_store_err_damaged finds it. */
+#define DAMAGE_HINT " (the ledger file is damaged: keep a copy, restore the last backup)"
 
 static const char schema_sql[] =
     "CREATE TABLE events ("
@@ -92,7 +96,10 @@ static const char schema_sql[] =
     "CREATE INDEX alerts_project ON alerts (project);"
     "CREATE INDEX alerts_unit ON alerts (unit);"
     "CREATE INDEX alerts_at ON alerts (at);"
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, val INTEGER NOT NULL) STRICT, WITHOUT ROWID;";
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, val INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+    /* A new ledger has saved no row: every event is after the watermark, and
+     * the digest of no rows is 0. Both keys are always present from here on. */
+    "INSERT INTO meta (key, val) VALUES ('totals_upto', 0), ('totals_digest', 0);";
 
 #define EVENT_COLS "src, id, seq, type, project, unit, amount, fund, ts, ref"
 #define ALERT_COLS \
@@ -221,7 +228,19 @@ static int vfail(bw_store *s, bw_err *err, const char *fmt, va_list ap)
 {
     char what[256];
     vsnprintf(what, sizeof what, fmt, ap);
-    return bw_err_set(err, "ledger %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    int code = sqlite3_errcode(s->db);
+    return bw_err_set(err, "ledger %s: %s: %s%s", s->path, what, sqlite3_errmsg(s->db),
+                      code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? DAMAGE_HINT : "");
+}
+
+const char *bw_store_path(const bw_store *s)
+{
+    return s->path;
+}
+
+bool bw_store_err_damaged(const bw_err *err)
+{
+    return err != NULL && strstr(err->msg, DAMAGE_HINT) != NULL;
 }
 
 /* Fills err with "ledger PATH: WHAT: SQLITE MESSAGE"; returns -1. */
@@ -404,7 +423,7 @@ static int create_schema(bw_store *s, bw_err *err)
         goto undo;
     }
     if (exec(s, schema_sql, err, "creating the schema") ||
-        exec(s, "PRAGMA user_version = 2", err, "setting the schema version") ||
+        exec(s, "PRAGMA user_version = 3", err, "setting the schema version") ||
         exec(s, "COMMIT", err, "creating the schema"))
         goto undo;
     return 0;
@@ -433,6 +452,74 @@ static int upgrade_v1(bw_store *s, bw_err *err)
     return 0;
 }
 
+/* Reads a projects row selected as PROJECT_COLS. */
+static void project_row(sqlite3_stmt *q, bw_project_state *st, int64_t *upto)
+{
+    st->budget = sqlite3_column_int64(q, 1);
+    st->paid_fiscal = sqlite3_column_int64(q, 2);
+    st->paid_other = sqlite3_column_int64(q, 3);
+    for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+        int c = PROJECT_FIRST_SLOT_COL + k * SLOT_COLS;
+        st->slot[k] = (bw_slot){ .severity = (uint8_t)sqlite3_column_int(q, c),
+                                 .acked = (uint8_t)sqlite3_column_int(q, c + 1),
+                                 .ms = (uint8_t)sqlite3_column_int(q, c + 2),
+                                 .since = sqlite3_column_int64(q, c + 3),
+                                 .last_sent = sqlite3_column_int64(q, c + 4) };
+    }
+    *upto = sqlite3_column_int64(q, PROJECT_UPTO_COL);
+}
+
+/* The digest of every projects row, read with a statement of its own (the
+ * prepared ones do not exist yet during an upgrade). */
+static int digest_rows(bw_store *s, uint64_t *out, bw_err *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT " PROJECT_COLS " FROM projects", -1, &q, NULL) != SQLITE_OK)
+        return fail(s, err, "reading the project rows for their digest");
+    uint64_t sum = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        bw_project_state st;
+        int64_t upto;
+        project_row(q, &st, &upto);
+        sum += bw_store_row_digest(col_text(q, 0), &st, upto);
+    }
+    if (rc != SQLITE_DONE) {
+        fail(s, err, "reading the project rows for their digest");
+        (void)sqlite3_finalize(q);      /* repeats the error reported above */
+        return -1;
+    }
+    (void)sqlite3_finalize(q);
+    *out = sum;
+    return 0;
+}
+
+static int set_digest(bw_store *s, uint64_t digest, bw_err *err, const char *what)
+{
+    char q[96];
+    snprintf(q, sizeof q, "INSERT OR REPLACE INTO meta (key, val) VALUES ('totals_digest', %lld)",
+             (long long)(int64_t)digest);
+    return exec(s, q, err, what);
+}
+
+/* Version 2 kept no digest of the saved rows; a version 2 ledger that never
+ * completed a save pass had no totals_upto either, and every event of it is
+ * then after the watermark (0). */
+static int upgrade_v2(bw_store *s, bw_err *err)
+{
+    static const char what[] = "upgrading the schema from version 2";
+    uint64_t digest;
+    if (exec(s, "BEGIN IMMEDIATE", err, what))
+        return -1;
+    if (exec(s, "INSERT OR IGNORE INTO meta (key, val) VALUES ('totals_upto', 0)", err, what) ||
+        digest_rows(s, &digest, err) || set_digest(s, digest, err, what) ||
+        exec(s, "PRAGMA user_version = 3", err, what) || exec(s, "COMMIT", err, what)) {
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);   /* already failing */
+        return -1;
+    }
+    return 0;
+}
+
 static int check_schema(bw_store *s, bw_err *err)
 {
     int64_t version;
@@ -440,8 +527,10 @@ static int check_schema(bw_store *s, bw_err *err)
         return -1;
     if (version == SCHEMA_VERSION)
         return 0;
-    if (version == 1)
-        return upgrade_v1(s, err);
+    if (version == 1 && upgrade_v1(s, err))
+        return -1;
+    if (version <= 2 && version >= 1)
+        return upgrade_v2(s, err);
     if (version > SCHEMA_VERSION)
         return bw_err_set(err, "ledger %s: schema version %lld is newer than this budgetwatchd"
                           " understands (%d); run the budgetwatchd that wrote it, or a newer one",
@@ -811,26 +900,46 @@ int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         bw_project_state st;
-        st.budget = sqlite3_column_int64(q, 1);
-        st.paid_fiscal = sqlite3_column_int64(q, 2);
-        st.paid_other = sqlite3_column_int64(q, 3);
-        for (int k = 0; k < BW_PROJECT_KINDS; k++) {
-            int c = PROJECT_FIRST_SLOT_COL + k * SLOT_COLS;
-            st.slot[k] = (bw_slot){ .severity = (uint8_t)sqlite3_column_int(q, c),
-                                    .acked = (uint8_t)sqlite3_column_int(q, c + 1),
-                                    .ms = (uint8_t)sqlite3_column_int(q, c + 2),
-                                    .since = sqlite3_column_int64(q, c + 3),
-                                    .last_sent = sqlite3_column_int64(q, c + 4) };
-        }
+        int64_t upto;
+        project_row(q, &st, &upto);
         if (err != NULL)
             err->msg[0] = '\0';
-        if (fn(ctx, col_text(q, 0), &st, sqlite3_column_int64(q, PROJECT_UPTO_COL)) != 0)
+        if (fn(ctx, col_text(q, 0), &st, upto) != 0)
             return stopped(s, q, err, "project", col_text(q, 0));
     }
     if (rc != SQLITE_DONE)
         return run(s, q, 1, err, "reading the project states");
     release(q);
     return 0;
+}
+
+/* FNV-1a over the code, then each figure folded in through splitmix64's
+ * finaliser: any one changed column changes the digest, and the sum over
+ * rows does not depend on the order they are read in. */
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v;
+    h += 0x9e3779b97f4a7c15u;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebu;
+    return h ^ (h >> 31);
+}
+
+uint64_t bw_store_row_digest(const char *code, const bw_project_state *st, int64_t upto)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (const unsigned char *c = (const unsigned char *)code; *c; c++)
+        h = (h ^ *c) * 0x100000001b3u;
+    h = mix(h, (uint64_t)st->budget);
+    h = mix(h, (uint64_t)st->paid_fiscal);
+    h = mix(h, (uint64_t)st->paid_other);
+    for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+        const bw_slot *sl = &st->slot[k];
+        h = mix(h, (uint64_t)sl->severity | (uint64_t)sl->acked << 8 | (uint64_t)sl->ms << 16);
+        h = mix(h, (uint64_t)sl->since);
+        h = mix(h, (uint64_t)sl->last_sent);
+    }
+    return mix(h, (uint64_t)upto);
 }
 
 /* ---- sources ---- */
@@ -1007,6 +1116,133 @@ int bw_store_meta_get(bw_store *s, const char *key, int64_t *val, bw_err *err)
     *val = sqlite3_column_int64(q, 0);
     release(q);
     return 1;
+}
+
+/* ---- damage ---- */
+
+/* One row of integrity_check may hold several problems, one a line, after a
+ * "*** in database main ***" header: each line is one problem. */
+static int64_t each_line(const char *rows, bw_problem_fn fn, void *ctx)
+{
+    int64_t n = 0;
+    while (*rows) {
+        size_t len = strcspn(rows, "\n");
+        if (len > 0 && strncmp(rows, "***", 3) != 0) {
+            char line[BW_PROBLEM_MAX];
+            snprintf(line, sizeof line, "%.*s", (int)len, rows);
+            n++;
+            if (fn != NULL)
+                fn(ctx, line);
+        }
+        rows += len + (rows[len] == '\n');
+    }
+    return n;
+}
+
+/* Runs PRAGMA quick_check or integrity_check on db. SQLite reports damage as
+ * rows of text, or, where a page cannot be read at all, as SQLITE_CORRUPT
+ * from the step itself: both count as problems, not as a failed check. */
+static int64_t check_db(sqlite3 *db, const char *path, bool full, bw_problem_fn fn, void *ctx,
+                        bw_err *err)
+{
+    sqlite3_stmt *q;
+    const char *text = full ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)";
+    if (sqlite3_prepare_v2(db, text, -1, &q, NULL) != SQLITE_OK) {
+        int code = sqlite3_errcode(db);
+        if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+            if (fn != NULL)
+                fn(ctx, sqlite3_errmsg(db));
+            return 1;
+        }
+        return bw_err_set(err, "ledger %s: cannot run %s: %s", path, text + 7, sqlite3_errmsg(db));
+    }
+    int64_t problems = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *row = (const char *)sqlite3_column_text(q, 0);
+        if (row == NULL || strcmp(row, "ok") == 0)
+            continue;
+        problems += each_line(row, fn, ctx);
+    }
+    int64_t out = problems;
+    if (rc != SQLITE_DONE) {
+        int code = sqlite3_extended_errcode(db) & 0xff;
+        if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+            if (fn != NULL)
+                fn(ctx, sqlite3_errmsg(db));
+            out = problems + 1;
+        } else {
+            out = bw_err_set(err, "ledger %s: %s stopped: %s", path, text + 7, sqlite3_errmsg(db));
+        }
+    }
+    (void)sqlite3_finalize(q);  /* repeats the step's result, handled above */
+    return out;
+}
+
+int64_t bw_store_integrity(bw_store *s, bool full, bw_problem_fn fn, void *ctx, bw_err *err)
+{
+    return check_db(s->db, s->path, full, fn, ctx, err);
+}
+
+static int first_problem(void *ctx, const char *msg)
+{
+    char *first = ctx;
+    if (first[0] == '\0')
+        snprintf(first, BW_PROBLEM_MAX, "%s", msg);
+    return 0;
+}
+
+int64_t bw_store_integrity_file(const char *path, char first[BW_PROBLEM_MAX], bw_err *err)
+{
+    sqlite3 *db = NULL;
+    first[0] = '\0';
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        bw_err_set(err, "ledger %s: opening a connection for the integrity check: %s", path,
+                   db ? sqlite3_errmsg(db) : "out of memory");
+        (void)sqlite3_close_v2(db);
+        return -1;
+    }
+    (void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    int64_t n = check_db(db, path, false, first_problem, first, err);
+    (void)sqlite3_close_v2(db);     /* read-only, no statement left: nothing to report */
+    return n;
+}
+
+/* ---- rebuilding the saved totals ---- */
+
+/* Every projects row gets the totals of all its events, and a row is made for
+ * each project that has events but none; upto and the watermark become the
+ * last event, and the digest is made anew. Alert slots are kept. */
+int bw_store_rebuild_totals(bw_store *s, int64_t *rows, bw_err *err)
+{
+    static const char what[] = "rebuilding the project totals from the events";
+    static const char sql_text[] =
+        "INSERT INTO projects (" PROJECT_COLS ")"
+        " SELECT DISTINCT project, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,"
+        "  0, 0, 0, 0, 0, 0 FROM events WHERE true ON CONFLICT (code) DO NOTHING;"
+        "UPDATE projects SET paid_fiscal = 0, paid_other = 0,"
+        " upto = (SELECT coalesce(max(rowid), 0) FROM events);"
+        "WITH ledger AS (SELECT project,"
+        "  sum(CASE fund WHEN 0 THEN CASE type WHEN 0 THEN amount ELSE -amount END ELSE 0 END)"
+        "   AS fiscal,"
+        "  sum(CASE fund WHEN 1 THEN CASE type WHEN 0 THEN amount ELSE -amount END ELSE 0 END)"
+        "   AS other"
+        "  FROM events GROUP BY project)"
+        " UPDATE projects SET paid_fiscal = ledger.fiscal, paid_other = ledger.other"
+        " FROM ledger WHERE ledger.project = projects.code;"
+        "INSERT OR REPLACE INTO meta (key, val)"
+        " SELECT 'totals_upto', coalesce(max(rowid), 0) FROM events;";
+    uint64_t digest;
+    if (exec(s, "BEGIN IMMEDIATE", err, what))
+        return -1;
+    if (exec(s, sql_text, err, what) || digest_rows(s, &digest, err) ||
+        set_digest(s, digest, err, what) ||
+        query_first(s, "SELECT count(*) FROM projects", rows, NULL, 0, err, what) ||
+        exec(s, "COMMIT", err, what)) {
+        bw_store_rollback(s);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- verify ---- */

@@ -23,6 +23,11 @@ typedef struct bw_store bw_store;
  * or FULL; creates or checks the schema (user_version). */
 bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err);
 void bw_store_close(bw_store **s);
+/* Whether err, filled by a store call, says the file is damaged (SQLite found
+ * a malformed page or no database at all) rather than unreadable or full. */
+bool bw_store_err_damaged(const bw_err *err);
+/* The ledger file's path, as given to bw_store_open (the store owns it). */
+const char *bw_store_path(const bw_store *s);
 
 /* Checkpoints. By default SQLite copies the WAL into the database inside the
  * commit that takes the WAL past 1,000 pages, and that commit waits for two
@@ -93,6 +98,14 @@ typedef int (*bw_project_fn)(void *ctx, const char *code, const bw_project_state
                              int64_t upto);
 int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err);
 
+/* The digest of one projects row as bw_store_project_save writes it and
+ * bw_store_projects_each reads it back. The ledger keeps the sum (mod 2^64)
+ * of the digests of all its rows in meta "totals_digest", written by the
+ * daemon in the same transaction as the rows: a row changed by anything but
+ * the daemon no longer adds up at the next start. A check against accident
+ * and stray tools, not against someone who can write the file at will. */
+uint64_t bw_store_row_digest(const char *code, const bw_project_state *st, int64_t upto);
+
 /* Sources: last seq seen per src. */
 int bw_store_source_save(bw_store *s, const char *src, uint64_t last_seq, bw_err *err);
 typedef int (*bw_source_fn)(void *ctx, const char *src, uint64_t last_seq);
@@ -132,6 +145,25 @@ int bw_store_meta_get(bw_store *s, const char *key, int64_t *val, bw_err *err);
 typedef int (*bw_verify_fn)(void *ctx, const char *code, int64_t saved_fiscal,
                             int64_t saved_other, int64_t ledger_fiscal, int64_t ledger_other);
 int64_t bw_store_verify(bw_store *s, bw_verify_fn fn, void *ctx, bw_err *err);
+
+/* Damage: SQLite's own check of the file. full: PRAGMA integrity_check (also
+ * that each index holds exactly its table's rows and UNIQUE holds), else
+ * quick_check (pages, b-trees, record formats; much faster). Calls fn (may
+ * be NULL) for each problem, at most 100; returns their number (0: intact),
+ * or -1 when the check itself could not run. */
+#define BW_PROBLEM_MAX 256
+typedef int (*bw_problem_fn)(void *ctx, const char *problem);
+int64_t bw_store_integrity(bw_store *s, bool full, bw_problem_fn fn, void *ctx, bw_err *err);
+/* quick_check on a read-only connection of its own, so that a worker thread
+ * can run it while the loop commits; *first gets the first problem. */
+int64_t bw_store_integrity_file(const char *path, char first[BW_PROBLEM_MAX], bw_err *err);
+
+/* Recomputes every saved row's paid totals from the events (making rows for
+ * projects that have events but none), moves upto and the watermark to the
+ * last event and writes the digest anew, in one transaction; *rows: how many
+ * rows the table then has. For `budgetwatchd --rebuild-totals`, with no
+ * daemon running on the ledger. */
+int bw_store_rebuild_totals(bw_store *s, int64_t *rows, bw_err *err);
 
 /* Counts, for stats and tests. */
 int64_t bw_store_event_count(bw_store *s, bw_err *err);

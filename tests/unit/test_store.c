@@ -113,7 +113,11 @@ static int insert(bw_store *s, const bw_event *ev)
 static void test_schema_and_wal(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+    /* A new ledger promises from the start that every row (none yet) holds
+     * its events up to 0, and that its rows add up to the digest 0. */
+    assert_int_equal(sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_upto'"), 0);
+    assert_int_equal(sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_digest'"), 0);
     sqlite3 *db;
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -852,12 +856,12 @@ static void test_newer_schema_refused(void **state)
 {
     fixture *f = *state;
     bw_store_close(&f->s);
-    sql_exec(f->path, "PRAGMA user_version = 3");
+    sql_exec(f->path, "PRAGMA user_version = 4");
     bw_err err;
     assert_null(bw_store_open(f->path, false, &err));
     char want[256];
-    snprintf(want, sizeof want, "ledger %s: schema version 3 is newer than this budgetwatchd"
-             " understands (2)", f->path);
+    snprintf(want, sizeof want, "ledger %s: schema version 4 is newer than this budgetwatchd"
+             " understands (3)", f->path);
     if (strncmp(err.msg, want, strlen(want)) != 0)
         fail_msg("got %s", err.msg);
 }
@@ -877,12 +881,13 @@ static void test_upgrade_from_v1(void **state)
     bw_store_close(&f->s);
     sql_exec(f->path, "ALTER TABLE projects DROP COLUMN upto");
     sql_exec(f->path, "ALTER TABLE rejects DROP COLUMN peer");
+    sql_exec(f->path, "DELETE FROM meta");
     sql_exec(f->path, "PRAGMA user_version = 1");
 
     f->s = bw_store_open(f->path, false, &err);
     if (f->s == NULL)
         fail_msg("%s", err.msg);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
     projects_seen p = { 0 };
     assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
     assert_int_equal(p.n, 1);
@@ -891,9 +896,158 @@ static void test_upgrade_from_v1(void **state)
     int64_t w = 0;
     assert_int_equal(bw_store_meta_get(f->s, "totals_upto", &w, &err), 1);
     assert_int_equal(w, 2);
+    assert_int_equal((uint64_t)sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_digest'"),
+                     bw_store_row_digest("P1", &p.st[0], 2));
     /* Version 1 dead letters came without CURVE: their peer is NULL. */
     assert_true(bw_store_reject_insert(f->s, "x", "y", "z", 1, "bad", NULL, 1, &err) > 0);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM rejects WHERE peer IS NULL"), 1);
+}
+
+/* A version 2 ledger that never finished a save pass had no totals_upto:
+ * after the upgrade the watermark is 0 (every event is looked at again, each
+ * against its row's upto), and the digest is that of the rows as they are. */
+static void test_upgrade_from_v2(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_project_state a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.budget = 500;
+    a.paid_fiscal = 70;
+    a.slot[0] = (bw_slot){ .severity = 1, .since = 9, .last_sent = 9 };
+    b.budget = 900;
+    b.paid_other = 3;
+    assert_int_equal(bw_store_project_save(f->s, "P1", &a, 4, &err), 0);
+    assert_int_equal(bw_store_project_save(f->s, "P2", &b, 6, &err), 0);
+    bw_store_close(&f->s);
+    sql_exec(f->path, "DELETE FROM meta; PRAGMA user_version = 2");
+    f->s = bw_store_open(f->path, false, &err);
+    if (f->s == NULL)
+        fail_msg("%s", err.msg);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+    int64_t w = -1, digest = 0;
+    assert_int_equal(bw_store_meta_get(f->s, "totals_upto", &w, &err), 1);
+    assert_int_equal(w, 0);
+    assert_int_equal(bw_store_meta_get(f->s, "totals_digest", &digest, &err), 1);
+    assert_int_equal((uint64_t)digest,
+                     bw_store_row_digest("P1", &a, 4) + bw_store_row_digest("P2", &b, 6));
+}
+
+/* Every column of a row moves its digest; the same row always gives the same. */
+static void test_row_digest(void **state)
+{
+    (void)state;
+    bw_project_state st;
+    memset(&st, 0, sizeof st);
+    st.budget = 1000;
+    uint64_t base = bw_store_row_digest("P1", &st, 5);
+    assert_int_equal(bw_store_row_digest("P1", &st, 5), base);
+    assert_int_not_equal(bw_store_row_digest("P2", &st, 5), base);
+    assert_int_not_equal(bw_store_row_digest("P1", &st, 6), base);
+    bw_project_state t = st;
+    t.paid_fiscal = 1;
+    assert_int_not_equal(bw_store_row_digest("P1", &t, 5), base);
+    t = st;
+    t.paid_other = 1;
+    assert_int_not_equal(bw_store_row_digest("P1", &t, 5), base);
+    t = st;
+    t.budget = 1001;
+    assert_int_not_equal(bw_store_row_digest("P1", &t, 5), base);
+    for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+        uint8_t *small[] = { &t.slot[k].severity, &t.slot[k].acked, &t.slot[k].ms };
+        for (int i = 0; i < 3; i++) {
+            t = st;
+            *small[i] = 1;      /* points into t */
+            assert_int_not_equal(bw_store_row_digest("P1", &t, 5), base);
+        }
+        t = st;
+        t.slot[k].since = 1;
+        assert_int_not_equal(bw_store_row_digest("P1", &t, 5), base);
+        t = st;
+        t.slot[k].last_sent = 1;
+        assert_int_not_equal(bw_store_row_digest("P1", &t, 5), base);
+    }
+}
+
+static int count_problem(void *ctx, const char *msg)
+{
+    (void)msg;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* Bytes overwritten inside the (src, id) index: SQLite's integrity_check
+ * finds it, on the store's connection and on one of its own. */
+static void test_integrity_finds_damage(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    char first[BW_PROBLEM_MAX];
+    assert_int_equal(bw_store_begin(f->s, &err), 0);
+    for (int i = 0; i < 2000; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%d", i);
+        bw_event e = event("treasury", id, BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 1);
+        assert_int_equal(insert(f->s, &e), 1);
+    }
+    assert_int_equal(bw_store_commit(f->s, &err), 0);
+    assert_int_equal(bw_store_integrity(f->s, true, NULL, NULL, &err), 0);
+    assert_int_equal(bw_store_integrity_file(f->path, first, &err), 0);
+    int64_t root = sql_int(f->path, "SELECT rootpage FROM sqlite_schema"
+                                    " WHERE name = 'sqlite_autoindex_events_1'");
+    int64_t page = sql_int(f->path, "PRAGMA page_size");
+    bw_store_close(&f->s);      /* the last connection copies the WAL into the file */
+    FILE *fp = fopen(f->path, "r+b");
+    assert_non_null(fp);
+    /* The root of a 2,000-row index is an interior page: its cells (child
+     * pointers and keys) sit at the end of the page. */
+    unsigned char junk[64];
+    memset(junk, 0x5a, sizeof junk);
+    assert_int_equal(fseek(fp, (long)((root - 1) * page + page - (long)sizeof junk), SEEK_SET), 0);
+    assert_int_equal(fwrite(junk, 1, sizeof junk, fp), sizeof junk);
+    assert_int_equal(fclose(fp), 0);
+    f->s = bw_store_open(f->path, false, &err);
+    if (f->s == NULL)
+        fail_msg("%s", err.msg);
+    int n = 0;
+    assert_true(bw_store_integrity(f->s, true, count_problem, &n, &err) > 0);
+    assert_true(n > 0);
+    assert_true(bw_store_integrity_file(f->path, first, &err) > 0);
+    assert_true(first[0] != '\0');
+}
+
+/* Totals edited behind the daemon's back, a row missing: the rebuild puts
+ * back what the events say, and verify agrees again. */
+static void test_rebuild_totals(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_event e1 = event("treasury", "1", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 100);
+    bw_event e2 = event("treasury", "2", BW_EV_DISBURSEMENT, BW_FUND_OTHER, "P1", 40);
+    bw_event e3 = event("treasury", "3", BW_EV_REFUND, BW_FUND_FISCAL, "P1", 30);
+    bw_event e4 = event("treasury", "4", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P2", 7);
+    assert_int_equal(insert(f->s, &e1), 1);
+    assert_int_equal(insert(f->s, &e2), 1);
+    assert_int_equal(insert(f->s, &e3), 1);
+    assert_int_equal(insert(f->s, &e4), 1);
+    save_totals(f->s, "P1", 999, 0);
+    save_totals(f->s, "P9", 0, 0);          /* a row without events stays, at zero */
+    int64_t rows = 0;
+    assert_int_equal(bw_store_rebuild_totals(f->s, &rows, &err), 0);
+    assert_int_equal(rows, 3);
+    assert_int_equal(sql_int(f->path, "SELECT paid_fiscal FROM projects WHERE code = 'P1'"), 70);
+    assert_int_equal(sql_int(f->path, "SELECT paid_other FROM projects WHERE code = 'P1'"), 40);
+    assert_int_equal(sql_int(f->path, "SELECT paid_fiscal FROM projects WHERE code = 'P2'"), 7);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM projects WHERE upto = 4"), 3);
+    assert_int_equal(sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_upto'"), 4);
+    projects_seen p = { 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    uint64_t sum = 0;
+    for (int i = 0; i < p.n; i++)
+        sum += bw_store_row_digest(p.code[i], &p.st[i], p.upto[i]);
+    assert_int_equal((uint64_t)sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_digest'"),
+                     sum);
 }
 
 static void test_not_a_ledger_refused(void **state)
@@ -963,6 +1117,10 @@ int main(void)
         T(test_reopen_sees_everything),
         T(test_newer_schema_refused),
         T(test_upgrade_from_v1),
+        T(test_upgrade_from_v2),
+        T(test_row_digest),
+        T(test_integrity_finds_damage),
+        T(test_rebuild_totals),
         T(test_not_a_ledger_refused),
         T(test_errors_carry_the_path),
     };
