@@ -86,6 +86,7 @@ void bw_config_defaults(bw_config *c)
                       why, sizeof why);
     c->default_target_bp = 9500;
     c->sync_full = true;
+    c->integrity_check_interval = 86400;
     c->batch_max = 4096;
     c->max_message_bytes = 65536;
     c->max_dead_letters = 100000;
@@ -300,6 +301,8 @@ static int store_key(loader *l, const char *k, const char *v)
         l->c->sync_full = strcmp(v, "full") == 0;
         return 1;
     }
+    if (!strcmp(k, "integrity_check_interval"))
+        return duration(l, "store", k, v, &l->c->integrity_check_interval);
     if (!strcmp(k, "batch_max")) {
         if (!integer(l, "store", k, v, 1, 1000000, &x))
             return 0;

@@ -322,7 +322,7 @@ static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
     int64_t events = bw_store_event_count(d->store, &err);
     int64_t pending = bw_store_rejects_pending(d->store, &err);
     reply r;
-    reply_init(&r, out, 18);
+    reply_init(&r, out, 20);
     bw_pack_kv_uint(&r.pk, "accepted", d->stats.accepted);
     bw_pack_kv_uint(&r.pk, "duplicates", d->stats.duplicates);
     bw_pack_key(&r.pk, "rejected");
@@ -336,6 +336,8 @@ static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
     bw_pack_kv_int(&r.pk, "events_in_ledger", events);
     bw_pack_kv_int(&r.pk, "dead_letters_pending", pending);
     bw_pack_kv_uint(&r.pk, "dead_letters_dropped", d->stats.dead_letters_dropped);
+    bw_pack_kv_uint(&r.pk, "integrity_checks", d->stats.integrity_checks);
+    bw_pack_kv_uint(&r.pk, "integrity_failures", d->stats.integrity_failures);
     bw_pack_kv_uint(&r.pk, "projects", bw_plan_nprojects(bw_engine_plan(d->engine)));
     bw_pack_kv_uint(&r.pk, "alert_seq", d->alert_seq);
     bw_pack_kv_uint(&r.pk, "bad_frames", d->stats.bad_frames);
@@ -371,32 +373,60 @@ static int verify_diff(void *ctx, const char *code, int64_t sf, int64_t so, int6
     return 0;
 }
 
+/* The problems SQLite's integrity_check reports, as an array of strings. */
+typedef struct damage_ctx {
+    msgpack_sbuffer items;
+    msgpack_packer pk;
+    size_t n;
+} damage_ctx;
+
+static int damage_item(void *ctx, const char *problem)
+{
+    damage_ctx *c = ctx;
+    bw_pack_str(&c->pk, problem);
+    c->n++;
+    return 0;
+}
+
 static int op_verify(bw_daemon *d, msgpack_sbuffer *out)
 {
     verify_ctx v = { .n = 0 };
+    damage_ctx dm = { .n = 0 };
     msgpack_sbuffer_init(&v.items);
     msgpack_packer_init(&v.pk, &v.items, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(&dm.items);
+    msgpack_packer_init(&dm.pk, &dm.items, msgpack_sbuffer_write);
     bw_err err;
-    /* Saved totals lag memory by a few batches; write them all, then compare. */
-    if (bw_batch_save_all_totals(d)) {
+    int64_t checked = -1, problems = -1;
+    /* Saved totals lag memory by a few batches; write them all, then compare.
+     * Damage is looked for first: totals read from a damaged file prove nothing. */
+    if (bw_batch_save_all_totals(d))
+        bw_err_set(&err, "writing the project totals to the ledger failed (see the log)");
+    else if ((problems = bw_store_integrity(d->store, true, damage_item, &dm, &err)) == 0)
+        checked = bw_store_verify(d->store, verify_diff, &v, &err);
+    if (problems < 0 || (problems == 0 && checked < 0)) {
         msgpack_sbuffer_destroy(&v.items);
-        return fail(out, "writing the project totals to the ledger failed (see the log)");
-    }
-    int64_t checked = bw_store_verify(d->store, verify_diff, &v, &err);
-    if (checked < 0) {
-        msgpack_sbuffer_destroy(&v.items);
+        msgpack_sbuffer_destroy(&dm.items);
         return fail(out, "%s", err.msg);
     }
+    if (problems > 0)
+        bw_log(BW_LOG_ERR, "verify: the ledger %s is damaged: integrity_check found %lld "
+               "problem(s)", bw_store_path(d->store), (long long)problems);
     if (v.n)
         bw_log(BW_LOG_ERR, "verify: %zu project(s) whose totals differ from the ledger", v.n);
     reply r;
-    reply_init(&r, out, 3);
-    bw_pack_kv_bool(&r.pk, "consistent", v.n == 0);
-    bw_pack_kv_int(&r.pk, "checked", checked);
+    reply_init(&r, out, 5);
+    bw_pack_kv_bool(&r.pk, "consistent", problems == 0 && v.n == 0);
+    bw_pack_kv_bool(&r.pk, "damaged", problems > 0);
+    bw_pack_key(&r.pk, "damage");
+    msgpack_pack_array(&r.pk, dm.n);
+    msgpack_sbuffer_write(out, dm.items.data, dm.items.size);
+    bw_pack_kv_int(&r.pk, "checked", checked < 0 ? 0 : checked);
     bw_pack_key(&r.pk, "differences");
     msgpack_pack_array(&r.pk, v.n);
     msgpack_sbuffer_write(out, v.items.data, v.items.size);
     msgpack_sbuffer_destroy(&v.items);
+    msgpack_sbuffer_destroy(&dm.items);
     return 0;
 }
 

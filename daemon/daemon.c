@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
 #include "log.h"
+#include "money.h"
 #include "notify.h"
 #include "tz.h"
 #include "zio.h"
@@ -132,32 +135,97 @@ void bw_touch_totals(bw_daemon *d, uint32_t project)
 
 /* ---- restoring state from the ledger ---- */
 
+/* A saved row whose project the plan no longer has. Its events stay in the
+ * ledger, and its row must go on holding all of them, or the watermark would
+ * pass events it lacks and a plan that brings the project back would lose
+ * them: so the events after its row are summed here and the row rewritten. */
+typedef struct orphan {
+    char *code;
+    bw_project_state st;
+    int64_t upto;
+    uint64_t digest;            /* of the row as it was read */
+    bool moved;
+} orphan;
+
 typedef struct restore_ctx {
     bw_daemon *d;
     bw_engine *e;
     bw_saveq *q;
     int64_t *upto;              /* per project: the rowid its saved totals reach */
-    size_t restored, orphaned, replayed;
+    uint64_t *digest;           /* per project: the digest of its saved row */
+    uint64_t sum;               /* the digests of every row read, orphans too */
+    orphan *orph;               /* in code order, as the rows are read */
+    size_t norph, caporph;
+    size_t restored, replayed;
     bw_err *err;
 } restore_ctx;
+
+static int keep_orphan(restore_ctx *r, const char *code, const bw_project_state *st, int64_t upto,
+                       uint64_t digest)
+{
+    if (r->norph == r->caporph) {
+        size_t cap = r->caporph ? r->caporph * 2 : 16;
+        orphan *o = realloc(r->orph, cap * sizeof *o);
+        if (o == NULL)
+            return bw_err_set(r->err, "out of memory keeping the rows of dropped projects");
+        r->orph = o;
+        r->caporph = cap;
+    }
+    orphan *o = &r->orph[r->norph];
+    if ((o->code = strdup(code)) == NULL)
+        return bw_err_set(r->err, "out of memory keeping the rows of dropped projects");
+    o->st = *st;
+    o->upto = upto;
+    o->digest = digest;
+    o->moved = false;
+    r->norph++;
+    return 0;
+}
+
+static void free_orphans(restore_ctx *r)
+{
+    for (size_t i = 0; i < r->norph; i++)
+        free(r->orph[i].code);
+    free(r->orph);
+}
+
+static int orphan_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const orphan *)elem)->code);
+}
 
 static int restore_project(void *ctx, const char *code, const bw_project_state *st,
                            int64_t upto)
 {
     restore_ctx *r = ctx;
+    uint64_t h = bw_store_row_digest(code, st, upto);
+    r->sum += h;
     const bw_plan *p = bw_engine_plan(r->e);
     int64_t ix = bw_plan_find_project(p, code, strlen(code));
-    if (ix < 0) {
-        r->orphaned++;
-        return 0;
-    }
+    if (ix < 0)
+        return keep_orphan(r, code, st, upto, h);
     /* The budget comes from the plan, then from the adjustments on top of it. */
     bw_project_state s = *st;
     s.budget = bw_plan_project(p, (size_t)ix)->budget;
     if (bw_engine_restore(r->e, (uint32_t)ix, &s, r->err))
         return -1;
     r->upto[ix] = upto;
+    r->digest[ix] = h;
     r->restored++;
+    return 0;
+}
+
+/* The same sums as the engine's, for a row outside the plan. */
+static int orphan_apply(restore_ctx *r, orphan *o, int64_t rowid, const bw_event *ev)
+{
+    int64_t *bucket = ev->fund == BW_FUND_OTHER ? &o->st.paid_other : &o->st.paid_fiscal;
+    bool ok = ev->type == BW_EV_REFUND ? bw_fen_sub(*bucket, ev->amount, bucket)
+                                       : bw_fen_add(*bucket, ev->amount, bucket);
+    if (!ok)
+        return bw_err_set(r->err, "ledger event %s/%s (rowid %lld) overflows the total of "
+                          "project %s; run `budgetwatchd --verify`", ev->src, ev->id,
+                          (long long)rowid, o->code);
+    o->moved = true;
     return 0;
 }
 
@@ -166,13 +234,17 @@ static int restore_event(void *ctx, int64_t rowid, const bw_event *ev)
 {
     restore_ctx *r = ctx;
     int64_t ix = bw_plan_find_project(bw_engine_plan(r->e), ev->project, strlen(ev->project));
-    if (ix < 0 || rowid <= r->upto[ix])
+    if (ix < 0) {
+        orphan *o = r->norph ? bsearch(ev->project, r->orph, r->norph, sizeof *o, orphan_cmp)
+                             : NULL;
+        return o != NULL && rowid > o->upto ? orphan_apply(r, o, rowid, ev) : 0;
+    }
+    if (rowid <= r->upto[ix])
         return 0;
     bw_err err;
     if (bw_engine_apply(r->e, (uint32_t)ix, ev->type, ev->fund, ev->amount, &err))
-        return bw_err_set(r->err, "ledger event %s/%s (rowid %lld): %s; run `budgetwatch "
-                          "verify` on a copy of the ledger", ev->src, ev->id, (long long)rowid,
-                          err.msg);
+        return bw_err_set(r->err, "ledger event %s/%s (rowid %lld): %s; run `budgetwatchd "
+                          "--verify`", ev->src, ev->id, (long long)rowid, err.msg);
     bw_saveq_later(r->q, (uint32_t)ix);
     r->replayed++;
     return 0;
@@ -193,50 +265,123 @@ static int restore_source(void *ctx, const char *src, uint64_t last)
     return bw_sources_set(r->d->sources, src, last) ? bw_err_set(r->err, "too many sources") : 0;
 }
 
+/* The rows must add up to the digest the daemon wrote with them: if not,
+ * something else changed them, and the totals they hold cannot be served. */
+static int check_digest(bw_daemon *d, uint64_t sum, bw_err *err)
+{
+    int64_t saved = 0;
+    int have = bw_store_meta_get(d->store, "totals_digest", &saved, err);
+    if (have < 0)
+        return -1;
+    if (have == 1 && (uint64_t)saved == sum)
+        return 0;
+    d->exit_code = BW_EXIT_DAMAGED;
+    return bw_err_set(err, "ledger %s/ledger.db: the saved project totals do not add up to the "
+                      "digest written with them: the projects table was changed by something "
+                      "other than budgetwatchd, or damaged. The events are the record: see which "
+                      "rows differ with `budgetwatchd --verify`, then rebuild the totals from the "
+                      "events with `budgetwatchd --rebuild-totals` (or restore a backup)",
+                      d->cfg.state_dir);
+}
+
+/* Rewrites the rows of dropped projects that restore_event moved, in a
+ * transaction of their own: no batch is open during a restore. */
+static int save_orphans(bw_daemon *d, restore_ctx *r, int64_t upto, bw_err *err)
+{
+    size_t moved = 0;
+    for (size_t i = 0; i < r->norph; i++)
+        moved += r->orph[i].moved;
+    if (moved == 0)
+        return 0;
+    if (bw_store_begin(d->store, err))
+        return -1;
+    uint64_t sum = r->sum;
+    for (size_t i = 0; i < r->norph; i++) {
+        orphan *o = &r->orph[i];
+        if (!o->moved)
+            continue;
+        sum += bw_store_row_digest(o->code, &o->st, upto) - o->digest;
+        if (bw_store_project_save(d->store, o->code, &o->st, upto, err))
+            goto undo;
+    }
+    if (bw_store_meta_set(d->store, "totals_digest", (int64_t)sum, err) ||
+        bw_store_commit(d->store, err))
+        goto undo;
+    r->sum = sum;
+    bw_log(BW_LOG_INFO, "brought the saved rows of %zu dropped project(s) up to date", moved);
+    return 0;
+undo:
+    bw_store_rollback(d->store);
+    return -1;
+}
+
 static int restore_walk(bw_daemon *d, restore_ctx *r, int64_t watermark, bool sources,
                         bw_err *err)
 {
-    if (bw_store_projects_each(d->store, restore_project, r, err) ||
-        bw_store_adjusts_latest_each(d->store, restore_adjust, r, err) ||
+    if (bw_store_projects_each(d->store, restore_project, r, err))
+        return -1;
+    if (check_digest(d, r->sum, err))
+        return -1;
+    if (bw_store_adjusts_latest_each(d->store, restore_adjust, r, err) ||
         bw_store_events_each(d->store, watermark, restore_event, r, err) < 0)
         return -1;
     if (err->msg[0] != '\0')
         return -1;      /* restore_event stopped the walk */
+    int64_t last = bw_store_event_max_rowid(d->store, err);
+    if (last < 0 || save_orphans(d, r, last, err))
+        return -1;
     return sources && bw_store_sources_each(d->store, restore_source, r, err) ? -1 : 0;
 }
 
-/* Puts project states, the events after the saved totals, adjustments and
- * sources back from the store into engine e, and makes the queue *q that goes
- * with it. Used at start and after a reload. */
-static int restore_state(bw_daemon *d, bw_engine *e, bw_saveq **q, bool sources, bw_err *err)
+/* The queue and the row digests that go with an engine of n projects. */
+static int restore_alloc(const bw_engine *e, restore_ctx *r, int64_t watermark)
 {
-    size_t n = bw_plan_nprojects(bw_engine_plan(e));
-    int64_t watermark = 0;
-    int have = bw_store_meta_get(d->store, "totals_upto", &watermark, err);
-    if (have < 0)
-        return -1;
-    if (have == 0 && (watermark = bw_store_event_max_rowid(d->store, err)) < 0)
-        return -1;      /* a ledger that never saved one: new, or every row current */
-    restore_ctx r = { d, e, NULL, calloc(n ? n : 1, sizeof *r.upto), 0, 0, 0, err };
-    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+    size_t n = bw_plan_nprojects(bw_engine_plan(e)), m = n ? n : 1;
+    r->upto = calloc(m, sizeof *r->upto);
+    r->digest = calloc(m, sizeof *r->digest);
+    uint32_t *order = malloc(m * sizeof *order);
     if (order != NULL && bw_plan_code_order(bw_engine_plan(e), order) == 0)
-        *q = r.q = bw_saveq_new(n, &order, watermark);
+        r->q = bw_saveq_new(n, &order, watermark);
     free(order);
-    if (r.upto == NULL || r.q == NULL) {
+    return r->upto && r->digest && r->q ? 0 : -1;
+}
+
+/* Puts project states, the events after the saved totals, adjustments and
+ * sources back from the store into engine e, and makes the queue *q and the
+ * row digests *digest that go with it. Used at start and after a reload. */
+static int restore_state(bw_daemon *d, bw_engine *e, bw_saveq **q, uint64_t **digest,
+                         uint64_t *sum, bool sources, bw_err *err)
+{
+    /* Every row holds all its events up to the watermark. A ledger that has
+     * none (made by a release before schema 3, never through a whole save
+     * pass) has no such promise: everything after 0 is looked at. */
+    int64_t watermark = 0;
+    if (bw_store_meta_get(d->store, "totals_upto", &watermark, err) < 0)
+        return -1;
+    restore_ctx r = { .d = d, .e = e, .err = err };
+    if (restore_alloc(e, &r, watermark)) {
         free(r.upto);
-        bw_saveq_free(q);
-        return bw_err_set(err, "out of memory restoring %zu project states", n);
+        free(r.digest);
+        bw_saveq_free(&r.q);
+        return bw_err_set(err, "out of memory restoring %zu project states",
+                          bw_plan_nprojects(bw_engine_plan(e)));
     }
     err->msg[0] = '\0';
     int rc = restore_walk(d, &r, watermark, sources, err);
     free(r.upto);
+    size_t orphans = r.norph;
+    free_orphans(&r);
     if (rc) {
-        bw_saveq_free(q);
+        free(r.digest);
+        bw_saveq_free(&r.q);
         return -1;
     }
-    if (r.orphaned)
+    *q = r.q;
+    *digest = r.digest;
+    *sum = r.sum;
+    if (orphans)
         bw_log(BW_LOG_WARNING, "the ledger holds %zu project(s) the plan no longer has; their "
-               "events stay in the ledger and count again if the plan brings them back", r.orphaned);
+               "events stay in the ledger and count again if the plan brings them back", orphans);
     bw_log(BW_LOG_INFO, "restored %zu project states from the ledger, and %zu events after "
            "their last save", r.restored, r.replayed);
     return 0;
@@ -255,7 +400,8 @@ static int start_engine(bw_daemon *d, bw_plan **plan, const bw_calendar *cal, in
     if (e == NULL)
         return -1;
     bw_saveq *q = NULL;
-    if (restore_state(d, e, &q, sources, err)) {
+    uint64_t *digest = NULL, sum = 0;
+    if (restore_state(d, e, &q, &digest, &sum, sources, err)) {
         *plan = bw_engine_free_keep_plan(&e);
         return -1;
     }
@@ -264,6 +410,9 @@ static int start_engine(bw_daemon *d, bw_plan **plan, const bw_calendar *cal, in
     d->engine = e;
     bw_saveq_free(&d->saveq);
     d->saveq = q;
+    free(d->row_digest);
+    d->row_digest = digest;
+    d->digest = sum;
     d->cal = *cal;
     return 0;
 }
@@ -274,6 +423,8 @@ int bw_batch_begin(bw_daemon *d)
 {
     if (d->in_txn)
         return 0;
+    if (d->stopping && d->exit_code != 0)
+        return -1;      /* the ledger failed: nothing more is written */
     bw_err err;
     if (bw_store_begin(d->store, &err)) {
         bw_log(BW_LOG_ERR, "%s", err.msg);
@@ -297,13 +448,22 @@ static int save_source(void *ctx, const char *src, uint64_t last)
 typedef struct save_ctx {
     bw_daemon *d;
     bw_err *err;
+    size_t saved;               /* rows written */
 } save_ctx;
 
 static int save_project(void *ctx, uint32_t ix, int64_t upto)
 {
     save_ctx *c = ctx;
-    return bw_store_project_save(c->d->store, bw_plan_project(bw_engine_plan(c->d->engine), ix)->code,
-                                 bw_engine_state(c->d->engine, ix), upto, c->err);
+    bw_daemon *d = c->d;
+    const char *code = bw_plan_project(bw_engine_plan(d->engine), ix)->code;
+    const bw_project_state *st = bw_engine_state(d->engine, ix);
+    if (bw_store_project_save(d->store, code, st, upto, c->err))
+        return -1;
+    uint64_t h = bw_store_row_digest(code, st, upto);
+    d->digest += h - d->row_digest[ix];
+    d->row_digest[ix] = h;
+    c->saved++;
+    return 0;
 }
 
 /* How many queued rows this commit writes (see SAVE_MIN, TAIL_MAX). */
@@ -322,10 +482,13 @@ static int save_state(bw_daemon *d, bw_err *err)
     int64_t upto = bw_store_event_max_rowid(d->store, err);
     if (upto < 0)
         return -1;
-    save_ctx c = { d, err };
+    save_ctx c = { d, err, 0 };
     int moved = bw_saveq_flush(d->saveq, upto, save_budget(d, upto), save_project, &c);
     if (moved < 0 || (moved && bw_store_meta_set(d->store, "totals_upto",
                                                  bw_saveq_watermark(d->saveq), err)))
+        return -1;
+    /* The digest goes with the rows, in their transaction (see check_digest). */
+    if (c.saved && bw_store_meta_set(d->store, "totals_digest", (int64_t)d->digest, err))
         return -1;
     d->batch_events = 0;
     d->save_all_totals = false;
@@ -354,6 +517,21 @@ static void send_acks(bw_daemon *d)
     d->nacks = 0;
 }
 
+void bw_daemon_store_failed(bw_daemon *d, const bw_err *why)
+{
+    bw_log(BW_LOG_ERR, "%s; stopping so that no unrecorded event is acknowledged", why->msg);
+    /* SQLite may have rolled back already; either way nothing of this batch
+     * is in the ledger, so nothing of it is acknowledged or published, and
+     * no later statement runs outside a transaction. */
+    bw_store_rollback(d->store);
+    d->in_txn = false;
+    d->nacks = 0;
+    d->npending = 0;
+    d->exit_code = bw_store_err_damaged(why) ? BW_EXIT_DAMAGED : BW_EXIT_STORE;
+    d->stopping = true;
+    uv_stop(&d->loop);
+}
+
 /* Commits what the batch holds, then tells the world: acks, then alerts.
  * A failed commit leaves memory ahead of the ledger, so the daemon stops
  * (unacknowledged senders retry; the state comes back from the ledger). */
@@ -363,13 +541,7 @@ static int commit_flush(bw_daemon *d)
         return 0;
     bw_err err;
     if (save_state(d, &err) || bw_store_commit(d->store, &err)) {
-        bw_log(BW_LOG_ERR, "%s; stopping so that no unrecorded event is acknowledged", err.msg);
-        bw_store_rollback(d->store);
-        d->in_txn = false;
-        d->nacks = 0;
-        d->npending = 0;
-        d->exit_code = 1;
-        uv_stop(&d->loop);
+        bw_daemon_store_failed(d, &err);
         return -1;
     }
     d->in_txn = false;
@@ -392,7 +564,11 @@ int bw_batch_save_all_totals(bw_daemon *d)
     if (bw_batch_begin(d))
         return -1;
     d->save_all_totals = true;
-    return bw_batch_flush_pending(d);
+    /* No new transaction: what reads the ledger next (verify, its integrity
+     * check) must not run inside a write transaction, which SQLite would
+     * refuse to go on with once the check has met a damaged page. The next
+     * event begins one. */
+    return commit_flush(d);
 }
 
 static void arm_alert_timer(bw_daemon *d);
@@ -423,12 +599,59 @@ static int zerr(bw_err *err, const char *what, const char *url)
     return bw_err_set(err, "%s %s: %s", what, url, zmq_strerror(zmq_errno()));
 }
 
+/* An address in use is another process's (75: worth a restart later); any
+ * other failure is the configuration's (78). */
+static void bind_failed(bw_daemon *d, const char *url, bw_err *err)
+{
+    int e = zmq_errno();
+    bool in_use = e == EADDRINUSE;
+    d->exit_code = in_use ? BW_EXIT_IN_USE : BW_EXIT_CONFIG;
+    bw_err_set(err, "cannot bind %s: %s; %s", url, zmq_strerror(e),
+               in_use ? "another process (another budgetwatchd?) holds that address: stop it, or "
+                        "give this daemon another endpoint in [endpoints]"
+                      : "check the address in [endpoints]");
+}
+
 /* ipc:// endpoints live in the runtime directory; only the service's group may
  * connect (mode 0660). */
-static void restrict_ipc(const char *url)
+static int restrict_ipc(const char *url, bw_err *err)
 {
-    if (strncmp(url, "ipc://", 6) == 0 && url[6] != '@')
-        chmod(url + 6, 0660);
+    if (strncmp(url, "ipc://", 6) != 0 || url[6] == '@' || chmod(url + 6, 0660) == 0)
+        return 0;
+    return bw_err_set(err, "cannot restrict %s to its group (chmod 0660): %s", url + 6,
+                      strerror(errno));
+}
+
+/* libzmq unlinks an ipc:// socket file before it binds, so a second daemon
+ * would silently take the first one's sockets over. A socket someone still
+ * answers on is in use; one nobody answers on is a dead daemon's, and taken. */
+static bool ipc_in_use(const char *url)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strncmp(url, "ipc://", 6) != 0 || url[6] == '@' || strlen(url + 6) >= sizeof sa.sun_path)
+        return false;
+    strcpy(sa.sun_path, url + 6);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool used = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return used;
+}
+
+static int bind_endpoint(bw_daemon *d, void *s, const char *url, bw_err *err)
+{
+    if (ipc_in_use(url)) {
+        d->exit_code = BW_EXIT_IN_USE;
+        return bw_err_set(err, "cannot bind %s: another process (another budgetwatchd?) is "
+                          "listening on that socket: stop it, or give this daemon a "
+                          "runtime_dir or endpoints of its own", url);
+    }
+    if (zmq_bind(s, url) != 0) {
+        bind_failed(d, url, err);
+        return -1;
+    }
+    return restrict_ipc(url, err);
 }
 
 /* Says once where anyone who can reach a tcp:// port may speak. */
@@ -461,14 +684,10 @@ static void *open_socket(bw_daemon *d, int type, const char *url, bw_domain dom,
     *curve = c == 1;
     if (url != NULL && c == 0)
         note_open(bw_domain_name(dom), url);
-    if (url != NULL && zmq_bind(s, url) != 0) {
-        zerr(err, "cannot bind", url);
-        bw_err_set(err, "%s; is another budgetwatchd running, or is the address wrong?", err->msg);
+    if (url != NULL && bind_endpoint(d, s, url, err)) {
         zmq_close(s);
         return NULL;
     }
-    if (url != NULL)
-        restrict_ipc(url);
     return s;
 }
 
@@ -493,11 +712,10 @@ static int open_sub(bw_daemon *d, bw_err *err)
                        strlen(d->cfg.events_sub_prefixes[i]));
     for (int i = 0; i < d->cfg.n_events_sub; i++) {
         const bw_endpoint *ep = &d->cfg.events_sub[i];
-        int rc = ep->bind ? zmq_bind(d->sub, ep->url) : zmq_connect(d->sub, ep->url);
-        if (rc != 0)
-            return zerr(err, ep->bind ? "cannot bind events_sub" : "cannot connect events_sub", ep->url);
-        if (ep->bind)
-            restrict_ipc(ep->url);
+        if (ep->bind ? bind_endpoint(d, d->sub, ep->url, err)
+                     : zmq_connect(d->sub, ep->url) != 0 ? zerr(err, "cannot connect events_sub",
+                                                                ep->url) : 0)
+            return -1;
     }
     return 0;
 }
@@ -571,7 +789,7 @@ static const char *ingest_peer(bw_daemon *d, bool curve, zmq_msg_t *frame)
 static bool drain_router(bw_daemon *d, uint32_t *budget)
 {
     zmq_msg_t f[3];
-    while (*budget > 0) {
+    while (*budget > 0 && !d->stopping) {
         int n = bw_zio_recv(d->router, f, 3);
         if (n == 0)
             return false;
@@ -581,6 +799,7 @@ static bool drain_router(bw_daemon *d, uint32_t *budget)
             return false;
         }
         bw_ack ack;
+        int status = BW_ACK_REJECTED;
         /* The key comes from a frame the peer sent: the routing-id frame the
          * ROUTER adds does not always carry the connection's metadata (seen
          * with libzmq 4.3.4: an event now and then lost its User-Id there). */
@@ -592,9 +811,10 @@ static bool drain_router(bw_daemon *d, uint32_t *budget)
             bw_ingest_reject(d, BW_REJ_MALFORMED, "", "", n > 1 ? zmq_msg_data(&f[n > 3 ? 2 : n - 1]) : "",
                              n > 1 ? zmq_msg_size(&f[n > 3 ? 2 : n - 1]) : 0, why, peer, &ack, false);
         } else {
-            bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), peer, &ack, false);
+            status = bw_ingest_event(d, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), peer, &ack, false);
         }
-        push_ack(d, &f[0], &ack);
+        if (status >= 0)        /* < 0: the ledger failed, and no ack is owed */
+            push_ack(d, &f[0], &ack);
         bw_zio_close(f, n, 3);
         if (d->nacks == d->cap_acks && commit_flush(d))
             return false;
@@ -608,7 +828,7 @@ static bool drain_sub(bw_daemon *d, uint32_t *budget)
     zmq_msg_t f[2];
     if (d->sub == NULL)
         return false;
-    while (*budget > 0) {
+    while (*budget > 0 && !d->stopping) {
         int n = bw_zio_recv(d->sub, f, 2);
         if (n == 0)
             return false;
@@ -670,7 +890,7 @@ static void drain_all(bw_daemon *d)
         bw_advance(d, (int64_t)time(NULL));
     uint32_t budget = d->cfg.batch_max;
     bool more = true;
-    while (more && budget > 0) {
+    while (more && budget > 0 && !d->stopping) {
         bool r = drain_router(d, &budget);
         bool s = drain_sub(d, &budget);
         more = r || s;
@@ -844,7 +1064,7 @@ static int init_handles(bw_daemon *d, bw_err *err)
     uv_handle_t *hs[] = { (uv_handle_t *)&d->drain, (uv_handle_t *)&d->alert_timer,
                           (uv_handle_t *)&d->hb_timer, (uv_handle_t *)&d->wd_timer,
                           (uv_handle_t *)&d->sighup, (uv_handle_t *)&d->sigterm,
-                          (uv_handle_t *)&d->sigint };
+                          (uv_handle_t *)&d->sigint, (uv_handle_t *)&d->ichk_timer };
     int rc = uv_idle_init(&d->loop, &d->drain);
     rc = rc ? rc : uv_timer_init(&d->loop, &d->alert_timer);
     rc = rc ? rc : uv_timer_init(&d->loop, &d->hb_timer);
@@ -852,6 +1072,7 @@ static int init_handles(bw_daemon *d, bw_err *err)
     rc = rc ? rc : uv_signal_init(&d->loop, &d->sighup);
     rc = rc ? rc : uv_signal_init(&d->loop, &d->sigterm);
     rc = rc ? rc : uv_signal_init(&d->loop, &d->sigint);
+    rc = rc ? rc : uv_timer_init(&d->loop, &d->ichk_timer);
     if (rc)
         return bw_err_set(err, "libuv: %s", uv_strerror(rc));
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
@@ -871,7 +1092,7 @@ static int start_handles(bw_daemon *d, bw_err *err)
         rc = uv_timer_start(&d->wd_timer, on_watchdog, wd / 2000, wd / 2000);
     if (rc)
         return bw_err_set(err, "libuv: %s", uv_strerror(rc));
-    return 0;
+    return bw_integrity_start(d, err);
 }
 
 /* One daemon per ledger: a second one would accept events beside the first
@@ -882,10 +1103,13 @@ static int lock_state(bw_daemon *d, bw_err *err)
     char path[BW_PATH_MAX + 24], pid[32] = "";
     snprintf(path, sizeof path, "%s/budgetwatchd.lock", d->cfg.state_dir);
     d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (d->lock_fd < 0)
+    if (d->lock_fd < 0) {
+        d->exit_code = BW_EXIT_STORE;
         return bw_err_set(err, "cannot open %s: %s; check that state_dir exists and is writable",
                           path, strerror(errno));
+    }
     if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        d->exit_code = BW_EXIT_IN_USE;
         ssize_t n = pread(d->lock_fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn(pid, "\n")] = '\0';
@@ -894,9 +1118,20 @@ static int lock_state(bw_daemon *d, bw_err *err)
                           *pid ? pid : "unknown");
     }
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(d->lock_fd, 0) != 0 || pwrite(d->lock_fd, pid, (size_t)len, 0) != len)
+    if (ftruncate(d->lock_fd, 0) != 0 || pwrite(d->lock_fd, pid, (size_t)len, 0) != len) {
+        d->exit_code = BW_EXIT_STORE;
         return bw_err_set(err, "cannot write %s: %s", path, strerror(errno));
+    }
     return 0;
+}
+
+/* A ledger that fails to open or restore: damaged (its own words said so,
+ * or SQLite's), else unreadable or unwritable. */
+static int store_exit(bw_daemon *d, const bw_err *err)
+{
+    if (d->exit_code == 0)
+        d->exit_code = bw_store_err_damaged(err) ? BW_EXIT_DAMAGED : BW_EXIT_STORE;
+    return -1;
 }
 
 static int open_state(bw_daemon *d, bw_err *err)
@@ -907,14 +1142,16 @@ static int open_state(bw_daemon *d, bw_err *err)
     snprintf(path, sizeof path, "%s/ledger.db", d->cfg.state_dir);
     d->store = bw_store_open(path, d->cfg.sync_full, err);
     if (d->store == NULL || bw_store_checkpoint_apart(d->store, d->cfg.sync_full, err))
-        return -1;
+        return store_exit(d, err);
     int64_t now = 0, seq = 0;
     bw_calendar cal;
-    if (bw_tz_calendar(d->cfg.timezone, d->cfg.fiscal_year, &cal, err))
+    if (bw_tz_calendar(d->cfg.timezone, d->cfg.fiscal_year, &cal, err)) {
+        d->exit_code = BW_EXIT_CONFIG;
         return -1;
+    }
     int have = bw_store_meta_get(d->store, "now", &now, err);
     if (have < 0 || bw_store_meta_get(d->store, "alert_seq", &seq, err) < 0)
-        return -1;
+        return store_exit(d, err);
     if (have == 0)
         now = bw_cal_year_start(&cal);   /* first start: time flows from the year's start */
     d->alert_seq = (uint64_t)seq;
@@ -922,11 +1159,29 @@ static int open_state(bw_daemon *d, bw_err *err)
     if (d->sources == NULL)
         return bw_err_set(err, "out of memory");
     bw_plan *plan = NULL;
-    if (bw_daemon_load_plan(&d->cfg, &cal, &plan, err))
+    if (bw_daemon_load_plan(&d->cfg, &cal, &plan, err)) {
+        d->exit_code = BW_EXIT_CONFIG;
         return -1;
+    }
     int rc = start_engine(d, &plan, &cal, now, true, err);
     bw_plan_free(&plan);
-    return rc;
+    return rc ? store_exit(d, err) : 0;
+}
+
+int bw_daemon_rebuild_totals(const bw_config *cfg, int64_t *rows, bw_err *err)
+{
+    bw_daemon d = { .cfg = *cfg, .lock_fd = -1 };
+    char path[BW_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/ledger.db", cfg->state_dir);
+    if (lock_state(&d, err) == 0) {
+        d.store = bw_store_open(path, cfg->sync_full, err);
+        if (d.store == NULL || bw_store_rebuild_totals(d.store, rows, err))
+            store_exit(&d, err);
+    }
+    bw_store_close(&d.store);
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
+    return d.exit_code;
 }
 
 int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err)
@@ -1005,4 +1260,5 @@ void bw_daemon_fini(bw_daemon *d)
     free(d->acks);
     free(d->pending);
     bw_saveq_free(&d->saveq);
+    free(d->row_digest);
 }

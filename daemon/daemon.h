@@ -47,6 +47,7 @@ typedef struct bw_stats {
     uint64_t bad_frames;        /* messages with the wrong number of frames */
     uint64_t control_denied;    /* control requests a key's role does not allow */
     uint64_t dead_letters_dropped;  /* rejects not kept: max_dead_letters were waiting */
+    uint64_t integrity_checks, integrity_failures;  /* background quick_checks run, damaged */
 } bw_stats;
 
 typedef struct bw_daemon {
@@ -74,6 +75,8 @@ typedef struct bw_daemon {
     bw_pending_ack *acks;       /* acks to send after the commit */
     size_t nacks, cap_acks;
     bw_saveq *saveq;            /* project rows to write, now or later */
+    uint64_t *row_digest;       /* per project: the digest of its saved row */
+    uint64_t digest;            /* their sum, and the rows of dropped projects' */
     size_t batch_events;        /* events that moved totals in this batch */
     bool save_all_totals;       /* the next commit empties the queue (verify, stop) */
 
@@ -83,6 +86,14 @@ typedef struct bw_daemon {
     int ckpt_rc, ckpt_done;     /* the worker's result, read once it is done */
     bw_err ckpt_err;
 
+    uv_timer_t ichk_timer;      /* the ledger's integrity check (integrity.c) */
+    uv_work_t ichk_work;
+    bool ichk_busy;
+    int64_t ichk_problems;      /* the worker's result, read once it is done */
+    char ichk_first[BW_PROBLEM_MAX];
+    bw_err ichk_err;
+    int64_t ledger_damaged_since;   /* 0: no damage found */
+
     bw_stats stats;
     int64_t started_at;         /* wall clock, for uptime */
     bool stopping;
@@ -91,6 +102,15 @@ typedef struct bw_daemon {
     uint64_t status_sum;
     int exit_code;
 } bw_daemon;
+
+/* Exit statuses (sysexits.h values; budgetwatchd(8) lists them). */
+enum {
+    BW_EXIT_FAILURE = 1,        /* anything else */
+    BW_EXIT_DAMAGED = 65,       /* EX_DATAERR: the ledger is damaged or was changed behind our back */
+    BW_EXIT_STORE = 74,         /* EX_IOERR: the ledger cannot be opened, read or written */
+    BW_EXIT_IN_USE = 75,        /* EX_TEMPFAIL: another budgetwatchd holds the ledger or an address */
+    BW_EXIT_CONFIG = 78,        /* EX_CONFIG: configuration, plan, keys, time zone */
+};
 
 /* daemon.c: life cycle. */
 int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err);
@@ -102,8 +122,15 @@ int64_t bw_daemon_now(const bw_daemon *d);
 int bw_daemon_reload(bw_daemon *d, bw_err *err);
 /* Loads and validates config + plan without starting anything (--check). */
 int bw_daemon_check(const bw_config *cfg, bw_err *err);
+/* budgetwatchd --rebuild-totals: takes the ledger's lock, then
+ * bw_store_rebuild_totals. Returns 0, or a BW_EXIT_* status with err filled. */
+int bw_daemon_rebuild_totals(const bw_config *cfg, int64_t *rows, bw_err *err);
 /* Builds the calendar and parses the plan named by cfg. */
 int bw_daemon_load_plan(const bw_config *cfg, bw_calendar *cal, bw_plan **plan, bw_err *err);
+
+/* The ledger failed a write: rolls the batch back, drops its acks and
+ * alerts, and stops the loop with BW_EXIT_STORE. */
+void bw_daemon_store_failed(bw_daemon *d, const bw_err *why);
 
 /* Batches: begin lazily, then commit + send acks + publish alerts. */
 int bw_batch_begin(bw_daemon *d);
@@ -116,8 +143,11 @@ void bw_touch(bw_daemon *d, uint32_t project);
 /* The project's totals moved: its row is written within a few batches. */
 void bw_touch_totals(bw_daemon *d, uint32_t project);
 /* Commits the batch with every queued row written, so that the saved totals
- * equal the ledger (verify), then opens a new batch. */
+ * equal the ledger (verify); no batch is open afterwards. */
 int bw_batch_save_all_totals(bw_daemon *d);
+
+/* integrity.c: starts the periodic quick_check of the ledger on a worker. */
+int bw_integrity_start(bw_daemon *d, bw_err *err);
 
 /* ckpt.c: starts a WAL checkpoint on a worker thread when the WAL has grown. */
 void bw_ckpt_after_commit(bw_daemon *d);

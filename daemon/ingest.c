@@ -177,10 +177,7 @@ static int check_paid(bw_daemon *d, const bw_event *ev, uint32_t ix, char *why, 
 
 static int fail_store(bw_daemon *d, const bw_err *err)
 {
-    bw_log(BW_LOG_ERR, "%s; stopping so that no unrecorded event is acknowledged", err->msg);
-    d->exit_code = 1;
-    d->stopping = true;
-    uv_stop(&d->loop);
+    bw_daemon_store_failed(d, err);
     return -1;
 }
 

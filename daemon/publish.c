@@ -59,6 +59,10 @@ static void log_alert(const bw_alert_msg *m)
                m->expected_seq, m->expected_seq, m->got_seq - 1);
         return;
     }
+    if (m->kind == BW_KIND_LEDGER_DAMAGED) {
+        bw_log(BW_LOG_ERR, "alert #%" PRIu64 " ledger_damaged: %s", m->seq, m->note);
+        return;
+    }
     char paid[32], budget[32];
     bw_log(m->state == BW_STATE_RESOLVED ? BW_LOG_INFO : BW_LOG_NOTICE,
            "alert #%" PRIu64 " %s %s %s: %s/%s %s paid %s of %s 万元, rate %d.%02d%% vs plan "
@@ -88,6 +92,8 @@ static void topic_of(const bw_alert_msg *m, char *buf, size_t len)
 {
     if (m->kind == BW_KIND_SOURCE_GAP)
         snprintf(buf, len, "alert._src.%s", m->src);
+    else if (m->kind == BW_KIND_LEDGER_DAMAGED)
+        snprintf(buf, len, "alert._daemon.ledger");
     else
         snprintf(buf, len, "alert.%s.%s", m->unit, m->project);
 }

@@ -18,9 +18,10 @@ typedef enum bw_alert_kind {
     BW_KIND_OVERSPEND = 2,
     BW_KIND_YEAR_END = 3,
     BW_KIND_SOURCE_GAP = 4,   /* raised by the daemon, never by the core */
+    BW_KIND_LEDGER_DAMAGED = 5,   /* the daemon's integrity check found damage */
 } bw_alert_kind;
 #define BW_PROJECT_KINDS 4   /* the kinds the core keeps per project */
-#define BW_KINDS 5
+#define BW_KINDS 6
 
 typedef enum bw_alert_state { BW_STATE_FIRING = 0, BW_STATE_ACKNOWLEDGED = 1, BW_STATE_RESOLVED = 2 } bw_alert_state;
 typedef enum bw_severity { BW_SEV_NONE = 0, BW_SEV_WARNING = 1, BW_SEV_CRITICAL = 2 } bw_severity;
@@ -34,7 +35,8 @@ static inline const char *bw_ack_status_name(int s)
 }
 static inline const char *bw_kind_name(int k)
 {
-    static const char *const n[] = { "lag", "milestone", "overspend", "year_end", "source_gap" };
+    static const char *const n[] = { "lag", "milestone", "overspend", "year_end", "source_gap",
+                                     "ledger_damaged" };
     return k >= 0 && k < BW_KINDS ? n[k] : "?";
 }
 static inline const char *bw_state_name(int s)

@@ -76,6 +76,12 @@ void alert_line(FILE *f, const bw_alert_msg *a)
                 " may be lost\n", a->got_seq, a->expected_seq - 1, a->expected_seq, a->got_seq - 1);
         return;
     }
+    if (a->kind == BW_KIND_LEDGER_DAMAGED) {
+        fputs("the ledger file is damaged: ", f);
+        print_escaped(f, a->note);
+        fputs(" (keep a copy, restore the last backup)\n", f);
+        return;
+    }
     print_escaped(f, a->unit);
     fputc('/', f);
     print_escaped(f, a->project);
@@ -423,11 +429,18 @@ int cmd_simple(cli *c, const char *name, int argc, char **argv)
     case BW_OP_HISTORY:
         return history_out(m, json);
     case BW_OP_VERIFY: {
-        bool consistent = false;
+        bool consistent = false, damaged = false;
         int64_t checked = 0;
         bw_map_get_bool(m, "consistent", &consistent);
+        bw_map_get_bool(m, "damaged", &damaged);
         bw_map_get_int(m, "checked", &checked);
-        printf("verify: %" PRId64 " projects checked: %s\n", checked,
+        if (damaged) {
+            puts("verify: THE LEDGER FILE IS DAMAGED (SQLite's integrity_check); its totals were "
+                 "not compared. Keep a copy of the file and restore the last backup:");
+            print_json(bw_map_get(m, "damage"));
+            return EXIT_FAILED;
+        }
+        printf("verify: ledger file intact; %" PRId64 " projects checked: %s\n", checked,
                consistent ? "totals equal the ledger (账账相符)" : "TOTALS DIFFER FROM THE LEDGER");
         if (!consistent)
             print_json(bw_map_get(m, "differences"));

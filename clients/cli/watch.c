@@ -189,7 +189,7 @@ int cmd_watch(cli *c, int argc, char **argv)
             break;
         case 'k':
             if ((w.kind = bw_kind_parse(optarg)) < 0) {
-                fprintf(stderr, "budgetwatch: --kind is lag, milestone, overspend, year_end or source_gap\n");
+                fprintf(stderr, "budgetwatch: --kind is lag, milestone, overspend, year_end, source_gap or ledger_damaged\n");
                 return EXIT_USAGE;
             }
             break;

@@ -80,6 +80,7 @@ class Daemon:
         self.notices = []
         self.consumed = 0
         self.log_path = os.path.join(self.dir, "daemon.log")
+        self.preexec = None     # run in the child before exec (limits, signals)
 
     # -- process --
     def start(self, timeout=60, expect_ready=True):
@@ -101,7 +102,7 @@ class Daemon:
         env = dict(os.environ, NOTIFY_SOCKET=nsock_path)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([DAEMON, "-c", self.conf], env=env, stdout=self.log,
-                                     stderr=self.log)
+                                     stderr=self.log, preexec_fn=self.preexec)
         if expect_ready:
             self.wait_notice("READY=1", timeout)
         return self

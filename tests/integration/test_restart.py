@@ -88,7 +88,7 @@ class Restart(unittest.TestCase):
         d = self.d.start()
         d.send_reliable([event("t", 1, P1, 500, JAN1 + DAY)])
         r = subprocess.run([DAEMON, "-c", d.conf], capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.returncode, 75, r.stderr)     # EX_TEMPFAIL: budgetwatchd(8)
         self.assertIn("is in use by another budgetwatchd (pid %d)" % d.proc.pid, r.stderr)
         # The first one still owns its sockets and its ledger.
         self.assertEqual(d.send_reliable([event("t", 2, P1, 7, JAN1 + DAY)])[("t", "2")]["status"],
