@@ -108,6 +108,22 @@ class FreshLedger(Fixture):
         self.check()
 
 
+    def test_a_ledger_killed_so_by_the_release_before_is_repaired(self):
+        # tests/fixtures/ledger-v2-killed.db: schema 2, written by the release
+        # before this fix, SIGKILLed after one acknowledged payment to each of
+        # the 27 projects; 3 rows saved and no totals_upto.
+        fixture = os.path.join(os.path.dirname(PLAN), "..", "..", "tests", "fixtures",
+                               "ledger-v2-killed.db")
+        shutil.copy(fixture, os.path.join(self.d.dir, "ledger.db"))
+        self.d.start()
+        self.acked = {c: 1000 + i for i, c in enumerate(self.codes)}
+        self.check()
+        self.assertEqual(self.d.ok("status")["total"]["paid"], 27351)
+        db = sqlite3.connect(os.path.join(self.d.dir, "ledger.db"))
+        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 3)
+        db.close()
+
+
 class DroppedProject(Fixture):
     """Defect 2: a project dropped with payments not yet saved, then put back,
     lost them (110 fen acknowledged, 100 shown)."""
