@@ -291,6 +291,9 @@ static int op_ack(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
     if (kind == BW_KIND_SOURCE_GAP)
         return fail(out, "a source_gap is a one-time notice, never active, so there is nothing to "
                     "acknowledge; ack takes lag, milestone, overspend or year_end");
+    if (kind == BW_KIND_LEDGER_DAMAGED)
+        return fail(out, "ledger_damaged is ended only by restoring the ledger file from a backup "
+                    "(budgetwatchd(8), DURABILITY AND DAMAGE), not by an ack");
     if (kind < 0 || kind >= BW_PROJECT_KINDS)
         return fail(out, "kind must be lag, milestone, overspend or year_end, got \"%s\"", q->kind);
     int64_t ix = find_project(d, q->project, out);
