@@ -135,10 +135,11 @@ void bw_touch_totals(bw_daemon *d, uint32_t project)
 
 /* ---- restoring state from the ledger ---- */
 
-/* A saved row whose project the plan no longer has. Its events stay in the
- * ledger, and its row must go on holding all of them, or the watermark would
- * pass events it lacks and a plan that brings the project back would lose
- * them: so the events after its row are summed here and the row rewritten. */
+/* A project in the ledger that the plan no longer has: a saved row, or only
+ * events (dropped before its first row was written). Its events stay in the
+ * ledger, and its row must hold all of them, or the watermark would pass
+ * events it lacks and a plan that brings the project back would lose them:
+ * so the events after its row are summed here and the row (re)written. */
 typedef struct orphan {
     char *code;
     bw_project_state st;
@@ -160,26 +161,50 @@ typedef struct restore_ctx {
     bw_err *err;
 } restore_ctx;
 
-static int keep_orphan(restore_ctx *r, const char *code, const bw_project_state *st, int64_t upto,
-                       uint64_t digest)
+/* Adds an orphan at position at, keeping the array in code order. */
+static orphan *keep_orphan(restore_ctx *r, size_t at, const char *code, const bw_project_state *st,
+                           int64_t upto, uint64_t digest)
 {
     if (r->norph == r->caporph) {
         size_t cap = r->caporph ? r->caporph * 2 : 16;
         orphan *o = realloc(r->orph, cap * sizeof *o);
-        if (o == NULL)
-            return bw_err_set(r->err, "out of memory keeping the rows of dropped projects");
+        if (o == NULL) {
+            bw_err_set(r->err, "out of memory keeping the rows of dropped projects");
+            return NULL;
+        }
         r->orph = o;
         r->caporph = cap;
     }
-    orphan *o = &r->orph[r->norph];
-    if ((o->code = strdup(code)) == NULL)
-        return bw_err_set(r->err, "out of memory keeping the rows of dropped projects");
-    o->st = *st;
-    o->upto = upto;
-    o->digest = digest;
-    o->moved = false;
+    char *dup = strdup(code);
+    if (dup == NULL) {
+        bw_err_set(r->err, "out of memory keeping the rows of dropped projects");
+        return NULL;
+    }
+    orphan *o = &r->orph[at];
+    memmove(o + 1, o, (r->norph - at) * sizeof *o);
+    *o = (orphan){ dup, *st, upto, digest, false };
     r->norph++;
-    return 0;
+    return o;
+}
+
+/* Where code is, or would go, in the orphans' code order. */
+static size_t orphan_find(const restore_ctx *r, const char *code, bool *found)
+{
+    size_t lo = 0, hi = r->norph;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(code, r->orph[mid].code);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *found = false;
+    return lo;
 }
 
 static void free_orphans(restore_ctx *r)
@@ -187,11 +212,6 @@ static void free_orphans(restore_ctx *r)
     for (size_t i = 0; i < r->norph; i++)
         free(r->orph[i].code);
     free(r->orph);
-}
-
-static int orphan_cmp(const void *key, const void *elem)
-{
-    return strcmp(key, ((const orphan *)elem)->code);
 }
 
 static int restore_project(void *ctx, const char *code, const bw_project_state *st,
@@ -202,8 +222,8 @@ static int restore_project(void *ctx, const char *code, const bw_project_state *
     r->sum += h;
     const bw_plan *p = bw_engine_plan(r->e);
     int64_t ix = bw_plan_find_project(p, code, strlen(code));
-    if (ix < 0)
-        return keep_orphan(r, code, st, upto, h);
+    if (ix < 0)     /* rows come in code order: each goes at the end */
+        return keep_orphan(r, r->norph, code, st, upto, h) ? 0 : -1;
     /* The budget comes from the plan, then from the adjustments on top of it. */
     bw_project_state s = *st;
     s.budget = bw_plan_project(p, (size_t)ix)->budget;
@@ -235,9 +255,15 @@ static int restore_event(void *ctx, int64_t rowid, const bw_event *ev)
     restore_ctx *r = ctx;
     int64_t ix = bw_plan_find_project(bw_engine_plan(r->e), ev->project, strlen(ev->project));
     if (ix < 0) {
-        orphan *o = r->norph ? bsearch(ev->project, r->orph, r->norph, sizeof *o, orphan_cmp)
-                             : NULL;
-        return o != NULL && rowid > o->upto ? orphan_apply(r, o, rowid, ev) : 0;
+        bool found;
+        size_t at = orphan_find(r, ev->project, &found);
+        /* A project without a row has all its events after the watermark
+         * (it had none below it while it was in the plan): start at zero. */
+        static const bw_project_state none;
+        orphan *o = found ? &r->orph[at] : keep_orphan(r, at, ev->project, &none, 0, 0);
+        if (o == NULL)
+            return -1;
+        return rowid > o->upto ? orphan_apply(r, o, rowid, ev) : 0;
     }
     if (rowid <= r->upto[ix])
         return 0;

@@ -96,7 +96,8 @@ int bw_alert_pack(msgpack_packer *pk, const bw_alert_msg *a)
     bool gap = a->kind == BW_KIND_SOURCE_GAP, damaged = a->kind == BW_KIND_LEDGER_DAMAGED;
     bool ms = a->kind == BW_KIND_MILESTONE && a->milestone[0];
     bool ack = a->state == BW_STATE_ACKNOWLEDGED;
-    size_t n = 7 + (gap ? 3 : damaged ? 1 : 11 + ms) + (ack ? 2 : 0);
+    /* ledger_damaged carries its finding in note, which an ack also uses. */
+    size_t n = 7 + (gap ? 3 : damaged ? !ack : 11 + ms) + (ack ? 2 : 0);
     msgpack_pack_map(pk, n);
     bw_pack_kv_uint(pk, "v", BW_PROTO_VERSION);
     bw_pack_kv_uint(pk, "seq", a->seq);
@@ -108,7 +109,8 @@ int bw_alert_pack(msgpack_packer *pk, const bw_alert_msg *a)
         bw_pack_kv_uint(pk, "expected_seq", a->expected_seq);
         bw_pack_kv_uint(pk, "got_seq", a->got_seq);
     } else if (damaged) {
-        bw_pack_kv_str(pk, "note", a->note);    /* what SQLite found first */
+        if (!ack)
+            bw_pack_kv_str(pk, "note", a->note);    /* what SQLite found first */
     } else {
         bw_pack_kv_str(pk, "unit", a->unit);
         bw_pack_kv_str(pk, "unit_name", a->unit_name);

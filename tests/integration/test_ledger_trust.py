@@ -152,6 +152,19 @@ class DroppedProject(Fixture):
         self.d.start()
         self.check()
 
+    def test_dropped_before_its_first_row_was_saved(self):
+        # A new ledger, one batch: 3 of the 27 rows saved; 20 projects dropped
+        # then have only events, no row.
+        self.d.start()
+        self.pay([(c, 100 + i) for i, c in enumerate(self.codes)])
+        gone = self.codes[:20]
+        self.write_plan(without=gone)
+        self.reload()
+        self.check(present=self.codes[20:])
+        self.write_plan()
+        self.reload()
+        self.check()
+
     def test_dropped_by_reload(self):
         self.dropped_and_back(crash=False)
 

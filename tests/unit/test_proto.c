@@ -149,6 +149,9 @@ static void test_alert_round_trip(void **state)
                 strcpy(a.src, "bank");
                 a.expected_seq = 4;
                 a.got_seq = 7;
+            } else if (kind == BW_KIND_LEDGER_DAMAGED) {
+                if (st != BW_STATE_ACKNOWLEDGED)    /* then note is the ack's */
+                    strcpy(a.note, "Tree 3 page 3 cell 0: invalid page number 1515870810");
             } else {
                 strcpy(a.unit, "323003");
                 strcpy(a.unit_name, "遵化市社保服务中心");
