@@ -81,6 +81,8 @@ class Daemon:
         self.consumed = 0
         self.log_path = os.path.join(self.dir, "daemon.log")
         self.preexec = None     # run in the child before exec (limits, signals)
+        self.wrapper = []       # a command the daemon runs under (strace)
+        self.env = {}           # more environment for the daemon
 
     # -- process --
     def start(self, timeout=60, expect_ready=True):
@@ -101,7 +103,8 @@ class Daemon:
         self.reader.start()
         env = dict(os.environ, NOTIFY_SOCKET=nsock_path)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([DAEMON, "-c", self.conf], env=env, stdout=self.log,
+        env.update(self.env)
+        self.proc = subprocess.Popen(self.wrapper + [DAEMON, "-c", self.conf], env=env, stdout=self.log,
                                      stderr=self.log, preexec_fn=self.preexec)
         if expect_ready:
             self.wait_notice("READY=1", timeout)
