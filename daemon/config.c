@@ -230,7 +230,7 @@ static int add_prefix(loader *l, const char *sec, const char *key, const char *s
 static int daemon_key(loader *l, const char *k, const char *v)
 {
     bw_config *c = l->c;
-    int64_t x;
+    int64_t x = 0;     /* set by integer(); GCC -O2 cannot see it */
     if (!strcmp(k, "plan")) return copy(l, "daemon", k, v, c->plan, sizeof c->plan);
     if (!strcmp(k, "state_dir")) return copy(l, "daemon", k, v, c->state_dir, sizeof c->state_dir);
     if (!strcmp(k, "runtime_dir")) return copy(l, "daemon", k, v, c->runtime_dir, sizeof c->runtime_dir);
@@ -271,7 +271,7 @@ static int endpoints_key(loader *l, const char *k, const char *v)
 static int alerts_key(loader *l, const char *k, const char *v)
 {
     bw_config *c = l->c;
-    int32_t bp;
+    int32_t bp = 0;    /* set by points(); GCC -O2 cannot see it */
     if (!strcmp(k, "lag_warning_pp")) return points(l, "alerts", k, v, 10000, &c->lag_warning_bp);
     if (!strcmp(k, "lag_critical_pp")) return points(l, "alerts", k, v, 10000, &c->lag_critical_bp);
     if (!strcmp(k, "hysteresis_pp")) return points(l, "alerts", k, v, 10000, &c->hysteresis_bp);
@@ -294,7 +294,7 @@ static int alerts_key(loader *l, const char *k, const char *v)
 
 static int store_key(loader *l, const char *k, const char *v)
 {
-    int64_t x;
+    int64_t x = 0;     /* set by integer(); GCC -O2 cannot see it */
     if (!strcmp(k, "synchronous")) {
         if (strcmp(v, "normal") && strcmp(v, "full"))
             return bad(l, "store", k, "\"%s\" must be normal or full", v);

@@ -406,7 +406,7 @@ static int set_pragmas(bw_store *s, bool sync_full, bw_err *err)
 
 static int create_schema(bw_store *s, bw_err *err)
 {
-    int64_t version, tables;
+    int64_t version = 0, tables = 0;   /* set by query_first */
     if (exec(s, "BEGIN IMMEDIATE", err, "creating the schema"))
         return -1;
     /* Another process may have created it while this one waited for the lock. */
@@ -522,7 +522,7 @@ static int upgrade_v2(bw_store *s, bw_err *err)
 
 static int check_schema(bw_store *s, bw_err *err)
 {
-    int64_t version;
+    int64_t version = 0;   /* set by query_first */
     if (query_first(s, "PRAGMA user_version", &version, NULL, 0, err, "reading the schema version"))
         return -1;
     if (version == SCHEMA_VERSION)
