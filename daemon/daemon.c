@@ -1050,7 +1050,10 @@ int bw_daemon_reload(bw_daemon *d, bw_err *err)
     if (bw_auth_reload(d->auth, &d->cfg, &kerr))
         bw_log(BW_LOG_ERR, "keys not reloaded, the old ones stay in force: %s", kerr.msg);
     bw_log(BW_LOG_NOTICE, "reloading the plan %s", d->cfg.plan);
-    bw_batch_checkpoint(d);
+    if (bw_batch_checkpoint(d)) {
+        bw_notify_ready();
+        return bw_err_set(err, "the ledger failed before the reload (see the log); stopping");
+    }
     /* The checkpoint above saved every alert state and the ledger has every
      * event, so the ledger is the one source for carrying projects over. The
      * old engine goes first, so that a province's plan is never held twice
