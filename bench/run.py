@@ -186,9 +186,10 @@ def ledger_restart(build, root, plan, a, results):
     t = d.start()
     st = d.stats()
     d.stop()
-    # What the damage checks cost on this ledger: the daemon's background
-    # quick_check (same SQLite, a connection of its own), and --verify's full
-    # integrity_check plus the totals recomputed from every event.
+    # What the damage checks cost on this ledger (same SQLite, a connection of
+    # its own): quick_check, and the full integrity_check the daemon's worker
+    # runs daily; then --verify, which is integrity_check plus the totals
+    # recomputed from every event.
     db = os.path.join(d.dir, "ledger.db")
     t0 = time.monotonic()
     con = sqlite3.connect(db)

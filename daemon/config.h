@@ -45,7 +45,7 @@ typedef struct bw_config {
     /* [store] */
     bool sync_full;                     /* synchronous = normal | full; default full */
     uint32_t batch_max;                 /* events per group commit, 4096 */
-    int64_t integrity_check_interval;   /* s between background quick_checks, 86400; 0 = none */
+    int64_t integrity_check_interval;   /* s between background integrity checks, 86400; 0 = none */
     /* [limits] */
     int64_t max_message_bytes;          /* ZMQ_MAXMSGSIZE, 65536 */
     int64_t max_dead_letters;           /* rejected messages kept for replay, 100000 */

@@ -47,7 +47,7 @@ typedef struct bw_stats {
     uint64_t bad_frames;        /* messages with the wrong number of frames */
     uint64_t control_denied;    /* control requests a key's role does not allow */
     uint64_t dead_letters_dropped;  /* rejects not kept: max_dead_letters were waiting */
-    uint64_t integrity_checks, integrity_failures;  /* background quick_checks run, damaged */
+    uint64_t integrity_checks, integrity_failures;  /* background integrity checks run, damaged */
 } bw_stats;
 
 typedef struct bw_daemon {
@@ -146,7 +146,7 @@ void bw_touch_totals(bw_daemon *d, uint32_t project);
  * equal the ledger (verify); no batch is open afterwards. */
 int bw_batch_save_all_totals(bw_daemon *d);
 
-/* integrity.c: starts the periodic quick_check of the ledger on a worker. */
+/* integrity.c: starts the periodic integrity_check of the ledger on a worker. */
 int bw_integrity_start(bw_daemon *d, bw_err *err);
 
 /* ckpt.c: starts a WAL checkpoint on a worker thread when the WAL has grown. */

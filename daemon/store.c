@@ -187,20 +187,22 @@ static const char *const sql[ST_COUNT] = {
                     " ON CONFLICT (key) DO UPDATE SET val = excluded.val",
     [ST_META_GET] = "SELECT val FROM meta WHERE key = ?1",
     [ST_EV_MAX_ROWID] = "SELECT coalesce(max(rowid), 0) FROM events",
-    /* Totals recomputed from the ledger, full-outer-joined with the saved
-     * ones, so that a project on one side only shows up as well. sum() of
-     * integers raises "integer overflow" rather than wrapping. */
+    /* Totals recomputed from the ledger beside the saved ones, in one
+     * GROUP BY over both (a project on one side only shows up as well). A
+     * FULL JOIN of the saved rows with the per-project sums did the same in
+     * a nested loop: 7 minutes for 100,000 projects and 1,000,000 events,
+     * against 0.7 s. sum() of integers raises "integer overflow" rather
+     * than wrapping. */
     [ST_VERIFY] =
-        "WITH ledger AS (SELECT project,"
-        "  sum(CASE fund WHEN 0 THEN CASE type WHEN 0 THEN amount ELSE -amount END ELSE 0 END)"
-        "   AS fiscal,"
-        "  sum(CASE fund WHEN 1 THEN CASE type WHEN 0 THEN amount ELSE -amount END ELSE 0 END)"
-        "   AS other"
-        "  FROM events GROUP BY project)"
-        " SELECT coalesce(p.code, l.project), p.code IS NULL,"
-        "  coalesce(p.paid_fiscal, 0), coalesce(p.paid_other, 0),"
-        "  coalesce(l.fiscal, 0), coalesce(l.other, 0)"
-        " FROM projects AS p FULL JOIN ledger AS l ON l.project = p.code ORDER BY 1",
+        "SELECT code, max(saved) = 0, sum(sf), sum(so), sum(lf), sum(lo) FROM ("
+        " SELECT code, 1 AS saved, paid_fiscal AS sf, paid_other AS so, 0 AS lf, 0 AS lo"
+        "  FROM projects"
+        " UNION ALL"
+        " SELECT project, 0, 0, 0,"
+        "  CASE fund WHEN 0 THEN CASE type WHEN 0 THEN amount ELSE -amount END ELSE 0 END,"
+        "  CASE fund WHEN 1 THEN CASE type WHEN 0 THEN amount ELSE -amount END ELSE 0 END"
+        "  FROM events)"
+        " GROUP BY code ORDER BY code",
 };
 
 /* History queries: one statement per combination of filters (bit 0 project,
@@ -1192,7 +1194,8 @@ static int first_problem(void *ctx, const char *msg)
     return 0;
 }
 
-int64_t bw_store_integrity_file(const char *path, char first[BW_PROBLEM_MAX], bw_err *err)
+int64_t bw_store_integrity_file(const char *path, bool full, char first[BW_PROBLEM_MAX],
+                                bw_err *err)
 {
     sqlite3 *db = NULL;
     first[0] = '\0';
@@ -1203,7 +1206,7 @@ int64_t bw_store_integrity_file(const char *path, char first[BW_PROBLEM_MAX], bw
         return -1;
     }
     (void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    int64_t n = check_db(db, path, false, first_problem, first, err);
+    int64_t n = check_db(db, path, full, first_problem, first, err);
     (void)sqlite3_close_v2(db);     /* read-only, no statement left: nothing to report */
     return n;
 }

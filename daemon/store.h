@@ -154,9 +154,10 @@ int64_t bw_store_verify(bw_store *s, bw_verify_fn fn, void *ctx, bw_err *err);
 #define BW_PROBLEM_MAX 256
 typedef int (*bw_problem_fn)(void *ctx, const char *problem);
 int64_t bw_store_integrity(bw_store *s, bool full, bw_problem_fn fn, void *ctx, bw_err *err);
-/* quick_check on a read-only connection of its own, so that a worker thread
+/* The same on a read-only connection of its own, so that a worker thread
  * can run it while the loop commits; *first gets the first problem. */
-int64_t bw_store_integrity_file(const char *path, char first[BW_PROBLEM_MAX], bw_err *err);
+int64_t bw_store_integrity_file(const char *path, bool full, char first[BW_PROBLEM_MAX],
+                                bw_err *err);
 
 /* Recomputes every saved row's paid totals from the events (making rows for
  * projects that have events but none), moves upto and the watermark to the

@@ -993,7 +993,7 @@ static void test_integrity_finds_damage(void **state)
     }
     assert_int_equal(bw_store_commit(f->s, &err), 0);
     assert_int_equal(bw_store_integrity(f->s, true, NULL, NULL, &err), 0);
-    assert_int_equal(bw_store_integrity_file(f->path, first, &err), 0);
+    assert_int_equal(bw_store_integrity_file(f->path, true, first, &err), 0);
     int64_t root = sql_int(f->path, "SELECT rootpage FROM sqlite_schema"
                                     " WHERE name = 'sqlite_autoindex_events_1'");
     int64_t page = sql_int(f->path, "PRAGMA page_size");
@@ -1013,7 +1013,8 @@ static void test_integrity_finds_damage(void **state)
     int n = 0;
     assert_true(bw_store_integrity(f->s, true, count_problem, &n, &err) > 0);
     assert_true(n > 0);
-    assert_true(bw_store_integrity_file(f->path, first, &err) > 0);
+    assert_true(bw_store_integrity_file(f->path, true, first, &err) > 0);
+    assert_true(bw_store_integrity_file(f->path, false, first, &err) > 0);
     assert_true(first[0] != '\0');
 }
 
