@@ -61,7 +61,8 @@ static int verify(const bw_config *cfg)
     if (problems > 0) {
         printf("verify: %s IS DAMAGED: SQLite's integrity_check found %lld problem(s) (above); "
                "its totals were not compared. Keep a copy of the file, then restore the last "
-               "backup (budgetwatchd(8), FILES, says how backups are made)\n", path, (long long)problems);
+               "backup (budgetwatchd(8), FILES, says how backups are made)\n", path,
+               (long long)problems);
         return BW_EXIT_DAMAGED;
     }
     printf("verify: %s is intact (integrity_check ok); %lld projects checked: %s\n", path,
