@@ -903,6 +903,27 @@ static void test_upgrade_from_v1(void **state)
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM rejects WHERE peer IS NULL"), 1);
 }
 
+/* The `alerts` snapshot's seqs: the newest message of each (project, kind),
+ * whatever came after it for other kinds and projects; 0 for none. */
+static void test_alerts_last_seq(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_alert_msg m[] = { alert(1, "U1", "P1", 100), alert(2, "U1", "P1", 200),
+                         alert(3, "U1", "P1", 300), alert(4, "U1", "P2", 400),
+                         alert(5, "U1", "P1", 500) };
+    m[1].kind = BW_KIND_MILESTONE;
+    m[4].kind = BW_KIND_OVERSPEND;
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        assert_int_equal(bw_store_alert_append(f->s, &m[i], &err), 0);
+    const bw_alert_key keys[] = { { "P1", "lag" }, { "P1", "milestone" }, { "P2", "lag" },
+                                  { "P3", "lag" }, { "P1", "year_end" } };
+    uint64_t got[5], want[5] = { 3, 2, 4, 0, 0 };
+    assert_int_equal(bw_store_alerts_last_seq(f->s, keys, 5, got, &err), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(got[i], want[i]);
+}
+
 /* A version 2 ledger that never finished a save pass had no totals_upto:
  * after the upgrade the watermark is 0 (every event is looked at again, each
  * against its row's upto), and the digest is that of the rows as they are. */
@@ -1119,6 +1140,7 @@ int main(void)
         T(test_newer_schema_refused),
         T(test_upgrade_from_v1),
         T(test_upgrade_from_v2),
+        T(test_alerts_last_seq),
         T(test_row_digest),
         T(test_integrity_finds_damage),
         T(test_rebuild_totals),
