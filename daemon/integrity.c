@@ -33,8 +33,10 @@ static void raise_damaged(bw_daemon *d)
     m.at = bw_daemon_now(d);
     m.since = d->ledger_damaged_since ? d->ledger_damaged_since : m.at;
     d->ledger_damaged_since = m.since;
+    /* A commit that fails here stops the daemon (bw_daemon_store_failed),
+     * which logs why: nothing more to do with the result. */
     if (bw_batch_begin(d) == 0 && bw_publish_queue(d, &m) == 0)
-        bw_batch_checkpoint(d);
+        (void)bw_batch_checkpoint(d);
 }
 
 static void check_done(uv_work_t *w, int status)
