@@ -285,6 +285,14 @@ static int64_t find_project(bw_daemon *d, const char *code, msgpack_sbuffer *out
     return ix;
 }
 
+/* A change whose commit failed was never recorded, and the daemon is
+ * stopping (bw_daemon_store_failed): the client must not be told ok. */
+static int commit_failed(msgpack_sbuffer *out, const char *what)
+{
+    return fail(out, "the ledger could not commit the %s, so it was not recorded; budgetwatchd "
+                "is stopping (its log says why): send it again once the daemon is back", what);
+}
+
 static int op_ack(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
 {
     int kind = bw_kind_parse(q->kind);
@@ -310,8 +318,8 @@ static int op_ack(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
     snprintf(m.by, sizeof m.by, "%s", q->by);
     snprintf(m.note, sizeof m.note, "%s", q->note);
     bw_touch(d, (uint32_t)ix);
-    bw_publish_queue(d, &m);
-    bw_batch_checkpoint(d);
+    if (bw_publish_queue(d, &m) || bw_batch_checkpoint(d))
+        return commit_failed(out, "acknowledgement");
     reply r;
     reply_init(&r, out, 1);
     bw_pack_key(&r.pk, "alert");
@@ -468,7 +476,8 @@ static int op_adjust(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
     char why[BW_TEXT_MAX * 4];      /* a reason may span lines: one log line still */
     bw_log(BW_LOG_NOTICE, "budget of %s adjusted from %" PRId64 " to %" PRId64 " fen: %s",
            q->project, old, q->budget, bw_utf8_escape(q->reason, strlen(q->reason), why, sizeof why));
-    bw_batch_checkpoint(d);
+    if (bw_batch_checkpoint(d))
+        return commit_failed(out, "budget adjustment");
     reply r;
     reply_init(&r, out, 2);
     bw_status_row row;
@@ -497,6 +506,7 @@ typedef struct replay_ctx {
     size_t n;
     bool oom;
     size_t replayed, accepted, still;
+    bool failed;                        /* a chunk's commit failed: the daemon is stopping */
     size_t framing;                     /* refused for their frames: never replayed */
     char framing_reason[BW_TEXT_MAX];   /* the first one's reason */
 } replay_ctx;
@@ -559,8 +569,12 @@ static void replay_chunk(bw_daemon *d, replay_ctx *r)
                 r->still++;
             }
         }
-        bw_batch_checkpoint(d);
-        r->replayed += r->n;
+        if (bw_batch_checkpoint(d))
+            r->failed = true;       /* nothing of this chunk was recorded */
+        else
+            r->replayed += r->n;
+    } else {
+        r->failed = true;
     }
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i].raw);
@@ -582,8 +596,8 @@ static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
         if (rc->n > 0)
             after = rc->v[rc->n - 1].id;
         replay_chunk(d, rc);
-    } while (!failed && !rc->oom && rc->n == REPLAY_CHUNK && !d->stopping);
-    bool oom = rc->oom;
+    } while (!failed && !rc->oom && !rc->failed && rc->n == REPLAY_CHUNK && !d->stopping);
+    bool oom = rc->oom, uncommitted = rc->failed;
     size_t replayed = rc->replayed, accepted = rc->accepted, still = rc->still;
     size_t framing = rc->framing;
     char why[BW_TEXT_MAX + 256] = "";
@@ -593,6 +607,10 @@ static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
                  "event, whichever frame was kept; the sender must send each event again as "
                  "one frame", framing, rc->framing_reason, framing > 1 ? ", ..." : "");
     free(rc);
+    if (uncommitted)
+        return fail(out, "the ledger could not commit a chunk of the replay, so it was not "
+                    "recorded (%zu dead letters replayed before it); budgetwatchd is stopping (its "
+                    "log says why): replay again once the daemon is back", replayed);
     if (failed || oom)
         return fail(out, "%s (%zu dead letters replayed before it)",
                     failed ? err.msg : "out of memory replaying the dead letters", replayed);
@@ -618,7 +636,9 @@ static int op_advance(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
                     "moves forward", q->to, bw_engine_now(d->engine));
     uint64_t before = d->alert_seq;
     bw_advance(d, q->to);
-    bw_batch_checkpoint(d);
+    /* bw_advance commits along the way when many alerts fall due. */
+    if (bw_batch_checkpoint(d) || d->exit_code != 0)
+        return commit_failed(out, "alerts that fell due");
     reply r;
     reply_init(&r, out, 2);
     bw_pack_kv_int(&r.pk, "now", bw_engine_now(d->engine));

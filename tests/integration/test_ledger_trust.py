@@ -359,6 +359,47 @@ class FailingLedger(Fixture):
         self.assertEqual(self.d.ok("stats")["events_in_ledger"], len(evs))
 
 
+    def stop_growing(self):
+        """From now on the running daemon's WAL may not grow: its next commit,
+        which appends to it, fails (EFBIG; SIGXFSZ was ignored from the start).
+        The WAL only starts over after a checkpoint of 1,000 frames or more,
+        far more than these tests write."""
+        limit = os.path.getsize(os.path.join(self.d.dir, "ledger.db-wal"))
+        resource.prlimit(self.d.proc.pid, resource.RLIMIT_FSIZE, (limit, limit))
+
+    def start_ignoring_sigxfsz(self):
+        self.d.preexec = lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        self.d.start()
+        self.d.preexec = None
+
+    def test_a_control_change_whose_commit_fails_is_not_answered_ok(self):
+        p = self.codes[0]
+        for op, args, what in (("adjust", dict(project=p, budget=123456789, reason="追加"),
+                                "budget adjustment"),
+                               ("ack", dict(project=p, kind="overspend", by="王科长"),
+                                "acknowledgement")):
+            self.start_ignoring_sigxfsz()
+            budget = self.d.ok("status", project=p)["projects"][0]["budget"]
+            if op == "ack":     # something to acknowledge: an overspend
+                self.pay([(p, budget + 1)])
+                self.assertTrue(self.d.ok("status", project=p)["projects"][0]["firing"])
+            self.stop_growing()
+            r = self.d.control(op, **args)
+            self.assertFalse(r["ok"], r)
+            self.assertIn("could not commit the %s, so it was not recorded" % what, r["error"])
+            self.assertEqual(self.d.proc.wait(60), EX_STORE)
+            self.d.close_notify()
+            # After a restart nothing of it is there, and nothing else is lost.
+            self.d.start()
+            row = self.d.ok("status", project=p)["projects"][0]
+            self.assertEqual(row["budget"], budget)
+            acked = [a for a in self.d.ok("history", project=p)["alerts"]
+                     if a["state"] == "acknowledged"]
+            self.assertEqual(acked, [])
+            self.check()
+            self.assertEqual(self.d.stop(), 0)
+
+
 class StartupErrors(Fixture):
     """Defect 6: each startup error says what and where, with its own status."""
 
