@@ -20,6 +20,14 @@
 extern "C" {
 #endif
 
+/* The library exports only what this header declares (it is built with
+ * -fvisibility=hidden). */
+#if defined(__GNUC__) && defined(BW_CLIENT_BUILDING)
+#define BW_EXPORT __attribute__((visibility("default")))
+#else
+#define BW_EXPORT
+#endif
+
 enum {
     BWC_OK = 0,
     BWC_EINVAL = -1,        /* a bad argument (the message says which) */
@@ -68,15 +76,19 @@ typedef struct bwc_ack {
 } bwc_ack;
 
 /* Creates a client; sockets are opened when first needed. NULL if out of memory. */
-bw_client *bw_client_new(const bw_client_opts *opts);
+BW_EXPORT bw_client *bw_client_new(const bw_client_opts *opts);
 /* Closes the client's sockets, frees it and sets *c to NULL. NULL-safe. */
-void bw_client_destroy(bw_client **c);
+BW_EXPORT void bw_client_destroy(bw_client **c);
 /* The last error, as one sentence. Never NULL. */
-const char *bw_client_error(const bw_client *c);
+BW_EXPORT const char *bw_client_error(const bw_client *c);
+/* What a BWC_* return code means in general ("the daemon did not answer in
+ * time"), for callers that log codes; bw_client_error says what happened.
+ * Never NULL: an unknown code gives "unknown error". */
+BW_EXPORT const char *bw_client_strerror(int code);
 
 /* Sends one event on the reliable path and waits for its acknowledgement,
  * which the daemon sends only after the event is committed. Fills *ack. */
-int bw_client_send(bw_client *c, const bwc_event *ev, bwc_ack *ack);
+BW_EXPORT int bw_client_send(bw_client *c, const bwc_event *ev, bwc_ack *ack);
 
 /* Called once per acknowledged event; index is its position in the array. */
 typedef void (*bwc_ack_fn)(void *ctx, size_t index, const bwc_ack *ack);
@@ -84,25 +96,25 @@ typedef void (*bwc_ack_fn)(void *ctx, size_t index, const bwc_ack *ack);
  * is away it resends what is unacknowledged (the same ids, so nothing counts
  * twice) with a growing pause, for up to retry_ms without any answer. Returns
  * how many events got no answer (0 = all answered), or a BWC_E* code. */
-int bw_client_push(bw_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
+BW_EXPORT int bw_client_push(bw_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
                    bwc_ack_fn fn, void *ctx);
 
 /* Publishes events on a PUB socket for daemons that subscribe (no acks).
  * endpoint is "bind:URL" or "connect:URL". */
-int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, size_t n);
+BW_EXPORT int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, size_t n);
 
 /* One control request: req is a msgpack map (PROTOCOL.md). On success *reply
  * points at the msgpack reply (valid until the next call) and *len its size.
  * A request without an answer in time closes and reopens the socket, so the
  * next request starts clean. */
-int bw_client_request(bw_client *c, const void *req, size_t len, const void **reply, size_t *rlen);
+BW_EXPORT int bw_client_request(bw_client *c, const void *req, size_t len, const void **reply, size_t *rlen);
 
 /* Subscribes to the alert stream (topics starting with prefix; "" for all; the
  * heartbeat "hb" is always included). */
-int bw_client_subscribe(bw_client *c, const char *prefix);
+BW_EXPORT int bw_client_subscribe(bw_client *c, const char *prefix);
 /* Waits up to timeout_ms for the next message on the alert stream. Returns 1
  * and the topic and msgpack body (valid until the next call), 0 on timeout. */
-int bw_client_next(bw_client *c, int timeout_ms, const char **topic, const void **body,
+BW_EXPORT int bw_client_next(bw_client *c, int timeout_ms, const char **topic, const void **body,
                    size_t *len);
 
 #ifdef __cplusplus

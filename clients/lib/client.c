@@ -102,6 +102,20 @@ void bw_client_destroy(bw_client **cp)
     *cp = NULL;
 }
 
+const char *bw_client_strerror(int code)
+{
+    switch (code) {
+    case BWC_OK: return "success";
+    case BWC_EINVAL: return "a bad argument";
+    case BWC_ENOMEM: return "out of memory";
+    case BWC_EUNREACHABLE: return "the daemon did not answer in time";
+    case BWC_EPROTO: return "the daemon answered something unreadable";
+    case BWC_EDAEMON: return "the daemon refused the request";
+    case BWC_EZMQ: return "a ZeroMQ error";
+    default: return "unknown error";
+    }
+}
+
 const char *bw_client_error(const bw_client *c)
 {
     return c->err;
