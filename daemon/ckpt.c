@@ -5,7 +5,9 @@
  * Here a worker copies the WAL (passive: commits go on beside it), and only
  * the last few frames are copied on the loop thread, once the WAL is long,
  * so that it can start over instead of growing without end. */
-#include "daemon.h"
+#include "ckpt.h"
+
+#include "batch.h"
 #include "log.h"
 
 #define CKPT_FRAMES 1000        /* new frames that start a checkpoint: SQLite's own figure */
@@ -13,45 +15,50 @@
 
 static void ckpt_work(uv_work_t *w)
 {
-    bw_daemon *d = w->data;
+    bw_ckpt *c = w->data;
     /* Only the checkpoint connection is touched on this thread. */
-    d->ckpt_rc = bw_store_checkpoint(d->store, true, &d->ckpt_done, &d->ckpt_err);
+    c->rc = bw_store_checkpoint(c->app->store, true, &c->done, &c->err);
 }
 
 static void ckpt_done(uv_work_t *w, int status)
 {
-    bw_daemon *d = w->data;
-    d->ckpt_busy = false;
+    bw_ckpt *c = w->data;
+    c->busy = false;
     if (status != 0)
         return;
-    if (d->ckpt_rc) {
-        bw_log(BW_LOG_WARNING, "%s; will try again after the next commits", d->ckpt_err.msg);
+    if (c->rc) {
+        bw_log(BW_LOG_WARNING, "%s; will try again after the next commits", c->err.msg);
         return;
     }
-    d->ckpt_base = d->ckpt_done;
-    if (d->in_txn || bw_store_wal_frames(d->store) < CKPT_RESTART)
+    c->base = c->done;
+    if (bw_batch_is_open(c->app->batch) || bw_store_wal_frames(c->app->store) < CKPT_RESTART)
         return;
     /* What was committed while the worker ran: a few frames, copied here so
      * that the next commit starts the WAL over. */
     bw_err err;
     int done;
-    if (bw_store_checkpoint(d->store, false, &done, &err))
+    if (bw_store_checkpoint(c->app->store, false, &done, &err))
         bw_log(BW_LOG_WARNING, "%s; will try again after the next commits", err.msg);
 }
 
-void bw_ckpt_after_commit(bw_daemon *d)
+void bw_ckpt_init(bw_ckpt *c, uv_loop_t *loop, bw_app *a)
 {
-    if (!d->loop_ready)
+    *c = (bw_ckpt){ .loop = loop, .app = a };
+}
+
+void bw_ckpt_after_commit(bw_ckpt *c)
+{
+    if (c->loop == NULL)
         return;                 /* no loop yet to report the worker back on */
-    int frames = bw_store_wal_frames(d->store);
-    if (frames < d->ckpt_base)
-        d->ckpt_base = 0;       /* the WAL has started over */
-    if (d->ckpt_busy || frames - d->ckpt_base < CKPT_FRAMES)
+    int frames = bw_store_wal_frames(c->app->store);
+    if (frames < c->base)
+        c->base = 0;            /* the WAL has started over */
+    if (c->busy || frames - c->base < CKPT_FRAMES)
         return;
-    d->ckpt_work.data = d;
-    int rc = uv_queue_work(&d->loop, &d->ckpt_work, ckpt_work, ckpt_done);
+    c->work.data = c;
+    int rc = uv_queue_work(c->loop, &c->work, ckpt_work, ckpt_done);
     if (rc)
         bw_log(BW_LOG_WARNING, "cannot start a WAL checkpoint: %s", uv_strerror(rc));
     else
-        d->ckpt_busy = true;
+        c->busy = true;
 }

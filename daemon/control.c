@@ -1,34 +1,27 @@
-/* control: the REP socket's operations — ping, status, alerts, history, ack,
- * stats, verify, reload, adjust, replay_rejected, advance. One request, one
- * reply; a bad request gets ok=false and an error saying what to fix. */
+/* control: the control socket's operations (control.h) — ping, status,
+ * alerts, history, ack, stats, verify, reload, adjust, replay_rejected,
+ * advance. One request, one reply; a bad request gets ok=false and an error
+ * saying what to fix. The table of operations says who may call each and
+ * whether it needs a quiet ledger; the handlers fill views and batches. */
+#include "control.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "daemon.h"
+#include "batch.h"
+#include "ingest.h"
 #include "keys.h"
 #include "log.h"
+#include "publish.h"
+#include "reload.h"
+#include "views.h"
 
-#define HISTORY_MAX 100000
-
-typedef struct reply {
-    msgpack_sbuffer *out;
-    msgpack_packer pk;
-} reply;
-
-static void reply_init(reply *r, msgpack_sbuffer *out, size_t nkeys)
-{
-    r->out = out;
-    msgpack_packer_init(&r->pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map(&r->pk, nkeys + 1);
-    bw_pack_kv_bool(&r->pk, "ok", true);
-}
-
-static int fail(msgpack_sbuffer *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(msgpack_sbuffer *out, const char *fmt, ...)
+static bw_ctl_result fail(msgpack_sbuffer *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static bw_ctl_result fail(msgpack_sbuffer *out, const char *fmt, ...)
 {
     char msg[BW_ERR_MAX];
     va_list ap;
@@ -37,455 +30,262 @@ static int fail(msgpack_sbuffer *out, const char *fmt, ...)
     va_end(ap);
     out->size = 0;
     bw_reply_error(msg, out);
-    return -1;
+    return BW_CTL_REPLY;
 }
 
-/* ---- status rows ---- */
-
-static void row_of(const bw_status *s, bw_status_row *r)
+void bw_control_not_recorded(msgpack_sbuffer *out, const char *change, const char *cause)
 {
-    r->budget = s->budget;
-    r->paid = s->paid;
-    r->paid_fiscal = s->paid_fiscal;
-    r->paid_other = s->paid_other;
-    r->shortfall = s->shortfall;
-    r->rate_bp = s->rate_bp;
-    r->planned_bp = s->planned_bp;
-    r->lag_bp = s->lag_bp;
-    r->pace_bp = s->pace_bp;
-    r->severity = s->severity;
-    r->firing = s->firing;
-    r->projects = s->projects;
+    char msg[BW_ERR_MAX * 2];
+    snprintf(msg, sizeof msg, "the ledger could not commit the %s, so it was not recorded (%s); "
+             "budgetwatchd is stopping: send it again once the daemon is back", change, cause);
+    out->size = 0;
+    bw_reply_error(msg, out);
 }
 
-static void project_row(const bw_daemon *d, uint32_t ix, bw_status_row *r)
+/* A change that could not even be added to the batch. */
+static bw_ctl_result not_recorded(bw_app *a, msgpack_sbuffer *out, const char *change,
+                                  const bw_err *why)
 {
-    const bw_plan *p = bw_engine_plan(d->engine);
-    const bw_project_def *pd = bw_plan_project(p, ix);
-    const bw_unit_def *u = bw_plan_unit(p, pd->unit);
-    bw_status s;
-    memset(r, 0, sizeof *r);
-    bw_engine_project_status(d->engine, ix, &s);
-    row_of(&s, r);
-    snprintf(r->unit, sizeof r->unit, "%s", u->code);
-    snprintf(r->unit_name, sizeof r->unit_name, "%s", u->name);
-    snprintf(r->project, sizeof r->project, "%s", pd->code);
-    snprintf(r->project_name, sizeof r->project_name, "%s", pd->name);
+    bw_batch_fail(a->batch, why);
+    bw_control_not_recorded(out, change, why->msg);
+    return BW_CTL_FATAL;
 }
 
-static void unit_row(const bw_daemon *d, uint32_t u, bw_status_row *r)
+static void reply_begin(bw_mapw *m, msgpack_sbuffer *out)
 {
-    const bw_unit_def *ud = bw_plan_unit(bw_engine_plan(d->engine), u);
-    bw_status s;
-    memset(r, 0, sizeof *r);
-    bw_engine_unit_status(d->engine, u, &s);
-    row_of(&s, r);
-    snprintf(r->unit, sizeof r->unit, "%s", ud->code);
-    snprintf(r->unit_name, sizeof r->unit_name, "%s", ud->name);
+    out->size = 0;
+    bw_mapw_begin(m, out);
+    bw_mapw_bool(m, "ok", true);
 }
 
-static int cmp_code(const void *a, const void *b, void *plan)
+/* The batch a changing operation adds to. */
+static bool begin(bw_app *a, msgpack_sbuffer *out, const char *change, bw_ctl_result *rc)
 {
-    const bw_plan *p = plan;
-    return strcmp(bw_plan_project(p, *(const uint32_t *)a)->code,
-                  bw_plan_project(p, *(const uint32_t *)b)->code);
-}
-
-/* The projects a status request asks for, in the order it asks for. */
-static size_t select_projects(const bw_daemon *d, const bw_ctl_req *q, int64_t unit, uint32_t *ix)
-{
-    const bw_plan *p = bw_engine_plan(d->engine);
-    size_t n = bw_plan_nprojects(p);
-    if (strcmp(q->sort, "shortfall") == 0)
-        return bw_engine_rank(d->engine, BW_RANK_SHORTFALL, unit, ix, n);
-    if (strcmp(q->sort, "lag") == 0)
-        return bw_engine_rank(d->engine, BW_RANK_LAG, unit, ix, n);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (unit < 0 || bw_plan_project(p, i)->unit == (uint32_t)unit)
-            ix[k++] = (uint32_t)i;
-    if (strcmp(q->sort, "code") == 0)
-        qsort_r(ix, k, sizeof *ix, cmp_code, (void *)p);
-    return k;
-}
-
-static int op_status(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
-{
-    const bw_plan *p = bw_engine_plan(d->engine);
-    int64_t unit = -1, project = -1;
-    if (q->sort[0] && strcmp(q->sort, "lag") && strcmp(q->sort, "shortfall") && strcmp(q->sort, "code"))
-        return fail(out, "sort must be \"lag\", \"shortfall\" or \"code\", got \"%s\"", q->sort);
-    if (q->unit[0] && (unit = bw_plan_find_unit(p, q->unit, strlen(q->unit))) < 0)
-        return fail(out, "unknown unit \"%s\"; `budgetwatch status` lists the units", q->unit);
-    if (q->project[0] && (project = bw_plan_find_project(p, q->project, strlen(q->project))) < 0)
-        return fail(out, "unknown project \"%s\"; `budgetwatch status` lists the projects", q->project);
-    size_t np = bw_plan_nprojects(p);
-    uint32_t *ix = malloc((np ? np : 1) * sizeof *ix);
-    if (ix == NULL)
-        return fail(out, "out of memory");
-    size_t n = 1;
-    if (project >= 0) {
-        ix[0] = (uint32_t)project;
-        unit = bw_plan_project(p, (size_t)project)->unit;
-    } else {
-        n = select_projects(d, q, unit, ix);
-    }
-    if (q->limit && n > q->limit)
-        n = q->limit;
-    reply r;
-    reply_init(&r, out, 5);
-    bw_status tot;
-    bw_engine_total_status(d->engine, &tot);
-    bw_pack_kv_int(&r.pk, "at", bw_engine_now(d->engine));
-    bw_pack_kv_int(&r.pk, "pace_bp", tot.pace_bp);
-    bw_pack_key(&r.pk, "projects");
-    msgpack_pack_array(&r.pk, n);
-    bw_status_row row;
-    for (size_t i = 0; i < n; i++) {
-        project_row(d, ix[i], &row);
-        bw_status_row_pack(&r.pk, &row);
-    }
-    free(ix);
-    size_t nu = unit >= 0 ? 1 : bw_plan_nunits(p);
-    bw_pack_key(&r.pk, "units");
-    msgpack_pack_array(&r.pk, nu);
-    for (size_t u = 0; u < nu; u++) {
-        unit_row(d, unit >= 0 ? (uint32_t)unit : (uint32_t)u, &row);
-        bw_status_row_pack(&r.pk, &row);
-    }
-    memset(&row, 0, sizeof row);
-    row_of(&tot, &row);
-    bw_pack_key(&r.pk, "total");
-    bw_status_row_pack(&r.pk, &row);
-    return 0;
-}
-
-/* ---- alerts ---- */
-
-/* The active alerts, and for each the seq of its last message: a client
- * that read this snapshot, then follows the stream, tells by seq which
- * streamed messages the snapshot already holds (PROTOCOL.md §1.4). */
-typedef struct active_list {
-    size_t n;
-    uint32_t *project;
-    uint8_t *kind;
-    bw_alert_key *keys;
-    uint64_t *seq;
-} active_list;
-
-static void active_free(active_list *l)
-{
-    free(l->project);
-    free(l->kind);
-    free(l->keys);
-    free(l->seq);
-}
-
-static int active_collect(bw_daemon *d, active_list *l, bw_err *err)
-{
-    const bw_plan *p = bw_engine_plan(d->engine);
-    size_t np = bw_plan_nprojects(p), max = np * BW_PROJECT_KINDS + 1;
-    bw_alert a;
-    memset(l, 0, sizeof *l);
-    l->project = malloc(max * sizeof *l->project);
-    l->kind = malloc(max * sizeof *l->kind);
-    l->keys = malloc(max * sizeof *l->keys);
-    l->seq = malloc(max * sizeof *l->seq);
-    if (l->project == NULL || l->kind == NULL || l->keys == NULL || l->seq == NULL)
-        return bw_err_set(err, "out of memory listing the active alerts of %zu projects", np);
-    for (size_t i = 0; i < np; i++)
-        for (int k = 0; k < BW_PROJECT_KINDS; k++) {
-            if (!bw_engine_active(d->engine, (uint32_t)i, (bw_alert_kind)k, &a))
-                continue;
-            l->project[l->n] = (uint32_t)i;
-            l->kind[l->n] = (uint8_t)k;
-            l->keys[l->n] = (bw_alert_key){ bw_plan_project(p, i)->code, bw_kind_name(k) };
-            l->n++;
-        }
-    return bw_store_alerts_last_seq(d->store, l->keys, l->n, l->seq, err);
-}
-
-static int op_alerts(bw_daemon *d, msgpack_sbuffer *out)
-{
-    active_list l;
     bw_err err;
-    if (active_collect(d, &l, &err)) {
-        active_free(&l);
-        return fail(out, "%s", err.msg);
-    }
-    reply r;
-    reply_init(&r, out, 2);
-    bw_pack_kv_uint(&r.pk, "seq", d->alert_seq);
-    bw_pack_key(&r.pk, "alerts");
-    msgpack_pack_array(&r.pk, l.n);
-    for (size_t i = 0; i < l.n; i++) {
-        bw_alert a;
-        bw_alert_msg m;
-        bw_engine_active(d->engine, l.project[i], (bw_alert_kind)l.kind[i], &a);
-        bw_alert_to_msg(d, &a, &m);
-        m.seq = l.seq[i];
-        bw_alert_pack(&r.pk, &m);
-    }
-    active_free(&l);
-    return 0;
+    if (bw_batch_begin(a->batch, a->store, &err) == 0)
+        return true;
+    *rc = not_recorded(a, out, change, &err);
+    return false;
 }
 
-typedef struct history_ctx {
-    msgpack_sbuffer items;
-    msgpack_packer pk;
-    size_t n;
-    size_t first_end;           /* bytes of the first (oldest) alert packed */
-} history_ctx;
-
-static int history_row(void *ctx, const bw_alert_msg *a)
+static int64_t find_project(bw_app *a, const char *code, msgpack_sbuffer *out, bw_ctl_result *rc)
 {
-    history_ctx *h = ctx;
-    bw_alert_pack(&h->pk, a);
-    if (h->n++ == 0)
-        h->first_end = h->items.size;
-    return 0;
-}
-
-/* A reply holds the newest `want` matching alerts (`limit`, at most
- * HISTORY_MAX). The store is asked for one more: if it comes, older alerts
- * match too, the reply says `truncated`, and that extra oldest one is dropped.
- * So `truncated` means exactly "the log holds older matching alerts than
- * these", whichever of `limit` or the cap left them out. */
-static int op_history(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
-{
-    uint32_t want = q->limit && q->limit < HISTORY_MAX ? q->limit : HISTORY_MAX;
-    bw_history_filter f = { q->project, q->unit, q->has_since, q->since, q->has_until, q->until,
-                            want + 1 };
-    history_ctx h = { .n = 0 };
-    msgpack_sbuffer_init(&h.items);
-    msgpack_packer_init(&h.pk, &h.items, msgpack_sbuffer_write);
-    bw_err err;
-    if (bw_store_history_each(d->store, &f, history_row, &h, &err)) {
-        msgpack_sbuffer_destroy(&h.items);
-        return fail(out, "%s", err.msg);
-    }
-    bool truncated = h.n > want;
-    size_t skip = truncated ? h.first_end : 0;
-    reply r;
-    reply_init(&r, out, 2);
-    bw_pack_kv_bool(&r.pk, "truncated", truncated);
-    bw_pack_key(&r.pk, "alerts");
-    msgpack_pack_array(&r.pk, truncated ? want : h.n);
-    if (h.items.size > skip)
-        msgpack_sbuffer_write(out, h.items.data + skip, h.items.size - skip);
-    msgpack_sbuffer_destroy(&h.items);
-    return 0;
-}
-
-static int64_t find_project(bw_daemon *d, const char *code, msgpack_sbuffer *out)
-{
-    int64_t ix = bw_plan_find_project(bw_engine_plan(d->engine), code, strlen(code));
+    int64_t ix = bw_plan_find_project(bw_engine_plan(a->engine), code, strlen(code));
     if (ix < 0)
-        fail(out, "unknown project \"%s\"; `budgetwatch status` lists the projects", code);
+        *rc = fail(out, "unknown project \"%s\"; `budgetwatch status` lists the projects", code);
     return ix;
 }
 
-/* A change whose commit failed was never recorded, and the daemon is
- * stopping (bw_daemon_store_failed): the client must not be told ok. */
-static int commit_failed(msgpack_sbuffer *out, const char *what)
+/* ---- reading ---- */
+
+static bw_ctl_result op_ping(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 {
-    return fail(out, "the ledger could not commit the %s, so it was not recorded; budgetwatchd "
-                "is stopping (its log says why): send it again once the daemon is back", what);
+    (void)q;
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_mapw_str(&m, "version", BW_VERSION);
+    bw_mapw_int(&m, "now", bw_app_now(a));
+    bw_mapw_str(&m, "clock", a->cfg.clock == BW_CLOCK_EVENT ? "event" : "wall");
+    bw_mapw_end(&m);
+    return BW_CTL_REPLY;
 }
 
-static int op_ack(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+static bw_ctl_result op_status(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    bw_status_query sq = { q->unit, q->project, q->sort, q->limit };
+    bw_view_status v;
+    bw_err err;
+    if (bw_views_status(a, &sq, &v, &err))
+        return fail(c->out, "%s", err.msg);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_view_status_put(&m, &v);
+    bw_mapw_end(&m);
+    bw_view_status_free(&v);
+    return BW_CTL_REPLY;
+}
+
+static bw_ctl_result op_alerts(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    (void)q;
+    bw_view_alerts v;
+    bw_err err;
+    if (bw_views_alerts(a, &v, &err))
+        return fail(c->out, "%s", err.msg);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_view_alerts_put(&m, &v);
+    bw_mapw_end(&m);
+    bw_view_alerts_free(&v);
+    return BW_CTL_REPLY;
+}
+
+static bw_ctl_result op_history(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    bw_history_filter f = { q->project, q->unit, q->has_since, q->since, q->has_until, q->until,
+                            q->limit };
+    bw_view_alerts v;
+    bw_err err;
+    if (bw_views_history(a, &f, &v, &err))
+        return fail(c->out, "%s", err.msg);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_view_history_put(&m, &v);
+    bw_mapw_end(&m);
+    bw_view_alerts_free(&v);
+    return BW_CTL_REPLY;
+}
+
+static bw_ctl_result op_stats(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    (void)q;
+    bw_view_stats v;
+    bw_views_stats(a, &v);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_view_stats_put(&m, &v);
+    bw_mapw_end(&m);
+    return BW_CTL_REPLY;
+}
+
+/* Runs with every queued row saved and no transaction open (BW_CTL_QUIET):
+ * the saved totals then equal the ledger, and SQLite's integrity check
+ * must not run inside a write transaction, which it would refuse to go on
+ * with once it has met a damaged page. */
+static bw_ctl_result op_verify(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    (void)q;
+    bw_view_verify v;
+    bw_err err;
+    if (bw_views_verify(a, &v, &err))
+        return fail(c->out, "%s", err.msg);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_view_verify_put(&m, &v);
+    bw_mapw_end(&m);
+    bw_view_verify_free(&v);
+    return BW_CTL_REPLY;
+}
+
+/* ---- changing ---- */
+
+static bw_ctl_result op_ack(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 {
     int kind = bw_kind_parse(q->kind);
+    bw_ctl_result rc = BW_CTL_REPLY;
     if (kind == BW_KIND_SOURCE_GAP)
-        return fail(out, "a source_gap is a one-time notice, never active, so there is nothing to "
-                    "acknowledge; ack takes lag, milestone, overspend or year_end");
+        return fail(c->out, "a source_gap is a one-time notice, never active, so there is "
+                    "nothing to acknowledge; ack takes lag, milestone, overspend or year_end");
     if (kind == BW_KIND_LEDGER_DAMAGED)
-        return fail(out, "ledger_damaged is ended only by restoring the ledger file from a backup "
-                    "(budgetwatchd(8), DURABILITY AND DAMAGE), not by an ack");
+        return fail(c->out, "ledger_damaged is ended only by restoring the ledger file from a "
+                    "backup (budgetwatchd(8), DURABILITY AND DAMAGE), not by an ack");
     if (kind < 0 || kind >= BW_PROJECT_KINDS)
-        return fail(out, "kind must be lag, milestone, overspend or year_end, got \"%s\"", q->kind);
-    int64_t ix = find_project(d, q->project, out);
+        return fail(c->out, "kind must be lag, milestone, overspend or year_end, got \"%s\"",
+                    q->kind);
+    int64_t ix = find_project(a, q->project, c->out, &rc);
     if (ix < 0)
-        return -1;
-    bw_alert a;
+        return rc;
+    bw_alert al;
     bw_err err;
-    if (bw_engine_ack(d->engine, (uint32_t)ix, (bw_alert_kind)kind, &a, &err))
-        return fail(out, "%s", err.msg);
-    if (bw_batch_begin(d))
-        return fail(out, "the ledger cannot start a transaction; see the daemon's log");
-    bw_alert_msg m;
-    bw_alert_to_msg(d, &a, &m);
-    snprintf(m.by, sizeof m.by, "%s", q->by);
-    snprintf(m.note, sizeof m.note, "%s", q->note);
-    bw_touch(d, (uint32_t)ix);
-    if (bw_publish_queue(d, &m) || bw_batch_checkpoint(d))
-        return commit_failed(out, "acknowledgement");
-    reply r;
-    reply_init(&r, out, 1);
-    bw_pack_key(&r.pk, "alert");
-    bw_alert_pack(&r.pk, &m);
-    return 0;
-}
-
-static int op_stats(bw_daemon *d, msgpack_sbuffer *out)
-{
-    bw_err err;
-    int64_t events = bw_store_event_count(d->store, &err);
-    int64_t pending = bw_store_rejects_pending(d->store, &err);
-    reply r;
-    reply_init(&r, out, 20);
-    bw_pack_kv_uint(&r.pk, "accepted", d->stats.accepted);
-    bw_pack_kv_uint(&r.pk, "duplicates", d->stats.duplicates);
-    bw_pack_key(&r.pk, "rejected");
-    msgpack_pack_map(&r.pk, BW_REJ_COUNT);
-    for (int i = 0; i < BW_REJ_COUNT; i++)
-        bw_pack_kv_uint(&r.pk, bw_reject_class_name(i), d->stats.rejected[i]);
-    bw_pack_kv_uint(&r.pk, "gaps", d->stats.gaps);
-    bw_pack_kv_uint(&r.pk, "restarts", d->stats.restarts);
-    bw_pack_kv_uint(&r.pk, "batches", d->stats.batches);
-    bw_pack_kv_int(&r.pk, "uptime", (int64_t)time(NULL) - d->started_at);
-    bw_pack_kv_int(&r.pk, "events_in_ledger", events);
-    bw_pack_kv_int(&r.pk, "dead_letters_pending", pending);
-    bw_pack_kv_uint(&r.pk, "dead_letters_dropped", d->stats.dead_letters_dropped);
-    bw_pack_kv_uint(&r.pk, "integrity_checks", d->stats.integrity_checks);
-    bw_pack_kv_uint(&r.pk, "integrity_failures", d->stats.integrity_failures);
-    bw_pack_kv_uint(&r.pk, "projects", bw_plan_nprojects(bw_engine_plan(d->engine)));
-    bw_pack_kv_uint(&r.pk, "alert_seq", d->alert_seq);
-    bw_pack_kv_uint(&r.pk, "bad_frames", d->stats.bad_frames);
-    bw_pack_kv_uint(&r.pk, "sources", bw_sources_count(d->sources));
-    bw_pack_key(&r.pk, "auth_denied");
-    msgpack_pack_map(&r.pk, BW_DOM_COUNT);
-    for (int i = 0; i < BW_DOM_COUNT; i++)
-        bw_pack_kv_uint(&r.pk, bw_domain_name((bw_domain)i), bw_auth_denied(d->auth, (bw_domain)i));
-    bw_pack_kv_uint(&r.pk, "control_denied", d->stats.control_denied);
-    bw_pack_kv_uint(&r.pk, "control_requests", d->stats.control_requests);
-    bw_pack_kv_uint(&r.pk, "control_errors", d->stats.control_errors);
-    return 0;
-}
-
-/* ---- verify ---- */
-
-typedef struct verify_ctx {
-    msgpack_sbuffer items;
-    msgpack_packer pk;
-    size_t n;
-} verify_ctx;
-
-static int verify_diff(void *ctx, const char *code, int64_t sf, int64_t so, int64_t lf, int64_t lo)
-{
-    verify_ctx *v = ctx;
-    msgpack_pack_map(&v->pk, 5);
-    bw_pack_kv_str(&v->pk, "project", code);
-    bw_pack_kv_int(&v->pk, "saved_fiscal", sf);
-    bw_pack_kv_int(&v->pk, "saved_other", so);
-    bw_pack_kv_int(&v->pk, "ledger_fiscal", lf);
-    bw_pack_kv_int(&v->pk, "ledger_other", lo);
-    v->n++;
-    return 0;
-}
-
-/* The problems SQLite's integrity_check reports, as an array of strings. */
-typedef struct damage_ctx {
-    msgpack_sbuffer items;
-    msgpack_packer pk;
-    size_t n;
-} damage_ctx;
-
-static int damage_item(void *ctx, const char *problem)
-{
-    damage_ctx *c = ctx;
-    bw_pack_str(&c->pk, problem);
-    c->n++;
-    return 0;
-}
-
-static int op_verify(bw_daemon *d, msgpack_sbuffer *out)
-{
-    verify_ctx v = { .n = 0 };
-    damage_ctx dm = { .n = 0 };
-    msgpack_sbuffer_init(&v.items);
-    msgpack_packer_init(&v.pk, &v.items, msgpack_sbuffer_write);
-    msgpack_sbuffer_init(&dm.items);
-    msgpack_packer_init(&dm.pk, &dm.items, msgpack_sbuffer_write);
-    bw_err err;
-    int64_t checked = -1, problems = -1;
-    /* Saved totals lag memory by a few batches; write them all, then compare.
-     * Damage is looked for first: totals read from a damaged file prove nothing. */
-    if (bw_batch_save_all_totals(d))
-        bw_err_set(&err, "writing the project totals to the ledger failed (see the log)");
-    else if ((problems = bw_store_integrity(d->store, true, damage_item, &dm, &err)) == 0)
-        checked = bw_store_verify(d->store, verify_diff, &v, &err);
-    if (problems < 0 || (problems == 0 && checked < 0)) {
-        msgpack_sbuffer_destroy(&v.items);
-        msgpack_sbuffer_destroy(&dm.items);
-        return fail(out, "%s", err.msg);
+    if (bw_engine_ack(a->engine, (uint32_t)ix, (bw_alert_kind)kind, &al, &err))
+        return fail(c->out, "%s", err.msg);
+    if (!begin(a, c->out, "acknowledgement", &rc))
+        return rc;
+    bw_alert_msg msg;
+    bw_views_alert_msg(a, &al, &msg);
+    snprintf(msg.by, sizeof msg.by, "%s", q->by);
+    snprintf(msg.note, sizeof msg.note, "%s", q->note);
+    bw_batch_touch(a->batch, (uint32_t)ix);
+    if (bw_publish_queue(a, &msg) == BW_STEP_FATAL) {
+        bw_err_set(&err, "the alert log refused the acknowledgement");
+        return not_recorded(a, c->out, "acknowledgement", &err);
     }
-    if (problems > 0)
-        bw_log(BW_LOG_ERR, "verify: the ledger %s is damaged: integrity_check found %lld "
-               "problem(s)", bw_store_path(d->store), (long long)problems);
-    if (v.n)
-        bw_log(BW_LOG_ERR, "verify: %zu project(s) whose totals differ from the ledger", v.n);
-    reply r;
-    reply_init(&r, out, 5);
-    bw_pack_kv_bool(&r.pk, "consistent", problems == 0 && v.n == 0);
-    bw_pack_kv_bool(&r.pk, "damaged", problems > 0);
-    bw_pack_key(&r.pk, "damage");
-    msgpack_pack_array(&r.pk, dm.n);
-    msgpack_sbuffer_write(out, dm.items.data, dm.items.size);
-    bw_pack_kv_int(&r.pk, "checked", checked < 0 ? 0 : checked);
-    bw_pack_key(&r.pk, "differences");
-    msgpack_pack_array(&r.pk, v.n);
-    msgpack_sbuffer_write(out, v.items.data, v.items.size);
-    msgpack_sbuffer_destroy(&v.items);
-    msgpack_sbuffer_destroy(&dm.items);
-    return 0;
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_alert_pack(bw_mapw_key(&m, "alert"), &msg);
+    bw_mapw_end(&m);
+    c->change = "acknowledgement";
+    return BW_CTL_COMMIT;
 }
 
-static int op_reload(bw_daemon *d, msgpack_sbuffer *out)
+static bw_ctl_result op_adjust(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 {
-    bw_err err;
-    if (bw_daemon_reload(d, &err)) {
-        if (d->engine == NULL)
-            return fail(out, "reload failed and budgetwatchd is stopping: %s", err.msg);
-        bw_log(BW_LOG_ERR, "reload failed, still running the old plan: %s", err.msg);
-        return fail(out, "reload failed, still running the old plan: %s", err.msg);
-    }
-    reply r;
-    reply_init(&r, out, 1);
-    bw_pack_kv_uint(&r.pk, "projects", bw_plan_nprojects(bw_engine_plan(d->engine)));
-    return 0;
-}
-
-static int op_adjust(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
-{
-    int64_t ix = find_project(d, q->project, out);
+    bw_ctl_result rc = BW_CTL_REPLY;
+    int64_t ix = find_project(a, q->project, c->out, &rc);
     if (ix < 0)
-        return -1;
-    int64_t old = bw_engine_state(d->engine, (uint32_t)ix)->budget;
+        return rc;
+    int64_t old = bw_engine_state(a->engine, (uint32_t)ix)->budget;
     bw_err err;
-    if (bw_batch_begin(d))
-        return fail(out, "the ledger cannot start a transaction; see the daemon's log");
-    if (bw_engine_adjust(d->engine, (uint32_t)ix, q->budget, &err))
-        return fail(out, "%s", err.msg);
-    if (bw_store_adjust_insert(d->store, q->project, old, q->budget, q->reason,
-                               bw_daemon_now(d), &err)) {
-        bw_engine_adjust(d->engine, (uint32_t)ix, old, &err);
-        return fail(out, "%s", err.msg);
-    }
-    bw_touch(d, (uint32_t)ix);
+    if (!begin(a, c->out, "budget adjustment", &rc))
+        return rc;
+    if (bw_engine_adjust(a->engine, (uint32_t)ix, q->budget, &err))
+        return fail(c->out, "%s", err.msg);
+    /* A failure here stops the daemon, and its engine with it. */
+    if (bw_store_adjust_insert(a->store, q->project, old, q->budget, q->reason, bw_app_now(a),
+                               &err))
+        return not_recorded(a, c->out, "budget adjustment", &err);
+    bw_batch_touch(a->batch, (uint32_t)ix);
     char why[BW_TEXT_MAX * 4];      /* a reason may span lines: one log line still */
     bw_log(BW_LOG_NOTICE, "budget of %s adjusted from %" PRId64 " to %" PRId64 " fen: %s",
            q->project, old, q->budget, bw_utf8_escape(q->reason, strlen(q->reason), why, sizeof why));
-    if (bw_batch_checkpoint(d))
-        return commit_failed(out, "budget adjustment");
-    reply r;
-    reply_init(&r, out, 2);
-    bw_status_row row;
-    project_row(d, (uint32_t)ix, &row);
-    bw_pack_key(&r.pk, "project");
-    bw_status_row_pack(&r.pk, &row);
-    bw_pack_kv_int(&r.pk, "old_budget", old);
-    return 0;
+    bw_view_row row;
+    bw_views_project_row(a, (uint32_t)ix, &row);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_mapw_key(&m, "project");
+    bw_view_row_pack(c->out, &row);
+    bw_mapw_int(&m, "old_budget", old);
+    bw_mapw_end(&m);
+    c->change = "budget adjustment";
+    return BW_CTL_COMMIT;
+}
+
+static bw_ctl_result op_advance(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    bw_ctl_result rc = BW_CTL_REPLY;
+    if (a->cfg.clock != BW_CLOCK_EVENT)
+        return fail(c->out, "advance needs clock = event in [daemon]; this daemon follows the "
+                    "wall clock");
+    if (q->to < bw_engine_now(a->engine))
+        return fail(c->out, "to = %" PRId64 " is before the daemon's clock (%" PRId64 "); time "
+                    "only moves forward", q->to, bw_engine_now(a->engine));
+    if (!begin(a, c->out, "alerts that fell due", &rc))
+        return rc;
+    uint64_t before = bw_batch_seq(a->batch);
+    if (bw_publish_advance(a, q->to) == BW_STEP_FATAL) {
+        bw_err err;
+        bw_err_set(&err, "the alert log refused an alert");
+        return not_recorded(a, c->out, "alerts that fell due", &err);
+    }
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_mapw_int(&m, "now", bw_engine_now(a->engine));
+    bw_mapw_uint(&m, "alerts", bw_batch_seq(a->batch) - before);
+    bw_mapw_end(&m);
+    c->change = "alerts that fell due";
+    return BW_CTL_COMMIT;
+}
+
+/* Runs quiet (BW_CTL_QUIET): the old engine's state is all in the ledger,
+ * which is then the one source for carrying projects over. */
+static bw_ctl_result op_reload(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    (void)q;
+    bw_err err;
+    if (bw_reload(a, &err)) {
+        if (a->engine == NULL) {
+            fail(c->out, "reload failed and budgetwatchd is stopping: %s", err.msg);
+            return BW_CTL_FATAL;
+        }
+        bw_log(BW_LOG_ERR, "reload failed, still running the old plan: %s", err.msg);
+        return fail(c->out, "reload failed, still running the old plan: %s", err.msg);
+    }
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_mapw_uint(&m, "projects", bw_plan_nprojects(bw_engine_plan(a->engine)));
+    bw_mapw_end(&m);
+    c->change = "plan reload";
+    return BW_CTL_COMMIT;
 }
 
 /* ---- dead letters ---- */
@@ -506,14 +306,13 @@ typedef struct replay_ctx {
     size_t n;
     bool oom;
     size_t replayed, accepted, still;
-    bool failed;                        /* a chunk's commit failed: the daemon is stopping */
     size_t framing;                     /* refused for their frames: never replayed */
     char framing_reason[BW_TEXT_MAX];   /* the first one's reason */
 } replay_ctx;
 
-/* The reasons drain_router and drain_sub (daemon.c) give a message with the
- * wrong number of frames; the rejects table has no class column, so the
- * reason is the mark. test_wire.py fails if the two drift apart. */
+/* The reasons the loop gives a message with the wrong number of frames
+ * (loop.c: drain_router, drain_sub); the rejects table has no class column,
+ * so the reason is the mark. test_wire.py fails if the two drift apart. */
 static const char *const framing_reasons[] = {
     "expected one frame [event] from a DEALER, got ",
     "expected two frames [topic][event] on SUB, got ",
@@ -552,109 +351,123 @@ static int collect_reject(void *ctx, int64_t id, const void *raw, size_t len, co
     return r->n == REPLAY_CHUNK;
 }
 
-/* Ingests the chunk again, in one batch, and frees it. */
-static void replay_chunk(bw_daemon *d, replay_ctx *r)
+static void free_chunk(replay_ctx *r)
 {
-    bw_err err;
-    if (bw_batch_begin(d) == 0) {
-        for (size_t i = 0; i < r->n; i++) {
-            bw_ack ack;
-            /* The sender's key is checked again: a forged src stays rejected. */
-            int st = bw_ingest_event(d, r->v[i].raw, r->v[i].len, r->v[i].peer, &ack, true);
-            if (st == BW_ACK_ACCEPTED || st == BW_ACK_DUPLICATE) {
-                r->accepted += st == BW_ACK_ACCEPTED;
-                if (bw_store_reject_mark_replayed(d->store, r->v[i].id, bw_daemon_now(d), &err))
-                    bw_log(BW_LOG_ERR, "%s", err.msg);
-            } else {
-                r->still++;
-            }
-        }
-        if (bw_batch_checkpoint(d))
-            r->failed = true;       /* nothing of this chunk was recorded */
-        else
-            r->replayed += r->n;
-    } else {
-        r->failed = true;
-    }
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i].raw);
         free(r->v[i].peer);
     }
 }
 
-static int op_replay(bw_daemon *d, msgpack_sbuffer *out)
+/* Ingests the chunk again, into the batch. -1 when the ledger failed. */
+static int replay_chunk(bw_app *a, replay_ctx *r)
 {
-    replay_ctx *rc = calloc(1, sizeof *rc);
-    if (rc == NULL)
-        return fail(out, "out of memory replaying the dead letters");
-    bw_err err;
-    int64_t after = 0;
-    int failed;
-    do {
-        rc->n = 0;
-        failed = bw_store_rejects_each(d->store, after, collect_reject, rc, &err);
-        if (rc->n > 0)
-            after = rc->v[rc->n - 1].id;
-        replay_chunk(d, rc);
-    } while (!failed && !rc->oom && !rc->failed && rc->n == REPLAY_CHUNK && !d->stopping);
-    bool oom = rc->oom, uncommitted = rc->failed;
-    size_t replayed = rc->replayed, accepted = rc->accepted, still = rc->still;
-    size_t framing = rc->framing;
+    for (size_t i = 0; i < r->n; i++) {
+        bw_ack ack;
+        bw_err err;
+        /* The sender's key is checked again: a forged src stays rejected. */
+        if (bw_ingest_event(a, r->v[i].raw, r->v[i].len, r->v[i].peer, &ack, true) ==
+            BW_STEP_FATAL)
+            return -1;
+        if (ack.status == BW_ACK_REJECTED) {
+            r->still++;
+            continue;
+        }
+        r->accepted += ack.status == BW_ACK_ACCEPTED;
+        if (bw_store_reject_mark_replayed(a->store, r->v[i].id, bw_app_now(a), &err)) {
+            bw_batch_fail(a->batch, &err);
+            return -1;
+        }
+    }
+    r->replayed += r->n;
+    return 0;
+}
+
+static void replay_reply(bw_app *a, bw_ctl_call *c, const replay_ctx *rc)
+{
     char why[BW_TEXT_MAX + 256] = "";
-    if (framing > 0)
+    if (rc->framing > 0)
         snprintf(why, sizeof why, "%zu dead letter(s) were refused for their framing (\"%s\"%s) "
                  "and stay dead letters: a message with the wrong number of frames is not an "
                  "event, whichever frame was kept; the sender must send each event again as "
-                 "one frame", framing, rc->framing_reason, framing > 1 ? ", ..." : "");
-    free(rc);
-    if (uncommitted)
-        return fail(out, "the ledger could not commit a chunk of the replay, so it was not "
-                    "recorded (%zu dead letters replayed before it); budgetwatchd is stopping (its "
-                    "log says why): replay again once the daemon is back", replayed);
-    if (failed || oom)
-        return fail(out, "%s (%zu dead letters replayed before it)",
-                    failed ? err.msg : "out of memory replaying the dead letters", replayed);
+                 "one frame", rc->framing, rc->framing_reason, rc->framing > 1 ? ", ..." : "");
     bw_log(BW_LOG_NOTICE, "replayed %zu dead letters: %zu accepted, %zu still rejected%s%s",
-           replayed, accepted, still, framing ? "; " : "", why);
-    reply r;
-    reply_init(&r, out, framing > 0 ? 5 : 4);
-    bw_pack_kv_uint(&r.pk, "replayed", replayed);
-    bw_pack_kv_uint(&r.pk, "accepted", accepted);
-    bw_pack_kv_uint(&r.pk, "still_rejected", still);
-    bw_pack_kv_uint(&r.pk, "not_replayable", framing);
-    if (framing > 0)
-        bw_pack_kv_str(&r.pk, "not_replayable_reason", why);
-    return 0;
+           rc->replayed, rc->accepted, rc->still, rc->framing ? "; " : "", why);
+    (void)a;
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_mapw_uint(&m, "replayed", rc->replayed);
+    bw_mapw_uint(&m, "accepted", rc->accepted);
+    bw_mapw_uint(&m, "still_rejected", rc->still);
+    bw_mapw_uint(&m, "not_replayable", rc->framing);
+    if (rc->framing > 0)
+        bw_mapw_str(&m, "not_replayable_reason", why);
+    bw_mapw_end(&m);
 }
 
-static int op_advance(bw_daemon *d, const bw_ctl_req *q, msgpack_sbuffer *out)
+/* Every dead letter goes into one batch: the reply is sent once all of it
+ * is committed, or not at all. */
+static bw_ctl_result op_replay(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 {
-    if (d->cfg.clock != BW_CLOCK_EVENT)
-        return fail(out, "advance needs clock = event in [daemon]; this daemon follows the wall clock");
-    if (q->to < bw_engine_now(d->engine))
-        return fail(out, "to = %" PRId64 " is before the daemon's clock (%" PRId64 "); time only "
-                    "moves forward", q->to, bw_engine_now(d->engine));
-    uint64_t before = d->alert_seq;
-    bw_advance(d, q->to);
-    /* bw_advance commits along the way when many alerts fall due. */
-    if (bw_batch_checkpoint(d) || d->exit_code != 0)
-        return commit_failed(out, "alerts that fell due");
-    reply r;
-    reply_init(&r, out, 2);
-    bw_pack_kv_int(&r.pk, "now", bw_engine_now(d->engine));
-    bw_pack_kv_uint(&r.pk, "alerts", d->alert_seq - before);
-    return 0;
+    (void)q;
+    bw_ctl_result res = BW_CTL_REPLY;
+    replay_ctx *rc = calloc(1, sizeof *rc);
+    if (rc == NULL)
+        return fail(c->out, "out of memory replaying the dead letters");
+    if (!begin(a, c->out, "replay of the dead letters", &res)) {
+        free(rc);
+        return res;
+    }
+    bw_err err;
+    int64_t after = 0;
+    int failed, lost = 0;
+    do {
+        rc->n = 0;
+        failed = bw_store_rejects_each(a->store, after, collect_reject, rc, &err);
+        if (rc->n > 0)
+            after = rc->v[rc->n - 1].id;
+        lost = replay_chunk(a, rc);
+        free_chunk(rc);
+    } while (!failed && !lost && !rc->oom && rc->n == REPLAY_CHUNK);
+    if (lost) {
+        free(rc);
+        bw_err_set(&err, "the ledger failed during the replay; its log says why");
+        return not_recorded(a, c->out, "replay of the dead letters", &err);
+    }
+    if (failed || rc->oom) {
+        /* What was replayed so far is in the batch and correct: it is kept. */
+        fail(c->out, "%s (%zu dead letters replayed before it; replay again)",
+             failed ? err.msg : "out of memory replaying the dead letters", rc->replayed);
+        free(rc);
+        c->change = "replay of the dead letters";
+        return BW_CTL_COMMIT;
+    }
+    replay_reply(a, c, rc);
+    free(rc);
+    c->change = "replay of the dead letters";
+    return BW_CTL_COMMIT;
 }
 
-static int op_ping(bw_daemon *d, msgpack_sbuffer *out)
-{
-    reply r;
-    reply_init(&r, out, 3);
-    bw_pack_kv_str(&r.pk, "version", BW_VERSION);
-    bw_pack_kv_int(&r.pk, "now", bw_daemon_now(d));
-    bw_pack_kv_str(&r.pk, "clock", d->cfg.clock == BW_CLOCK_EVENT ? "event" : "wall");
-    return 0;
-}
+/* ---- dispatch ---- */
+
+enum { ADMIN = 1, QUIET = 2 };
+
+static const struct {
+    bw_ctl_result (*fn)(bw_app *, bw_ctl_call *, const bw_ctl_req *);
+    unsigned flags;
+} ops[BW_OP_COUNT] = {
+    [BW_OP_PING] = { op_ping, 0 },
+    [BW_OP_STATUS] = { op_status, 0 },
+    [BW_OP_ALERTS] = { op_alerts, 0 },
+    [BW_OP_HISTORY] = { op_history, 0 },
+    [BW_OP_ACK] = { op_ack, 0 },
+    [BW_OP_STATS] = { op_stats, 0 },
+    [BW_OP_VERIFY] = { op_verify, QUIET },
+    [BW_OP_RELOAD] = { op_reload, ADMIN | QUIET },
+    [BW_OP_ADJUST] = { op_adjust, ADMIN },
+    [BW_OP_REPLAY_REJECTED] = { op_replay, ADMIN },
+    [BW_OP_ADVANCE] = { op_advance, ADMIN },
+};
 
 /* A supervisor reads and acknowledges; changing the plan, the budgets, the
  * dead letters or the clock takes an administrator. */
@@ -662,55 +475,42 @@ static bool allowed(bw_role role, bw_op op)
 {
     if (role == BW_ROLE_ADMIN)
         return true;
-    return role == BW_ROLE_SUPERVISOR && op != BW_OP_RELOAD && op != BW_OP_ADJUST &&
-           op != BW_OP_REPLAY_REJECTED && op != BW_OP_ADVANCE;
+    return role == BW_ROLE_SUPERVISOR && !(ops[op].flags & ADMIN);
 }
 
-static void deny(bw_daemon *d, bw_role role, const char *name, bw_op op, msgpack_sbuffer *out)
+static bw_ctl_result deny(bw_app *a, bw_ctl_call *c, bw_op op)
 {
     char esc[BW_KEY_NAME_MAX * 4];
-    bw_utf8_escape(name, strlen(name), esc, sizeof esc);
-    d->stats.control_denied++;
-    if (role == BW_ROLE_NONE) {
-        bw_log(BW_LOG_WARNING, "refused \"%s\": the control key is no longer authorized", bw_op_name(op));
-        fail(out, "your key is no longer authorized (removed from the administrator and supervisor "
-             "keys); ask the daemon's administrator");
-        return;
+    bw_utf8_escape(c->name, strlen(c->name), esc, sizeof esc);
+    a->stats.control_denied++;
+    if (c->role == BW_ROLE_NONE) {
+        bw_log(BW_LOG_WARNING, "refused \"%s\": the control key is no longer authorized",
+               bw_op_name(op));
+        return fail(c->out, "your key is no longer authorized (removed from the administrator "
+                    "and supervisor keys); ask the daemon's administrator");
     }
-    bw_log(BW_LOG_WARNING, "refused \"%s\" from supervisor key \"%s\": it takes an administrator key",
-           bw_op_name(op), esc);
-    fail(out, "%s takes an administrator key; \"%s\" is a supervisor key, which may ping, status, "
-         "alerts, history, ack, stats and verify", bw_op_name(op), esc);
+    bw_log(BW_LOG_WARNING, "refused \"%s\" from supervisor key \"%s\": it takes an administrator "
+           "key", bw_op_name(op), esc);
+    return fail(c->out, "%s takes an administrator key; \"%s\" is a supervisor key, which may "
+                "ping, status, alerts, history, ack, stats and verify", bw_op_name(op), esc);
 }
 
-void bw_control_handle(bw_daemon *d, const char *req, size_t len, bw_role role, const char *name,
-                       msgpack_sbuffer *out)
+bw_ctl_result bw_control_handle(bw_app *a, bw_ctl_call *c)
 {
     bw_ctl_req q;
     char why[BW_WHY_MAX];
-    if (bw_ctl_req_decode(req, len, &q, why, sizeof why)) {
-        d->stats.control_errors++;
-        fail(out, "bad control request: %s", why);
-        return;
+    c->change = NULL;
+    if (bw_ctl_req_decode(c->req, c->len, &q, why, sizeof why)) {
+        a->stats.control_errors++;
+        return fail(c->out, "bad control request: %s", why);
     }
-    if (!allowed(role, (bw_op)q.op)) {
-        deny(d, role, name, (bw_op)q.op, out);
-        return;
+    if (q.op >= BW_OP_COUNT || ops[q.op].fn == NULL) {
+        a->stats.control_errors++;
+        return fail(c->out, "unknown op");
     }
-    switch ((bw_op)q.op) {
-    case BW_OP_PING: op_ping(d, out); return;
-    case BW_OP_STATUS: op_status(d, &q, out); return;
-    case BW_OP_ALERTS: op_alerts(d, out); return;
-    case BW_OP_HISTORY: op_history(d, &q, out); return;
-    case BW_OP_ACK: op_ack(d, &q, out); return;
-    case BW_OP_STATS: op_stats(d, out); return;
-    case BW_OP_VERIFY: op_verify(d, out); return;
-    case BW_OP_RELOAD: op_reload(d, out); return;
-    case BW_OP_ADJUST: op_adjust(d, &q, out); return;
-    case BW_OP_REPLAY_REJECTED: op_replay(d, out); return;
-    case BW_OP_ADVANCE: op_advance(d, &q, out); return;
-    case BW_OP_COUNT: break;
-    }
-    d->stats.control_errors++;
-    fail(out, "unknown op");
+    if (!allowed(c->role, (bw_op)q.op))
+        return deny(a, c, (bw_op)q.op);
+    if ((ops[q.op].flags & QUIET) && !c->quiet)
+        return BW_CTL_QUIET;
+    return ops[q.op].fn(a, c, &q);
 }

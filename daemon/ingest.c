@@ -1,12 +1,13 @@
-/* ingest: one disbursement or refund message, from decode to the ledger and the
- * engine. Validation happens before anything is written; a rejected message is
- * kept as a dead letter with its reason, so nothing a sender sent is lost. */
+/* ingest: one disbursement or refund message, from decode to the batch and
+ * the engine (ingest.h). */
+#include "ingest.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon.h"
 #include "log.h"
+#include "publish.h"
 
 /* An accepted event's ack copies src and id whole (bw_ingest_event). */
 _Static_assert(sizeof ((bw_ack *)0)->src == sizeof ((bw_event *)0)->src, "ack and event src differ");
@@ -22,13 +23,13 @@ static bool worth_logging(uint64_t n)
 /* A peer that only sends garbage must not fill the disk: past
  * max_dead_letters waiting for replay, a rejected message is still answered
  * and counted, but not kept. Returns whether to keep this one. */
-static bool keep_dead_letter(bw_daemon *d)
+static bool keep_dead_letter(bw_app *a)
 {
     bw_err err;
-    int64_t pending = bw_store_rejects_pending(d->store, &err);
-    if (pending < 0 || pending < d->cfg.max_dead_letters)
+    int64_t pending = bw_store_rejects_pending(a->store, &err);
+    if (pending < 0 || pending < a->cfg.max_dead_letters)
         return true;        /* a failed count keeps the message: losing it is worse */
-    uint64_t n = ++d->stats.dead_letters_dropped;
+    uint64_t n = ++a->stats.dead_letters_dropped;
     if (worth_logging(n))
         bw_log(BW_LOG_WARNING, "%" PRId64 " dead letters wait for replay_rejected, the [limits] "
                "max_dead_letters; rejected messages are counted but no longer kept (%" PRIu64
@@ -36,16 +37,18 @@ static bool keep_dead_letter(bw_daemon *d)
     return false;
 }
 
-void bw_ingest_reject(bw_daemon *d, bw_reject_class cls, const char *src, const char *id,
-                      const void *raw, size_t len, const char *reason, const char *peer,
-                      bw_ack *ack, bool replay)
+bw_step bw_ingest_reject(bw_app *a, bw_reject_class cls, const char *src, const char *id,
+                         const void *raw, size_t len, const char *reason, const char *peer,
+                         bw_ack *ack, bool replay)
 {
     bw_err err;
-    uint64_t n = ++d->stats.rejected[cls];
-    bool kept = !replay && keep_dead_letter(d);
-    if (kept && bw_store_reject_insert(d->store, src, id, raw, len, reason, peer,
-                                       bw_daemon_now(d), &err) < 0)
-        bw_log(BW_LOG_ERR, "%s", err.msg);
+    bool kept = !replay && keep_dead_letter(a);
+    /* A rejection is answered only once it is kept: else the sender would
+     * think the daemon holds it for replay_rejected. */
+    if (kept && bw_store_reject_insert(a->store, src, id, raw, len, reason, peer,
+                                       bw_app_now(a), &err) < 0)
+        return bw_batch_fail(a->batch, &err);
+    uint64_t n = ++a->stats.rejected[cls];
     if (!replay && worth_logging(n)) {
         char s[BW_SRC_MAX * 4 + 8], i[BW_ID_MAX * 4 + 8];
         bw_log(BW_LOG_WARNING, "rejected event (source \"%s\", id \"%s\"): %s [%s #%" PRIu64 "]",
@@ -60,9 +63,10 @@ void bw_ingest_reject(bw_daemon *d, bw_reject_class cls, const char *src, const 
                  " (not kept as a dead letter: the daemon holds its max_dead_letters; send it again "
                  "once fixed)");
     }
+    return BW_STEP_OK;
 }
 
-static void source_gap(bw_daemon *d, const bw_event *ev, uint64_t expected)
+static bw_step source_gap(bw_app *a, const bw_event *ev, uint64_t expected)
 {
     bw_alert_msg m;
     memset(&m, 0, sizeof m);
@@ -72,31 +76,32 @@ static void source_gap(bw_daemon *d, const bw_event *ev, uint64_t expected)
     snprintf(m.src, sizeof m.src, "%s", ev->src);
     m.expected_seq = expected;
     m.got_seq = ev->seq;
-    m.at = m.since = bw_daemon_now(d);
-    d->stats.gaps++;
-    bw_publish_queue(d, &m);
+    m.at = m.since = bw_app_now(a);
+    a->stats.gaps++;
+    return bw_publish_queue(a, &m);
 }
 
-static void observe_seq(bw_daemon *d, const bw_event *ev)
+static bw_step observe_seq(bw_app *a, const bw_event *ev)
 {
     uint64_t expected;
-    int v = bw_sources_observe(d->sources, ev->src, ev->seq, &expected);
+    int v = bw_sources_observe(a->sources, ev->src, ev->seq, &expected);
     if (v == BW_SEQ_GAP) {
-        source_gap(d, ev, expected);
+        return source_gap(a, ev, expected);
     } else if (v == BW_SEQ_RESTART) {
         char s[BW_SRC_MAX * 4 + 8];
-        d->stats.restarts++;
+        a->stats.restarts++;
         bw_log(BW_LOG_NOTICE, "source \"%s\" restarted its sequence at 1 (it was at %" PRIu64 ")",
                bw_utf8_escape(ev->src, strlen(ev->src), s, sizeof s), expected - 1);
     }
+    return BW_STEP_OK;
 }
 
 /* Checks what the plan and the calendar say about the event. Returns the
  * project index, or -1 with the class and reason filled. */
-static int64_t check_plan(bw_daemon *d, const bw_event *ev, bw_reject_class *cls, char *why,
+static int64_t check_plan(bw_app *a, const bw_event *ev, bw_reject_class *cls, char *why,
                           size_t n)
 {
-    const bw_plan *p = bw_engine_plan(d->engine);
+    const bw_plan *p = bw_engine_plan(a->engine);
     int64_t ix = bw_plan_find_project(p, ev->project, strlen(ev->project));
     if (ix < 0) {
         *cls = BW_REJ_UNKNOWN_PROJECT;
@@ -111,17 +116,17 @@ static int64_t check_plan(bw_daemon *d, const bw_event *ev, bw_reject_class *cls
                  ev->unit, ev->project, u->code);
         return -1;
     }
-    if (ev->ts < bw_cal_year_start(&d->cal) || ev->ts >= bw_cal_year_end(&d->cal)) {
+    if (ev->ts < bw_cal_year_start(&a->cal) || ev->ts >= bw_cal_year_end(&a->cal)) {
         *cls = BW_REJ_OUT_OF_YEAR;
         snprintf(why, n, "ts %" PRId64 " is outside fiscal year %d; check the payment date",
-                 ev->ts, d->cal.year);
+                 ev->ts, a->cal.year);
         return -1;
     }
-    int64_t now = bw_daemon_now(d);
-    if (d->cfg.clock == BW_CLOCK_WALL && ev->ts > now + d->cfg.future_tolerance) {
+    int64_t now = bw_app_now(a);
+    if (a->cfg.clock == BW_CLOCK_WALL && ev->ts > now + a->cfg.future_tolerance) {
         *cls = BW_REJ_FUTURE;
         snprintf(why, n, "ts %" PRId64 " is %" PRId64 " s in the future (tolerance %" PRId64
-                 " s); check the sender's clock", ev->ts, ev->ts - now, d->cfg.future_tolerance);
+                 " s); check the sender's clock", ev->ts, ev->ts - now, a->cfg.future_tolerance);
         return -1;
     }
     return ix;
@@ -129,13 +134,13 @@ static int64_t check_plan(bw_daemon *d, const bw_event *ev, bw_reject_class *cls
 
 /* A refund naming its original must name an accepted disbursement of the same
  * project, and may not refund more than it paid. Returns 0 or -1 (why filled). */
-static int check_ref(bw_daemon *d, const bw_event *ev, char *why, size_t n)
+static int check_ref(bw_app *a, const bw_event *ev, char *why, size_t n)
 {
     if (ev->type != BW_EV_REFUND || ev->ref[0] == '\0')
         return 0;
     bw_event orig;
     bw_err err;
-    int rc = bw_store_event_get(d->store, ev->src, ev->ref, &orig, &err);
+    int rc = bw_store_event_get(a->store, ev->src, ev->ref, &orig, &err);
     if (rc < 0) {
         snprintf(why, n, "%s", err.msg);
         return -1;
@@ -151,7 +156,7 @@ static int check_ref(bw_daemon *d, const bw_event *ev, char *why, size_t n)
         return -1;
     }
     int64_t refunded = 0;
-    if (bw_store_refunded_total(d->store, ev->src, ev->ref, ev->id, &refunded, &err)) {
+    if (bw_store_refunded_total(a->store, ev->src, ev->ref, ev->id, &refunded, &err)) {
         snprintf(why, n, "%s", err.msg);
         return -1;
     }
@@ -163,22 +168,16 @@ static int check_ref(bw_daemon *d, const bw_event *ev, char *why, size_t n)
     return 0;
 }
 
-static int check_paid(bw_daemon *d, const bw_event *ev, uint32_t ix, char *why, size_t n)
+static int check_paid(bw_app *a, const bw_event *ev, uint32_t ix, char *why, size_t n)
 {
-    if (check_ref(d, ev, why, n))
+    if (check_ref(a, ev, why, n))
         return -1;
     bw_err err;
-    if (bw_engine_check(d->engine, ix, ev->type, ev->fund, ev->amount, &err)) {
+    if (bw_engine_check(a->engine, ix, ev->type, ev->fund, ev->amount, &err)) {
         snprintf(why, n, "%s", err.msg);
         return -1;
     }
     return 0;
-}
-
-static int fail_store(bw_daemon *d, const bw_err *err)
-{
-    bw_daemon_store_failed(d, err);
-    return -1;
 }
 
 /* With CURVE, a payment system's key name is the one src it may send: a key
@@ -196,43 +195,39 @@ static int check_peer(const bw_event *ev, const char *peer, char *why, size_t n)
     return -1;
 }
 
-int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, const char *peer, bw_ack *ack,
-                    bool replay)
+bw_step bw_ingest_event(bw_app *a, const void *raw, size_t len, const char *peer, bw_ack *ack,
+                        bool replay)
 {
     bw_event ev;
     char why[BW_TEXT_MAX];
     bw_reject_class cls = BW_REJ_MALFORMED;
-    if (bw_event_decode(raw, len, &ev, why, sizeof why)) {
+    if (bw_event_decode(raw, len, &ev, why, sizeof why))
         /* src and id are those that could be read ("" if none), so that the
          * sender learns which of its events was refused. */
-        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
-        return BW_ACK_REJECTED;
-    }
-    if (check_peer(&ev, peer, why, sizeof why)) {
-        bw_ingest_reject(d, BW_REJ_UNAUTHORIZED, ev.src, ev.id, raw, len, why, peer, ack, replay);
-        return BW_ACK_REJECTED;
-    }
-    int64_t ix = check_plan(d, &ev, &cls, why, sizeof why);
-    if (ix >= 0 && !bw_sources_admit(d->sources, ev.src)) {
+        return bw_ingest_reject(a, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
+    if (check_peer(&ev, peer, why, sizeof why))
+        return bw_ingest_reject(a, BW_REJ_UNAUTHORIZED, ev.src, ev.id, raw, len, why, peer, ack,
+                                replay);
+    int64_t ix = check_plan(a, &ev, &cls, why, sizeof why);
+    if (ix >= 0 && !bw_sources_admit(a->sources, ev.src)) {
         cls = BW_REJ_TOO_MANY_SOURCES;
         snprintf(why, sizeof why, "source \"%s\" is new and the daemon already tracks %zu "
                  "sources, its limit; reuse an existing source id", ev.src,
-                 bw_sources_count(d->sources));
+                 bw_sources_count(a->sources));
         ix = -1;
     }
-    if (ix < 0) {
-        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
-        return BW_ACK_REJECTED;
-    }
+    if (ix < 0)
+        return bw_ingest_reject(a, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
     /* In event mode the payment's own time moves the clock, and every alert
      * instant passed is evaluated before this payment counts. */
-    if (d->cfg.clock == BW_CLOCK_EVENT && ev.ts > bw_engine_now(d->engine))
-        bw_advance(d, ev.ts);
+    if (a->cfg.clock == BW_CLOCK_EVENT && ev.ts > bw_engine_now(a->engine) &&
+        bw_publish_advance(a, ev.ts) == BW_STEP_FATAL)
+        return BW_STEP_FATAL;
 
     bw_err err;
-    int rc = bw_store_event_insert(d->store, &ev, bw_daemon_now(d), &err);
+    int rc = bw_store_event_insert(a->store, &ev, bw_app_now(a), &err);
     if (rc < 0)
-        return fail_store(d, &err);
+        return bw_batch_fail(a->batch, &err);
     if (ack != NULL) {
         /* Same sizes, both NUL-terminated: no formatting on the hot path. */
         memcpy(ack->src, ev.src, sizeof ack->src);
@@ -240,26 +235,26 @@ int bw_ingest_event(bw_daemon *d, const void *raw, size_t len, const char *peer,
         ack->reason[0] = '\0';
     }
     if (rc == 0) {
-        d->stats.duplicates++;
+        a->stats.duplicates++;
         if (ack != NULL)
             ack->status = BW_ACK_DUPLICATE;
-        return BW_ACK_DUPLICATE;
+        return BW_STEP_OK;
     }
     /* New to the ledger: now the checks that depend on what was paid. The
      * insert comes first so a resent refund is a duplicate, not "past zero". */
-    if (check_paid(d, &ev, (uint32_t)ix, why, sizeof why)) {
-        if (bw_store_event_delete(d->store, ev.src, ev.id, &err))
-            return fail_store(d, &err);
+    if (check_paid(a, &ev, (uint32_t)ix, why, sizeof why)) {
+        if (bw_store_event_delete(a->store, ev.src, ev.id, &err))
+            return bw_batch_fail(a->batch, &err);
         cls = ev.type == BW_EV_REFUND ? BW_REJ_BAD_REFUND : BW_REJ_OVERFLOW;
-        bw_ingest_reject(d, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
-        return BW_ACK_REJECTED;
+        return bw_ingest_reject(a, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
     }
-    bw_engine_apply(d->engine, (uint32_t)ix, ev.type, ev.fund, ev.amount, &err);
-    bw_touch_totals(d, (uint32_t)ix);
-    if (ev.has_seq)
-        observe_seq(d, &ev);
-    d->stats.accepted++;
+    if (bw_engine_apply(a->engine, (uint32_t)ix, ev.type, ev.fund, ev.amount, &err))
+        return bw_batch_fail(a->batch, &err);   /* checked above: cannot happen */
+    bw_batch_touch_totals(a->batch, (uint32_t)ix);
+    if (ev.has_seq && observe_seq(a, &ev) == BW_STEP_FATAL)
+        return BW_STEP_FATAL;
+    a->stats.accepted++;
     if (ack != NULL)
         ack->status = BW_ACK_ACCEPTED;
-    return BW_ACK_ACCEPTED;
+    return BW_STEP_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "planfile.h"
 #include "log.h"
 #include "store.h"
 
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
         return BW_EXIT_CONFIG;
     }
     if (check) {
-        if (bw_daemon_check(&cfg, &err)) {
+        if (bw_planfile_check(&cfg, &err)) {
             fprintf(stderr, "budgetwatchd: %s\n", err.msg);
             return BW_EXIT_CONFIG;
         }

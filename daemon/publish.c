@@ -1,52 +1,64 @@
-/* publish: alerts and heartbeats out to supervisors. An alert gets its seq, is
- * logged and written to the alert log inside the batch's transaction, and goes
- * out on the PUB socket only after that transaction commits. */
+/* publish: alerts into the batch, and out to supervisors after the commit
+ * (publish.h). What goes out is read back from the alert log, so the
+ * stream is the log, message for message, and a batch of a million alerts
+ * (every project missing a milestone at once) needs no memory for them. */
+#include "publish.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <zmq.h>
 
-#include "daemon.h"
 #include "log.h"
-#include "zio.h"
 #include "money.h"
+#include "views.h"
+#include "zio.h"
 
-void bw_alert_to_msg(const bw_daemon *d, const bw_alert *a, bw_alert_msg *m)
+static void on_alert(void *ctx, const bw_alert *al)
 {
-    const bw_plan *p = bw_engine_plan(d->engine);
-    const bw_project_def *pd = bw_plan_project(p, a->project);
-    const bw_unit_def *u = bw_plan_unit(p, pd->unit);
-    memset(m, 0, sizeof *m);
-    m->kind = a->kind;
-    m->state = a->state;
-    m->severity = a->severity;
-    snprintf(m->unit, sizeof m->unit, "%s", u->code);
-    snprintf(m->unit_name, sizeof m->unit_name, "%s", u->name);
-    snprintf(m->project, sizeof m->project, "%s", pd->code);
-    snprintf(m->project_name, sizeof m->project_name, "%s", pd->name);
-    m->budget = a->budget;
-    m->paid = a->paid;
-    m->shortfall = a->shortfall;
-    m->rate_bp = a->rate_bp;
-    m->planned_bp = a->planned_bp;
-    m->lag_bp = a->lag_bp;
-    m->pace_bp = a->pace_bp;
-    if (a->kind == BW_KIND_MILESTONE && a->milestone.month >= 1 && a->milestone.month <= 12 &&
-        a->milestone.day >= 1 && a->milestone.day <= 31)
-        snprintf(m->milestone, sizeof m->milestone, "%02u-%02u", a->milestone.month % 100u,
-                 a->milestone.day % 100u);
-    m->at = a->at;
-    m->since = a->since;
+    bw_app *a = ctx;
+    bw_alert_msg m;
+    bw_views_alert_msg(a, al, &m);
+    bw_batch_touch(a->batch, al->project);
+    /* A failure fails the batch, which the caller sees. */
+    (void)bw_publish_queue(a, &m);
 }
 
-void bw_on_alert(void *ctx, const bw_alert *a)
+bw_step bw_publish_advance(bw_app *a, int64_t to)
 {
-    bw_daemon *d = ctx;
+    if (bw_engine_next_instant(a->engine) > to && to <= bw_engine_now(a->engine))
+        return BW_STEP_OK;      /* nothing falls due: the changed projects wait for the commit */
+    bw_engine_evaluate(a->engine, to, on_alert, a);
+    return bw_batch_failed(a->batch) ? BW_STEP_FATAL : BW_STEP_OK;
+}
+
+bw_step bw_publish_evaluate(bw_app *a)
+{
+    bw_engine_evaluate(a->engine, bw_engine_now(a->engine), on_alert, a);
+    return bw_batch_failed(a->batch) ? BW_STEP_FATAL : BW_STEP_OK;
+}
+
+bw_step bw_publish_queue(bw_app *a, bw_alert_msg *m)
+{
+    bw_step st = bw_batch_add_alert(a->batch, a->store, m);
+    if (st == BW_STEP_OK)
+        a->stats.alerts++;
+    return st;
+}
+
+bw_step bw_publish_damage(bw_app *a, const char *first)
+{
     bw_alert_msg m;
-    bw_alert_to_msg(d, a, &m);
-    bw_touch(d, a->project);
-    bw_publish_queue(d, &m);
+    memset(&m, 0, sizeof m);
+    m.kind = BW_KIND_LEDGER_DAMAGED;
+    m.state = BW_STATE_FIRING;
+    m.severity = BW_SEV_CRITICAL;
+    snprintf(m.note, sizeof m.note, "%s", first);
+    m.at = bw_app_now(a);
+    m.since = a->ledger_damaged_since ? a->ledger_damaged_since : m.at;
+    a->ledger_damaged_since = m.since;
+    return bw_publish_queue(a, &m);
 }
 
 static void log_alert(const bw_alert_msg *m)
@@ -74,20 +86,6 @@ static void log_alert(const bw_alert_msg *m)
            m->milestone[0] ? ", milestone " : "", m->milestone);
 }
 
-int bw_publish_queue(bw_daemon *d, bw_alert_msg *m)
-{
-    bw_err err;
-    m->seq = ++d->alert_seq;
-    d->stats.alerts++;
-    if (bw_store_alert_append(d->store, m, &err))
-        bw_log(BW_LOG_ERR, "%s", err.msg);
-    log_alert(m);
-    d->pending[d->npending++] = *m;
-    if (d->npending == d->cap_pending)
-        return bw_batch_flush_pending(d);
-    return 0;
-}
-
 static void topic_of(const bw_alert_msg *m, char *buf, size_t len)
 {
     if (m->kind == BW_KIND_SOURCE_GAP)
@@ -98,33 +96,56 @@ static void topic_of(const bw_alert_msg *m, char *buf, size_t len)
         snprintf(buf, len, "alert.%s.%s", m->unit, m->project);
 }
 
-void bw_publish_flush(bw_daemon *d)
-{
+typedef struct send_ctx {
+    void *pub;
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
+    uint64_t last;              /* seq of the last message sent */
+    uint64_t upto;              /* the last committed */
+} send_ctx;
+
+static int send_one(void *ctx, const bw_alert_msg *m)
+{
+    send_ctx *c = ctx;
     char topic[BW_CODE_LEN_MAX * 2 + 16];
-    for (size_t i = 0; i < d->npending; i++) {
-        sb.size = 0;
-        if (bw_alert_encode(&d->pending[i], &sb))
-            continue;
-        topic_of(&d->pending[i], topic, sizeof topic);
-        /* PUB never blocks: a subscriber too slow to keep up loses messages and
-         * sees the gap in seq or in the heartbeat. */
-        const bw_zio_frame msg[] = { { topic, strlen(topic) }, { sb.data, sb.size } };
-        (void)bw_zio_send(d->pub, msg, 2, ZMQ_DONTWAIT);
-    }
-    msgpack_sbuffer_destroy(&sb);
-    d->npending = 0;
+    if (m->seq > c->upto)
+        return 1;
+    log_alert(m);
+    c->sb.size = 0;
+    c->last = m->seq;
+    if (bw_alert_encode(m, &c->sb))
+        return 0;
+    topic_of(m, topic, sizeof topic);
+    /* PUB never blocks: a subscriber too slow to keep up loses messages and
+     * sees the gap in seq or in the heartbeat. */
+    const bw_zio_frame msg[] = { { topic, strlen(topic) }, { c->sb.data, c->sb.size } };
+    (void)bw_zio_send(c->pub, msg, 2, ZMQ_DONTWAIT);
+    return 0;
 }
 
-void bw_publish_heartbeat(bw_daemon *d)
+int bw_publish_send(bw_app *a, void *pub, bw_err *err)
 {
-    bw_heartbeat hb = { d->alert_seq, bw_daemon_now(d) };
+    uint64_t from = bw_batch_published_seq(a->batch), upto = bw_batch_committed_seq(a->batch);
+    if (from >= upto)
+        return 0;
+    send_ctx c = { .pub = pub, .last = from, .upto = upto };
+    msgpack_sbuffer_init(&c.sb);
+    int rc = bw_store_alerts_after(a->store, from, send_one, &c, err);
+    msgpack_sbuffer_destroy(&c.sb);
+    bw_batch_published(a->batch, c.last);
+    if (rc == 0 && c.last < upto)
+        return bw_err_set(err, "the alert log holds alerts up to #%" PRIu64 " only, but #%" PRIu64
+                          " was committed; run `budgetwatchd --verify`", c.last, upto);
+    return rc;
+}
+
+void bw_publish_heartbeat(const bw_app *a, void *pub)
+{
+    bw_heartbeat hb = { bw_batch_published_seq(a->batch), bw_app_now(a) };
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     if (bw_heartbeat_encode(&hb, &sb) == 0) {
         const bw_zio_frame msg[] = { { "hb", 2 }, { sb.data, sb.size } };
-        (void)bw_zio_send(d->pub, msg, 2, ZMQ_DONTWAIT);
+        (void)bw_zio_send(pub, msg, 2, ZMQ_DONTWAIT);
     }
     msgpack_sbuffer_destroy(&sb);
 }

@@ -122,6 +122,7 @@ enum {
     ST_REJ_INSERT, ST_REJ_EACH, ST_REJ_MARK, ST_REJ_PENDING,
     ST_PROJ_SAVE, ST_PROJ_EACH, ST_SRC_SAVE, ST_SRC_EACH, ST_ADJ_INSERT, ST_ADJ_LATEST,
     ST_ALERT_INSERT, ST_META_SET, ST_META_GET, ST_VERIFY, ST_EV_MAX_ROWID,
+    ST_ALERT_AFTER,
     ST_COUNT
 };
 
@@ -187,6 +188,7 @@ static const char *const sql[ST_COUNT] = {
                     " ON CONFLICT (key) DO UPDATE SET val = excluded.val",
     [ST_META_GET] = "SELECT val FROM meta WHERE key = ?1",
     [ST_EV_MAX_ROWID] = "SELECT coalesce(max(rowid), 0) FROM events",
+    [ST_ALERT_AFTER] = "SELECT " ALERT_COLS " FROM alerts WHERE seq > ?1 ORDER BY seq",
     /* Totals recomputed from the ledger beside the saved ones, in one
      * GROUP BY over both (a project on one side only shows up as well). A
      * FULL JOIN of the saved rows with the per-project sums did the same in
@@ -1096,6 +1098,27 @@ int bw_store_history_each(bw_store *s, const bw_history_filter *f, bw_alert_msg_
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return run(s, q, 1, err, "reading the alert log");
+    release(q);
+    return 0;
+}
+
+int bw_store_alerts_after(bw_store *s, uint64_t after, bw_alert_msg_fn fn, void *ctx, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[ST_ALERT_AFTER];
+    if (bind_i64(q, 1, (int64_t)after))
+        return run(s, q, 1, err, "reading the alert log after #%llu", (unsigned long long)after);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        bw_alert_msg a;
+        if (alert_row(s, q, &a, err)) {
+            release(q);
+            return -1;
+        }
+        if (fn(ctx, &a) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the alert log after #%llu", (unsigned long long)after);
     release(q);
     return 0;
 }

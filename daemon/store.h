@@ -133,6 +133,10 @@ typedef int (*bw_alert_msg_fn)(void *ctx, const bw_alert_msg *a);
 int bw_store_history_each(bw_store *s, const bw_history_filter *f, bw_alert_msg_fn fn,
                           void *ctx, bw_err *err);
 
+/* Every alert of the log with seq > after, in seq order (publishing reads
+ * back what a commit wrote). fn returns 0 to go on, non-zero to stop. */
+int bw_store_alerts_after(bw_store *s, uint64_t after, bw_alert_msg_fn fn, void *ctx, bw_err *err);
+
 /* Small named integers: the last alert seq, the engine's `now`, ... */
 int bw_store_meta_set(bw_store *s, const char *key, int64_t val, bw_err *err);
 /* 1 found, 0 absent (val untouched), -1 error. */

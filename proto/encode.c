@@ -184,28 +184,6 @@ int bw_ctl_req_encode(const bw_ctl_req *q, msgpack_sbuffer *out)
     return 0;
 }
 
-int bw_status_row_pack(msgpack_packer *pk, const bw_status_row *s)
-{
-    msgpack_pack_map(pk, 16);
-    bw_pack_kv_str(pk, "unit", s->unit);
-    bw_pack_kv_str(pk, "unit_name", s->unit_name);
-    bw_pack_kv_str(pk, "project", s->project);
-    bw_pack_kv_str(pk, "project_name", s->project_name);
-    bw_pack_kv_int(pk, "budget", s->budget);
-    bw_pack_kv_int(pk, "paid", s->paid);
-    bw_pack_kv_int(pk, "paid_fiscal", s->paid_fiscal);
-    bw_pack_kv_int(pk, "paid_other", s->paid_other);
-    bw_pack_kv_int(pk, "shortfall", s->shortfall);
-    bw_pack_kv_int(pk, "rate_bp", s->rate_bp);
-    bw_pack_kv_int(pk, "planned_bp", s->planned_bp);
-    bw_pack_kv_int(pk, "lag_bp", s->lag_bp);
-    bw_pack_kv_int(pk, "pace_bp", s->pace_bp);
-    bw_pack_kv_str(pk, "severity", bw_severity_name(s->severity));
-    bw_pack_kv_uint(pk, "firing", s->firing);
-    bw_pack_kv_uint(pk, "projects", s->projects);
-    return 0;
-}
-
 int bw_reply_error(const char *error, msgpack_sbuffer *out)
 {
     msgpack_packer pk;

@@ -124,8 +124,7 @@ int bw_heartbeat_decode(const char *buf, size_t len, bw_heartbeat *h, char *why,
 /* Control request */
 int bw_ctl_req_encode(const bw_ctl_req *r, msgpack_sbuffer *out);
 int bw_ctl_req_decode(const char *buf, size_t len, bw_ctl_req *r, char *why, size_t whylen);
-/* Status rows inside replies */
-int bw_status_row_pack(msgpack_packer *pk, const bw_status_row *r);
+/* Status rows inside replies (packed by view.h's bw_view_row_pack) */
 int bw_status_row_from_object(const msgpack_object *o, bw_status_row *r, char *why, size_t whylen);
 
 /* Reply helpers. A reply is a map {"ok": bool, "error": str (when not ok), ...}.

@@ -338,7 +338,15 @@ class FailingLedger(Fixture):
         log = self.d.logtext()
         self.assertEqual(log.count("stopping so that no unrecorded event is acknowledged"), 1, log)
         self.assertLess(len(acks), len(evs))
-        self.assertTrue(all(a["status"] == "accepted" for a in acks.values()), acks)
+        # The events of the batch whose commit failed are answered with the
+        # cause; every other answer is an acceptance.
+        failed = {i for i, a in acks.items() if a["status"] != "accepted"}
+        self.assertTrue(failed, "no sender heard that its batch was not recorded")
+        for i in failed:
+            self.assertEqual(acks[i]["status"], "rejected", acks[i])
+            self.assertTrue(acks[i]["reason"].startswith("not recorded: the ledger failed ("),
+                            acks[i])
+            self.assertIn("disk I/O error", acks[i]["reason"])
         # Every acknowledged event is in the ledger. An ack may also be lost
         # after its commit (the daemon's linger ran out while this sender was
         # blocked in a send): the protocol's answer is the resend, so every
@@ -350,7 +358,10 @@ class FailingLedger(Fixture):
         again = self.d.send_reliable(evs)
         for i in range(len(evs)):
             status = again[("t", "f%d" % i)]["status"]
-            if "f%d" % i in acks:
+            if "f%d" % i in failed:
+                # Not recorded means not recorded: nothing of it was kept.
+                self.assertEqual(status, "accepted", "f%d was said not recorded, yet kept" % i)
+            elif "f%d" % i in acks:
                 self.assertEqual(status, "duplicate", "f%d was acknowledged, then lost" % i)
             else:
                 self.assertIn(status, ("accepted", "duplicate"), again[("t", "f%d" % i)])

@@ -1,0 +1,32 @@
+/* views: the shared views (proto/view.h) built from the application — the
+ * one place where status rows, stats, active alerts, history and verify
+ * results are put together, for the control socket now and for every later
+ * surface. Read-only but for verify, which reads the ledger outside any
+ * transaction. Each returns 0, or -1 with err saying what to fix. */
+#ifndef BW_VIEWS_H
+#define BW_VIEWS_H
+
+#include "app.h"
+#include "view.h"
+
+/* Which status rows: one project, one unit's, or all (NULL/"" for none);
+ * sort "", "lag", "shortfall" or "code"; limit 0 = all. */
+typedef struct bw_status_query {
+    const char *unit, *project, *sort;
+    uint32_t limit;
+} bw_status_query;
+
+int bw_views_status(const bw_app *a, const bw_status_query *q, bw_view_status *v, bw_err *err);
+void bw_views_project_row(const bw_app *a, uint32_t project, bw_view_row *r);
+void bw_views_stats(const bw_app *a, bw_view_stats *v);
+/* The active alerts, each with the seq of its last message in the log. */
+int bw_views_alerts(bw_app *a, bw_view_alerts *v, bw_err *err);
+/* The newest matching alerts of the log (f->limit 0: up to a cap), oldest first. */
+int bw_views_history(bw_app *a, const bw_history_filter *f, bw_view_alerts *v, bw_err *err);
+/* SQLite's integrity_check, then (if intact) the saved totals against the events. */
+int bw_views_verify(bw_app *a, bw_view_verify *v, bw_err *err);
+
+/* The message of one engine alert, with the plan's names (no seq yet). */
+void bw_views_alert_msg(const bw_app *a, const bw_alert *al, bw_alert_msg *m);
+
+#endif

@@ -1,0 +1,203 @@
+/* view: encoders of the shared views into control replies (view.h). */
+#include "view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void bw_mapw_begin(bw_mapw *m, msgpack_sbuffer *sb)
+{
+    static const char map32[5] = { (char)0xdf, 0, 0, 0, 0 };
+    m->sb = sb;
+    m->at = sb->size;
+    m->n = 0;
+    msgpack_packer_init(&m->pk, sb, msgpack_sbuffer_write);
+    msgpack_sbuffer_write(sb, map32, sizeof map32);
+}
+
+msgpack_packer *bw_mapw_key(bw_mapw *m, const char *key)
+{
+    m->n++;
+    bw_pack_str(&m->pk, key);
+    return &m->pk;
+}
+
+void bw_mapw_str(bw_mapw *m, const char *key, const char *val) { bw_pack_str(bw_mapw_key(m, key), val); }
+void bw_mapw_int(bw_mapw *m, const char *key, int64_t val) { msgpack_pack_int64(bw_mapw_key(m, key), val); }
+void bw_mapw_uint(bw_mapw *m, const char *key, uint64_t val) { msgpack_pack_uint64(bw_mapw_key(m, key), val); }
+
+void bw_mapw_bool(bw_mapw *m, const char *key, bool val)
+{
+    msgpack_packer *pk = bw_mapw_key(m, key);
+    if (val)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+}
+
+void bw_mapw_end(bw_mapw *m)
+{
+    unsigned char *h = (unsigned char *)m->sb->data + m->at + 1;
+    h[0] = (unsigned char)(m->n >> 24);
+    h[1] = (unsigned char)(m->n >> 16);
+    h[2] = (unsigned char)(m->n >> 8);
+    h[3] = (unsigned char)m->n;
+}
+
+void bw_view_status_free(bw_view_status *v)
+{
+    free(v->projects);
+    free(v->units);
+    v->projects = v->units = NULL;
+    v->nprojects = v->nunits = 0;
+}
+
+void bw_view_alerts_free(bw_view_alerts *v)
+{
+    free(v->items);
+    v->items = NULL;
+    v->n = v->cap = 0;
+}
+
+void bw_view_verify_free(bw_view_verify *v)
+{
+    for (size_t i = 0; i < v->ndamage; i++)
+        free(v->damage[i]);
+    for (size_t i = 0; i < v->ndiff; i++)
+        free((char *)v->diff[i].project);
+    free(v->damage);
+    free(v->diff);
+    v->damage = NULL;
+    v->diff = NULL;
+    v->ndamage = v->ndiff = 0;
+}
+
+int bw_view_alerts_add(bw_view_alerts *v, const bw_alert_msg *m)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        bw_alert_msg *items = realloc(v->items, cap * sizeof *items);
+        if (items == NULL)
+            return -1;
+        v->items = items;
+        v->cap = cap;
+    }
+    v->items[v->n++] = *m;
+    return 0;
+}
+
+void bw_view_row_pack(msgpack_sbuffer *sb, const bw_view_row *r)
+{
+    bw_mapw m;
+    bw_mapw_begin(&m, sb);
+    bw_mapw_str(&m, "unit", r->unit);
+    bw_mapw_str(&m, "unit_name", r->unit_name);
+    bw_mapw_str(&m, "project", r->project);
+    bw_mapw_str(&m, "project_name", r->project_name);
+    bw_mapw_int(&m, "budget", r->budget);
+    bw_mapw_int(&m, "paid", r->paid);
+    bw_mapw_int(&m, "paid_fiscal", r->paid_fiscal);
+    bw_mapw_int(&m, "paid_other", r->paid_other);
+    bw_mapw_int(&m, "shortfall", r->shortfall);
+    bw_mapw_int(&m, "rate_bp", r->rate_bp);
+    bw_mapw_int(&m, "planned_bp", r->planned_bp);
+    bw_mapw_int(&m, "lag_bp", r->lag_bp);
+    bw_mapw_int(&m, "pace_bp", r->pace_bp);
+    bw_mapw_str(&m, "severity", bw_severity_name(r->severity));
+    bw_mapw_uint(&m, "firing", r->firing);
+    bw_mapw_uint(&m, "projects", r->projects);
+    bw_mapw_end(&m);
+}
+
+static void rows_put(bw_mapw *m, const char *key, const bw_view_row *r, size_t n)
+{
+    msgpack_pack_array(bw_mapw_key(m, key), n);
+    for (size_t i = 0; i < n; i++)
+        bw_view_row_pack(m->sb, &r[i]);
+}
+
+void bw_view_status_put(bw_mapw *m, const bw_view_status *v)
+{
+    bw_mapw_int(m, "at", v->at);
+    bw_mapw_int(m, "pace_bp", v->pace_bp);
+    rows_put(m, "projects", v->projects, v->nprojects);
+    rows_put(m, "units", v->units, v->nunits);
+    bw_mapw_key(m, "total");
+    bw_view_row_pack(m->sb, &v->total);
+}
+
+static void counts_put(bw_mapw *m, const char *key, const bw_view_count *c, size_t n)
+{
+    bw_mapw inner;
+    bw_mapw_key(m, key);
+    bw_mapw_begin(&inner, m->sb);
+    for (size_t i = 0; i < n; i++)
+        bw_mapw_uint(&inner, c[i].name, c[i].n);
+    bw_mapw_end(&inner);
+}
+
+void bw_view_stats_put(bw_mapw *m, const bw_view_stats *v)
+{
+    bw_mapw_uint(m, "accepted", v->accepted);
+    bw_mapw_uint(m, "duplicates", v->duplicates);
+    counts_put(m, "rejected", v->rejected, v->nrejected);
+    bw_mapw_uint(m, "gaps", v->gaps);
+    bw_mapw_uint(m, "restarts", v->restarts);
+    bw_mapw_uint(m, "batches", v->batches);
+    bw_mapw_int(m, "uptime", v->uptime);
+    bw_mapw_int(m, "events_in_ledger", v->events_in_ledger);
+    bw_mapw_int(m, "dead_letters_pending", v->dead_letters_pending);
+    bw_mapw_uint(m, "dead_letters_dropped", v->dead_letters_dropped);
+    bw_mapw_uint(m, "integrity_checks", v->integrity_checks);
+    bw_mapw_uint(m, "integrity_failures", v->integrity_failures);
+    bw_mapw_uint(m, "projects", v->projects);
+    bw_mapw_uint(m, "alert_seq", v->alert_seq);
+    bw_mapw_uint(m, "bad_frames", v->bad_frames);
+    bw_mapw_uint(m, "sources", v->sources);
+    counts_put(m, "auth_denied", v->auth_denied, v->nauth);
+    bw_mapw_uint(m, "control_denied", v->control_denied);
+    bw_mapw_uint(m, "control_requests", v->control_requests);
+    bw_mapw_uint(m, "control_errors", v->control_errors);
+}
+
+static void alerts_list(bw_mapw *m, const bw_view_alerts *v)
+{
+    msgpack_packer *pk = bw_mapw_key(m, "alerts");
+    msgpack_pack_array(pk, v->n);
+    for (size_t i = 0; i < v->n; i++)
+        bw_alert_pack(pk, &v->items[i]);
+}
+
+void bw_view_alerts_put(bw_mapw *m, const bw_view_alerts *v)
+{
+    bw_mapw_uint(m, "seq", v->seq);
+    alerts_list(m, v);
+}
+
+void bw_view_history_put(bw_mapw *m, const bw_view_alerts *v)
+{
+    bw_mapw_bool(m, "truncated", v->truncated);
+    alerts_list(m, v);
+}
+
+void bw_view_verify_put(bw_mapw *m, const bw_view_verify *v)
+{
+    bw_mapw_bool(m, "consistent", !v->damaged && v->ndiff == 0);
+    bw_mapw_bool(m, "damaged", v->damaged);
+    msgpack_packer *pk = bw_mapw_key(m, "damage");
+    msgpack_pack_array(pk, v->ndamage);
+    for (size_t i = 0; i < v->ndamage; i++)
+        bw_pack_str(pk, v->damage[i]);
+    bw_mapw_int(m, "checked", v->checked);
+    pk = bw_mapw_key(m, "differences");
+    msgpack_pack_array(pk, v->ndiff);
+    for (size_t i = 0; i < v->ndiff; i++) {
+        bw_mapw d;
+        bw_mapw_begin(&d, m->sb);
+        bw_mapw_str(&d, "project", v->diff[i].project);
+        bw_mapw_int(&d, "saved_fiscal", v->diff[i].saved_fiscal);
+        bw_mapw_int(&d, "saved_other", v->diff[i].saved_other);
+        bw_mapw_int(&d, "ledger_fiscal", v->diff[i].ledger_fiscal);
+        bw_mapw_int(&d, "ledger_other", v->diff[i].ledger_other);
+        bw_mapw_end(&d);
+    }
+}

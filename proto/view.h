@@ -1,0 +1,111 @@
+/* view: the figures every surface shows — status rows, stats, the active
+ * alerts, the alert history, a verify result — as C structures, and their
+ * encoders into control replies (PROTOCOL.md §3). The daemon builds them
+ * (daemon/views.c); the control socket packs them here, and the coming
+ * surfaces (HTTP console, metrics, reports) read the same structures.
+ *
+ * Strings in a view are borrowed from whoever built it (the plan, mostly)
+ * and valid until that changes; the view's arrays are the view's own. Every
+ * encoder counts its own keys (bw_mapw): adding a field is one line. */
+#ifndef BW_VIEW_H
+#define BW_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "proto.h"
+
+/* A map whose size is written when it ends: the header is a map32 patched
+ * in place, so the writer need not count in advance (msgpack allows any
+ * map's size in a map32). Only into an sbuffer. */
+typedef struct bw_mapw {
+    msgpack_sbuffer *sb;
+    msgpack_packer pk;
+    size_t at;                  /* offset of the header in sb */
+    uint32_t n;
+} bw_mapw;
+
+void bw_mapw_begin(bw_mapw *m, msgpack_sbuffer *sb);
+/* Packs key and returns the packer for its value (one value per key). */
+msgpack_packer *bw_mapw_key(bw_mapw *m, const char *key);
+void bw_mapw_str(bw_mapw *m, const char *key, const char *val);
+void bw_mapw_int(bw_mapw *m, const char *key, int64_t val);
+void bw_mapw_uint(bw_mapw *m, const char *key, uint64_t val);
+void bw_mapw_bool(bw_mapw *m, const char *key, bool val);
+void bw_mapw_end(bw_mapw *m);
+
+/* One status row: a project, a unit's subtotal or the department's total. */
+typedef struct bw_view_row {
+    const char *unit, *unit_name, *project, *project_name;     /* "" where none */
+    int64_t budget, paid, paid_fiscal, paid_other, shortfall;  /* fen */
+    int32_t rate_bp, planned_bp, lag_bp, pace_bp;
+    uint8_t severity;           /* worst firing severity, 0 = none */
+    uint32_t firing;            /* firing alerts */
+    uint32_t projects;          /* projects summed */
+} bw_view_row;
+
+typedef struct bw_view_status {
+    int64_t at;                 /* the instant of the figures */
+    int32_t pace_bp;            /* 序时进度 at `at` */
+    size_t nprojects, nunits;
+    bw_view_row *projects;      /* in the order asked for */
+    bw_view_row *units;
+    bw_view_row total;          /* 部门整体 */
+} bw_view_status;
+
+/* A count under a name (reject classes, auth domains). */
+typedef struct bw_view_count {
+    const char *name;
+    uint64_t n;
+} bw_view_count;
+
+typedef struct bw_view_stats {
+    uint64_t accepted, duplicates, gaps, restarts, batches;
+    int64_t uptime, events_in_ledger, dead_letters_pending;
+    uint64_t dead_letters_dropped, integrity_checks, integrity_failures, projects, alert_seq;
+    uint64_t bad_frames, sources, control_denied, control_requests, control_errors;
+    size_t nrejected, nauth;
+    bw_view_count rejected[16];     /* by reason class */
+    bw_view_count auth_denied[8];   /* by socket domain */
+} bw_view_stats;
+
+/* Alert messages: the active alerts (each with the seq it was last
+ * published with) or a stretch of the history. */
+typedef struct bw_view_alerts {
+    uint64_t seq;               /* active: the last alert seq published */
+    bool truncated;             /* history: the log holds older matching alerts */
+    size_t n, cap;
+    bw_alert_msg *items;
+} bw_view_alerts;
+
+typedef struct bw_view_difference {
+    const char *project;        /* owned by the view */
+    int64_t saved_fiscal, saved_other, ledger_fiscal, ledger_other;
+} bw_view_difference;
+
+typedef struct bw_view_verify {
+    bool damaged;
+    int64_t checked;            /* projects compared (0 when damaged) */
+    size_t ndamage, ndiff;
+    char **damage;              /* integrity_check's problems (owned) */
+    bw_view_difference *diff;
+} bw_view_verify;
+
+void bw_view_status_free(bw_view_status *v);
+void bw_view_alerts_free(bw_view_alerts *v);
+void bw_view_verify_free(bw_view_verify *v);
+/* Appends a copy of m; -1 when out of memory. */
+int bw_view_alerts_add(bw_view_alerts *v, const bw_alert_msg *m);
+
+/* Encoders: each adds the view's keys to the reply map m (PROTOCOL.md §3). */
+void bw_view_row_pack(msgpack_sbuffer *sb, const bw_view_row *r);
+void bw_view_status_put(bw_mapw *m, const bw_view_status *v);
+void bw_view_stats_put(bw_mapw *m, const bw_view_stats *v);
+void bw_view_alerts_put(bw_mapw *m, const bw_view_alerts *v);     /* seq, alerts */
+void bw_view_history_put(bw_mapw *m, const bw_view_alerts *v);    /* truncated, alerts */
+void bw_view_verify_put(bw_mapw *m, const bw_view_verify *v);
+
+#endif
