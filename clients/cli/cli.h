@@ -22,7 +22,7 @@ typedef struct cli {
     const char *server_file, *key_file;    /* --server-key, --key */
     bool curve;                 /* keys below loaded (tcp:// endpoints use CURVE) */
     char server_key[41], public_key[41], secret_key[41];
-    bw_client *client;
+    bwc_client *client;
     msgpack_unpacked reply;     /* the last control reply, decoded */
     bool have_reply;
 } cli;

@@ -91,10 +91,10 @@ int cli_request(cli *c, const bw_ctl_req *q, const msgpack_object **out)
     bw_ctl_req_encode(q, &sb);
     const void *reply;
     size_t len;
-    int rc = bw_client_request(c->client, sb.data, sb.size, &reply, &len);
+    int rc = bwc_client_request(c->client, sb.data, sb.size, &reply, &len);
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
-        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+        fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
         return cli_exit_for(rc);
     }
     if (c->have_reply)
@@ -184,9 +184,9 @@ int main(int argc, char **argv)
         return cmd_keygen(argc - 1, argv + 1);
     if (cli_load_keys(&c, c.server_file, c.key_file))
         return EXIT_USAGE;
-    bw_client_opts o = { c.events, c.control, c.alerts, c.timeout_ms, c.curve ? c.server_key : NULL,
+    bwc_client_opts o = { c.events, c.control, c.alerts, c.timeout_ms, c.curve ? c.server_key : NULL,
                          c.public_key, c.secret_key };
-    c.client = bw_client_new(&o);
+    c.client = bwc_client_new(&o);
     if (c.client == NULL) {
         fprintf(stderr, "budgetwatch: out of memory\n");
         return EXIT_FAILED;
@@ -202,6 +202,6 @@ int main(int argc, char **argv)
         rc = cmd_simple(&c, name, argc - 1, argv + 1);
     if (c.have_reply)
         msgpack_unpacked_destroy(&c.reply);
-    bw_client_destroy(&c.client);
+    bwc_client_destroy(&c.client);
     return rc;
 }

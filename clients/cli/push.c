@@ -95,25 +95,25 @@ int cmd_push(cli *c, int argc, char **argv)
         return EXIT_FAILED;
     }
     if (pub) {
-        rc = bw_client_publish(c->client, pub, in.ev, in.n);
+        rc = bwc_client_publish(c->client, pub, in.ev, in.n);
         if (rc)
-            fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+            fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
         else
             printf("published %zu events on %s (no acks on this path)\n", in.n, pub);
         int code = rc ? cli_exit_for(rc) : in.bad ? EXIT_FAILED : EXIT_OK;
         input_free(&in);
         return code;
     }
-    rc = bw_client_push(c->client, in.ev, in.n, window, retry_s * 1000, on_ack, &t);
+    rc = bwc_client_push(c->client, in.ev, in.n, window, retry_s * 1000, on_ack, &t);
     if (t.tty && !t.quiet)
         fputc('\n', stderr);
     if (rc < 0)
-        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+        fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
     size_t unanswered = in.n - t.done;
     printf("%zu events: %zu accepted, %zu duplicate, %zu rejected, %zu unanswered; %u input lines "
            "not sent\n", in.n, t.accepted, t.duplicate, t.rejected, unanswered, in.bad);
     if (unanswered > 0)
-        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+        fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
     int code = rc < 0 ? cli_exit_for(rc)
                : unanswered > 0 && unanswered == in.n ? EXIT_UNREACHABLE
                : t.rejected || unanswered || in.bad ? EXIT_FAILED : EXIT_OK;

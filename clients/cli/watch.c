@@ -110,7 +110,7 @@ static int wait_live(watch *w, int timeout_s)
         const char *topic;
         const void *body;
         size_t len;
-        int got = bw_client_next(w->c->client, 500, &topic, &body, &len);
+        int got = bwc_client_next(w->c->client, 500, &topic, &body, &len);
         if (got < 0)
             break;
         if (got == 1 && !strcmp(topic, "hb"))
@@ -128,9 +128,9 @@ static int follow(watch *w, int idle_s)
         const char *topic;
         const void *body;
         size_t len;
-        int got = bw_client_next(w->c->client, 200, &topic, &body, &len);
+        int got = bwc_client_next(w->c->client, 200, &topic, &body, &len);
         if (got < 0) {
-            fprintf(stderr, "budgetwatch: %s\n", bw_client_error(w->c->client));
+            fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(w->c->client));
             return EXIT_FAILED;
         }
         if (got == 0) {
@@ -203,8 +203,8 @@ int cmd_watch(cli *c, int argc, char **argv)
     }
     /* Everything is subscribed to, filters apply here: only then is a jump in
      * seq a real gap. */
-    if (bw_client_subscribe(c->client, "alert.")) {
-        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+    if (bwc_client_subscribe(c->client, "alert.")) {
+        fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
         return EXIT_FAILED;
     }
     if (wait_live(&w, c->timeout_ms / 1000 + 10))

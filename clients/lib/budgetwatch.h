@@ -6,12 +6,12 @@
  * described in PROTOCOL.md; this header exposes no ZeroMQ or msgpack type.
  *
  * Conventions: functions return 0 (or a count) on success and a negative
- * BWC_E* code on failure, with a sentence in bw_client_error() naming the
+ * BWC_E* code on failure, with a sentence in bwc_client_error() naming the
  * endpoint and what to do. Strings handed in are copied or used only during
  * the call; strings handed out stay valid until the next call on the client.
  * A client is not thread-safe: use one per thread. */
-#ifndef BUDGETWATCH_H
-#define BUDGETWATCH_H
+#ifndef BWC_H
+#define BWC_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,10 +22,10 @@ extern "C" {
 
 /* The library exports only what this header declares (it is built with
  * -fvisibility=hidden). */
-#if defined(__GNUC__) && defined(BW_CLIENT_BUILDING)
-#define BW_EXPORT __attribute__((visibility("default")))
+#if defined(__GNUC__) && defined(BWC_BUILDING)
+#define BWC_EXPORT __attribute__((visibility("default")))
 #else
-#define BW_EXPORT
+#define BWC_EXPORT
 #endif
 
 enum {
@@ -40,9 +40,9 @@ enum {
 
 enum { BWC_ACCEPTED = 0, BWC_DUPLICATE = 1, BWC_REJECTED = 2 };
 
-typedef struct bw_client bw_client;
+typedef struct bwc_client bwc_client;
 
-typedef struct bw_client_opts {
+typedef struct bwc_client_opts {
     const char *events;     /* the daemon's ROUTER, e.g. tcp://127.0.0.1:7601 (NULL: not used) */
     const char *control;    /* its REP, e.g. ipc:///run/budgetwatch/control.sock */
     const char *alerts;     /* its PUB, e.g. tcp://127.0.0.1:7602 */
@@ -53,7 +53,7 @@ typedef struct bw_client_opts {
     const char *server_key;     /* the daemon's public key */
     const char *public_key;     /* this client's key pair */
     const char *secret_key;
-} bw_client_opts;
+} bwc_client_opts;
 
 /* A disbursement or refund. Money is integer fen (0.01 yuan); ts is Unix s. */
 typedef struct bwc_event {
@@ -76,19 +76,19 @@ typedef struct bwc_ack {
 } bwc_ack;
 
 /* Creates a client; sockets are opened when first needed. NULL if out of memory. */
-BW_EXPORT bw_client *bw_client_new(const bw_client_opts *opts);
+BWC_EXPORT bwc_client *bwc_client_new(const bwc_client_opts *opts);
 /* Closes the client's sockets, frees it and sets *c to NULL. NULL-safe. */
-BW_EXPORT void bw_client_destroy(bw_client **c);
+BWC_EXPORT void bwc_client_destroy(bwc_client **c);
 /* The last error, as one sentence. Never NULL. */
-BW_EXPORT const char *bw_client_error(const bw_client *c);
+BWC_EXPORT const char *bwc_client_error(const bwc_client *c);
 /* What a BWC_* return code means in general ("the daemon did not answer in
- * time"), for callers that log codes; bw_client_error says what happened.
+ * time"), for callers that log codes; bwc_client_error says what happened.
  * Never NULL: an unknown code gives "unknown error". */
-BW_EXPORT const char *bw_client_strerror(int code);
+BWC_EXPORT const char *bwc_strerror(int code);
 
 /* Sends one event on the reliable path and waits for its acknowledgement,
  * which the daemon sends only after the event is committed. Fills *ack. */
-BW_EXPORT int bw_client_send(bw_client *c, const bwc_event *ev, bwc_ack *ack);
+BWC_EXPORT int bwc_client_send(bwc_client *c, const bwc_event *ev, bwc_ack *ack);
 
 /* Called once per acknowledged event; index is its position in the array. */
 typedef void (*bwc_ack_fn)(void *ctx, size_t index, const bwc_ack *ack);
@@ -96,25 +96,25 @@ typedef void (*bwc_ack_fn)(void *ctx, size_t index, const bwc_ack *ack);
  * is away it resends what is unacknowledged (the same ids, so nothing counts
  * twice) with a growing pause, for up to retry_ms without any answer. Returns
  * how many events got no answer (0 = all answered), or a BWC_E* code. */
-BW_EXPORT int bw_client_push(bw_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
+BWC_EXPORT int bwc_client_push(bwc_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
                    bwc_ack_fn fn, void *ctx);
 
 /* Publishes events on a PUB socket for daemons that subscribe (no acks).
  * endpoint is "bind:URL" or "connect:URL". */
-BW_EXPORT int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, size_t n);
+BWC_EXPORT int bwc_client_publish(bwc_client *c, const char *endpoint, const bwc_event *ev, size_t n);
 
 /* One control request: req is a msgpack map (PROTOCOL.md). On success *reply
  * points at the msgpack reply (valid until the next call) and *len its size.
  * A request without an answer in time closes and reopens the socket, so the
  * next request starts clean. */
-BW_EXPORT int bw_client_request(bw_client *c, const void *req, size_t len, const void **reply, size_t *rlen);
+BWC_EXPORT int bwc_client_request(bwc_client *c, const void *req, size_t len, const void **reply, size_t *rlen);
 
 /* Subscribes to the alert stream (topics starting with prefix; "" for all; the
  * heartbeat "hb" is always included). */
-BW_EXPORT int bw_client_subscribe(bw_client *c, const char *prefix);
+BWC_EXPORT int bwc_client_subscribe(bwc_client *c, const char *prefix);
 /* Waits up to timeout_ms for the next message on the alert stream. Returns 1
  * and the topic and msgpack body (valid until the next call), 0 on timeout. */
-BW_EXPORT int bw_client_next(bw_client *c, int timeout_ms, const char **topic, const void **body,
+BWC_EXPORT int bwc_client_next(bwc_client *c, int timeout_ms, const char **topic, const void **body,
                    size_t *len);
 
 #ifdef __cplusplus

@@ -14,7 +14,7 @@
 
 #include "proto.h"
 
-struct bw_client {
+struct bwc_client {
     void *zctx;
     void *dealer, *req, *sub;
     char *events, *control, *alerts;
@@ -30,8 +30,9 @@ struct bw_client {
     char err[512];
 };
 
-static int fail(bw_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(bw_client *c, int code, const char *fmt, ...)
+static int fail(bwc_client *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(bwc_client *c, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -45,9 +46,9 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-bw_client *bw_client_new(const bw_client_opts *o)
+bwc_client *bwc_client_new(const bwc_client_opts *o)
 {
-    bw_client *c = calloc(1, sizeof *c);
+    bwc_client *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
     c->zctx = zmq_ctx_new();
@@ -63,7 +64,7 @@ bw_client *bw_client_new(const bw_client_opts *o)
     }
     if (c->zctx == NULL || (o->events && !c->events) || (o->control && !c->control) ||
         (o->alerts && !c->alerts)) {
-        bw_client_destroy(&c);
+        bwc_client_destroy(&c);
         return NULL;
     }
     return c;
@@ -79,11 +80,11 @@ static void close_socket(void **s)
     }
 }
 
-void bw_client_destroy(bw_client **cp)
+void bwc_client_destroy(bwc_client **cp)
 {
     if (cp == NULL || *cp == NULL)
         return;
-    bw_client *c = *cp;
+    bwc_client *c = *cp;
     if (c->have_reply)
         zmq_msg_close(&c->reply);
     if (c->have_next) {
@@ -102,7 +103,7 @@ void bw_client_destroy(bw_client **cp)
     *cp = NULL;
 }
 
-const char *bw_client_strerror(int code)
+const char *bwc_strerror(int code)
 {
     switch (code) {
     case BWC_OK: return "success";
@@ -116,7 +117,7 @@ const char *bw_client_strerror(int code)
     }
 }
 
-const char *bw_client_error(const bw_client *c)
+const char *bwc_client_error(const bwc_client *c)
 {
     return c->err;
 }
@@ -129,7 +130,7 @@ static int64_t now_ms(void)
 }
 
 /* A CURVE client on tcp://; 0, or -1 with the error set. */
-static int use_curve(bw_client *c, void *s, const char *url, const char *what)
+static int use_curve(bwc_client *c, void *s, const char *url, const char *what)
 {
     if (!c->curve || strncmp(url, "tcp://", 6) != 0)
         return 0;
@@ -152,7 +153,7 @@ static int use_curve(bw_client *c, void *s, const char *url, const char *what)
     return 0;
 }
 
-static void *open_socket(bw_client *c, int type, const char *url, const char *what)
+static void *open_socket(bwc_client *c, int type, const char *url, const char *what)
 {
     if (url == NULL) {
         fail(c, BWC_EINVAL, "no %s endpoint was given", what);
@@ -181,7 +182,7 @@ static void *open_socket(bw_client *c, int type, const char *url, const char *wh
 
 /* ---- events ---- */
 
-static int copy_text(bw_client *c, size_t i, const char *what, const char *src, char *dst,
+static int copy_text(bwc_client *c, size_t i, const char *what, const char *src, char *dst,
                      size_t max, bool required)
 {
     size_t n = src ? strlen(src) : 0;
@@ -193,7 +194,7 @@ static int copy_text(bw_client *c, size_t i, const char *what, const char *src, 
     return 0;
 }
 
-static int to_wire(bw_client *c, size_t i, const bwc_event *e, bw_event *w)
+static int to_wire(bwc_client *c, size_t i, const bwc_event *e, bw_event *w)
 {
     memset(w, 0, sizeof *w);
     if (copy_text(c, i, "src", e->src, w->src, BW_SRC_MAX, true) ||
@@ -213,7 +214,7 @@ static int to_wire(bw_client *c, size_t i, const bwc_event *e, bw_event *w)
     return 0;
 }
 
-static int send_event(bw_client *c, void *sock, const bw_event *w, msgpack_sbuffer *sb)
+static int send_event(bwc_client *c, void *sock, const bw_event *w, msgpack_sbuffer *sb)
 {
     sb->size = 0;
     if (bw_event_encode(w, sb))
@@ -275,7 +276,7 @@ static int64_t map_find(const index_map *m, const bwc_event *ev, const uint8_t *
 }
 
 typedef struct push_run {
-    bw_client *c;
+    bwc_client *c;
     const bwc_event *ev;
     size_t n, window, next, inflight, answered;
     uint8_t *state;             /* 0 unsent, 1 in flight, 2 answered */
@@ -341,8 +342,8 @@ static size_t read_acks(push_run *r)
     }
 }
 
-int bw_client_push(bw_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
-                   bwc_ack_fn fn, void *ctx)
+int bwc_client_push(bwc_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
+                    bwc_ack_fn fn, void *ctx)
 {
     if (c->dealer == NULL && (c->dealer = open_socket(c, ZMQ_DEALER, c->events, "events")) == NULL)
         return BWC_EZMQ;
@@ -393,14 +394,14 @@ static void keep_ack(void *ctx, size_t i, const bwc_ack *a)
     *((one_ack *)ctx)->out = *a;
 }
 
-int bw_client_send(bw_client *c, const bwc_event *ev, bwc_ack *ack)
+int bwc_client_send(bwc_client *c, const bwc_event *ev, bwc_ack *ack)
 {
     one_ack k = { ack };
-    int rc = bw_client_push(c, ev, 1, 1, c->timeout_ms, keep_ack, &k);
+    int rc = bwc_client_push(c, ev, 1, 1, c->timeout_ms, keep_ack, &k);
     return rc > 0 ? BWC_EUNREACHABLE : rc;
 }
 
-int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, size_t n)
+int bwc_client_publish(bwc_client *c, const char *endpoint, const bwc_event *ev, size_t n)
 {
     bool bind = strncmp(endpoint, "bind:", 5) == 0;
     if (!bind && strncmp(endpoint, "connect:", 8) != 0)
@@ -442,7 +443,7 @@ int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, s
 
 /* ---- control ---- */
 
-int bw_client_request(bw_client *c, const void *req, size_t len, const void **reply, size_t *rlen)
+int bwc_client_request(bwc_client *c, const void *req, size_t len, const void **reply, size_t *rlen)
 {
     if (c->req == NULL && (c->req = open_socket(c, ZMQ_REQ, c->control, "control")) == NULL)
         return BWC_EZMQ;
@@ -472,7 +473,7 @@ int bw_client_request(bw_client *c, const void *req, size_t len, const void **re
 
 /* ---- the alert stream ---- */
 
-int bw_client_subscribe(bw_client *c, const char *prefix)
+int bwc_client_subscribe(bwc_client *c, const char *prefix)
 {
     if (c->sub == NULL && (c->sub = open_socket(c, ZMQ_SUB, c->alerts, "alerts")) == NULL)
         return BWC_EZMQ;
@@ -482,10 +483,11 @@ int bw_client_subscribe(bw_client *c, const char *prefix)
     return 0;
 }
 
-int bw_client_next(bw_client *c, int timeout_ms, const char **topic, const void **body, size_t *len)
+int bwc_client_next(bwc_client *c, int timeout_ms, const char **topic, const void **body,
+                    size_t *len)
 {
     if (c->sub == NULL)
-        return fail(c, BWC_EINVAL, "bw_client_subscribe was not called");
+        return fail(c, BWC_EINVAL, "bwc_client_subscribe was not called");
     if (c->have_next) {
         zmq_msg_close(&c->topic);
         zmq_msg_close(&c->body);
