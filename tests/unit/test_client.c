@@ -33,6 +33,57 @@ static void test_strerror(void **state)
     assert_string_equal(bwc_strerror(7), "unknown error");
 }
 
+/* Failures that need no daemon: each returns its code and says what to do. */
+static void test_errors_name_the_fix(void **state)
+{
+    (void)state;
+    bwc_client_opts o = { .control = NULL, .alerts = NULL, .timeout_ms = 100 };
+    bwc_client *c = bwc_client_new(&o);
+    assert_non_null(c);
+    assert_string_equal(bwc_client_error(c), "");
+    const void *reply;
+    size_t len;
+    assert_int_equal(bwc_client_request(c, "x", 1, &reply, &len), BWC_EINVAL);
+    assert_string_equal(bwc_client_error(c),
+                        "no control endpoint was given; set control in bwc_client_opts");
+    const char *topic;
+    const void *body;
+    assert_int_equal(bwc_client_next(c, 0, &topic, &body, &len), BWC_EINVAL);
+    assert_non_null(strstr(bwc_client_error(c), "call bwc_client_subscribe first"));
+    assert_int_equal(bwc_client_subscribe(c, ""), BWC_EINVAL);
+    bwc_event ev = { .src = "ps", .id = "1", .project = "P", .amount = 1 };
+    assert_int_equal(bwc_client_publish(c, "tcp://127.0.0.1:1", &ev, 1), BWC_EINVAL);
+    assert_non_null(strstr(bwc_client_error(c), "must start with bind: or connect:"));
+    bwc_client_destroy(&c);
+    assert_null(c);
+    bwc_client_destroy(&c);     /* NULL-safe */
+    bwc_client_destroy(NULL);
+
+    /* A key one character too long is refused, not cut to 40. */
+    char longkey[42];
+    memset(longkey, 'a', 41);
+    longkey[41] = '\0';
+    bwc_client_opts k = { .control = "tcp://127.0.0.1:1", .timeout_ms = 100, .server_key = longkey,
+                          .public_key = longkey + 1, .secret_key = longkey + 1 };
+    c = bwc_client_new(&k);
+    assert_non_null(c);
+    assert_int_equal(bwc_client_request(c, "x", 1, &reply, &len), BWC_EINVAL);
+    assert_non_null(strstr(bwc_client_error(c), "the server key for the control endpoint "
+                                                "tcp://127.0.0.1:1 must be 40 Z85 characters, not 41"));
+    bwc_client_destroy(&c);
+
+    /* Nobody at the endpoint: unreachable, and the message says where. */
+    bwc_client_opts u = { .control = "ipc:///nonexistent/bwc-test.sock", .timeout_ms = 100 };
+    c = bwc_client_new(&u);
+    assert_non_null(c);
+    for (int i = 0; i < 2; i++) {   /* the socket is reopened for the second */
+        assert_int_equal(bwc_client_request(c, "x", 1, &reply, &len), BWC_EUNREACHABLE);
+        assert_non_null(strstr(bwc_client_error(c), "daemon not reachable at "
+                                                    "ipc:///nonexistent/bwc-test.sock"));
+    }
+    bwc_client_destroy(&c);
+}
+
 /* Reads a whole command's output. */
 static char *run(const char *cmd)
 {
@@ -136,6 +187,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_errors_name_the_fix),
         cmocka_unit_test(test_exports_are_the_header),
         cmocka_unit_test(test_one_prefix),
     };
