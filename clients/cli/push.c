@@ -2,6 +2,7 @@
  * Lines (input.c checks every field before anything is sent), sends them with
  * a window in flight and retries, and ends with a summary that accounts for
  * every input line. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,13 +57,10 @@ int cmd_push(cli *c, int argc, char **argv)
         case 's': in.default_src = optarg; break;
         case 'w':
         case 'r': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end || v < (ch == 'w') || v > 1000000) {
-                fprintf(stderr, "budgetwatch push: --%s %s: give a whole number from %d to 1000000\n",
-                        ch == 'w' ? "window" : "retry-for", optarg, ch == 'w');
+            long long v;
+            if (cli_number("push", ch == 'w' ? "--window" : "--retry-for", optarg, ch == 'w',
+                           1000000, &v))
                 return EXIT_USAGE;
-            }
             if (ch == 'w')
                 window = (size_t)v;
             else
@@ -84,7 +82,7 @@ int cmd_push(cli *c, int argc, char **argv)
         in.file = argv[optind - 1];
     FILE *f = strcmp(in.file, "-") ? fopen(in.file, "r") : stdin;
     if (f == NULL) {
-        perror(in.file);
+        fprintf(stderr, "budgetwatch push: cannot open %s: %s\n", in.file, strerror(errno));
         return EXIT_FAILED;
     }
     int rc = input_read(&in, f, fmt);
