@@ -22,7 +22,7 @@ typedef struct cli {
     const char *server_file, *key_file;    /* --server-key, --key */
     bool curve;                 /* keys below loaded (tcp:// endpoints use CURVE) */
     char server_key[41], public_key[41], secret_key[41];
-    bw_client *client;
+    bwc_client *client;
     msgpack_unpacked reply;     /* the last control reply, decoded */
     bool have_reply;
 } cli;
@@ -31,6 +31,10 @@ typedef struct cli {
  * next call). Prints the error and returns an exit code otherwise. */
 int cli_request(cli *c, const bw_ctl_req *q, const msgpack_object **out);
 int cli_exit_for(int bwc_code);
+/* Parses the value s of option opt (of subcommand cmd, or NULL) as a whole
+ * number from min to max; prints what is wrong and returns -1 otherwise. */
+int cli_number(const char *cmd, const char *opt, const char *s, long long min, long long max,
+               long long *out);
 
 /* Output. */
 bool out_tty(void);

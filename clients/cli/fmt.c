@@ -51,8 +51,9 @@ char *fmt_time(int64_t t, char *buf, size_t len)
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    localtime_r(&tt, &tm);
-    strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+    /* A time no calendar holds is shown as the number it is. */
+    if (localtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+        snprintf(buf, len, "%lld", (long long)t);
     return buf;
 }
 

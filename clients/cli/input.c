@@ -6,6 +6,7 @@
 
 #include <csv.h>
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -141,13 +142,15 @@ static bool check_line(reader *r, bwc_event *e)
 /* The event outlives the line: it gets its own copies of the strings. */
 static int own_strings(const events_in *in, bwc_event *e)
 {
+    bool unit = e->unit != NULL, ref = e->ref != NULL;
     if (e->src != in->default_src)
         e->src = strdup(e->src);
     e->id = strdup(e->id);
     e->project = strdup(e->project);
-    e->unit = e->unit ? strdup(e->unit) : NULL;
-    e->ref = e->ref ? strdup(e->ref) : NULL;
-    return !e->src || !e->id || !e->project ? -1 : 0;
+    e->unit = unit ? strdup(e->unit) : NULL;
+    e->ref = ref ? strdup(e->ref) : NULL;
+    return !e->src || !e->id || !e->project || unit != (e->unit != NULL) ||
+           ref != (e->ref != NULL) ? -1 : 0;
 }
 
 /* Checks the line's fields and, if they are good, keeps the event. */
@@ -184,8 +187,14 @@ static void take_line(reader *r)
 static void on_cell(void *s, size_t len, void *ctx)
 {
     reader *r = ctx;
-    if (r->ncells < MAX_CELLS)
-        r->cells[r->ncells++] = strndup(s ? s : "", len);
+    if (r->ncells >= MAX_CELLS || r->status != 0)
+        return;
+    if ((r->cells[r->ncells] = strndup(s ? s : "", len)) == NULL) {
+        fprintf(stderr, "%s:%u: out of memory\n", r->in->file, r->line);
+        r->status = -1;
+        return;
+    }
+    r->ncells++;
 }
 
 static bool read_header(reader *r)
@@ -225,10 +234,12 @@ static void on_row(int term, void *ctx)
 {
     (void)term;
     reader *r = ctx;
-    if (!r->header) {
+    if (r->status != 0) {
+        /* out of memory: nothing more is read */
+    } else if (!r->header) {
         if (!read_header(r))
             r->status = -1;
-    } else if (r->status == 0) {
+    } else {
         for (int f = 0; f < NF; f++)
             r->val[f] = r->col[f] && r->col[f] <= r->ncells ? r->cells[r->col[f] - 1] : "";
         take_line(r);
@@ -239,8 +250,10 @@ static void on_row(int term, void *ctx)
 static int read_csv(reader *r, FILE *f)
 {
     struct csv_parser p;
-    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+        fprintf(stderr, "%s: out of memory for the CSV reader\n", r->in->file);
         return -1;
+    }
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -257,6 +270,11 @@ static int read_csv(reader *r, FILE *f)
             fprintf(stderr, "%s:%u: %s\n", r->in->file, r->line, csv_strerror(csv_error(&p)));
             r->status = -1;
         }
+    }
+    if (r->status == 0 && ferror(f)) {
+        fprintf(stderr, "%s:%u: cannot read the file: %s\n", r->in->file, r->line + 1,
+                strerror(errno));
+        r->status = -1;
     }
     if (r->status == 0 && csv_fini(&p, on_cell, on_row, r) != 0) {
         fprintf(stderr, "%s:%u: a quoted field is still open at the end of the input; close its "
@@ -377,8 +395,10 @@ static void parse_json_line(reader *r, struct json_tokener *tok, const char *s, 
 static int read_jsonl(reader *r, FILE *f)
 {
     struct json_tokener *tok = json_tokener_new();
-    if (tok == NULL)
+    if (tok == NULL) {
+        fprintf(stderr, "%s: out of memory for the JSON reader\n", r->in->file);
         return -1;
+    }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     char *buf = NULL;
     size_t cap = 0;
@@ -391,6 +411,11 @@ static int read_jsonl(reader *r, FILE *f)
         } else if (!blank(buf, (size_t)n)) {
             parse_json_line(r, tok, buf, (size_t)n);
         }
+    }
+    if (r->status == 0 && ferror(f)) {
+        fprintf(stderr, "%s:%u: cannot read the file: %s\n", r->in->file, r->line + 1,
+                strerror(errno));
+        r->status = -1;
     }
     free(buf);
     json_tokener_free(tok);

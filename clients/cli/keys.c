@@ -45,7 +45,11 @@ int cmd_keygen(int argc, char **argv)
         return EXIT_USAGE;
     }
     char pub[1200], sec[1220];
-    snprintf(pub, sizeof pub, "%s/%s.cert", dir, name);
+    if (snprintf(pub, sizeof pub, "%s/%s.cert", dir, name) >= (int)sizeof pub) {
+        fprintf(stderr, "budgetwatch keygen: the --dir %s is too long a path; give a shorter one\n",
+                dir);
+        return EXIT_USAGE;
+    }
     snprintf(sec, sizeof sec, "%s_secret", pub);
     if (access(pub, F_OK) == 0 || access(sec, F_OK) == 0) {
         fprintf(stderr, "budgetwatch keygen: %s already exists; a key is not overwritten: remove it "
@@ -58,11 +62,10 @@ int cmd_keygen(int argc, char **argv)
         return EXIT_FAILED;
     }
     zcert_set_meta(cert, "name", "%s", name);
-    int rc = zcert_save(cert, pub);
-    if (rc == 0)
-        rc = chmod(sec, 0600);
-    if (rc != 0) {
-        fprintf(stderr, "budgetwatch keygen: cannot write %s: %s\n", pub, strerror(errno));
+    const char *failed = zcert_save(cert, pub) != 0 ? pub : chmod(sec, 0600) != 0 ? sec : NULL;
+    if (failed) {
+        fprintf(stderr, "budgetwatch keygen: cannot %s %s: %s (is --dir %s there and writable?)\n",
+                failed == pub ? "write" : "make private (mode 0600)", failed, strerror(errno), dir);
         zcert_destroy(&cert);
         return EXIT_FAILED;
     }

@@ -1,6 +1,8 @@
 /* budgetwatch: the command line of budgetwatchd, for payment-system operators
  * (push events) and supervisors (watch alerts, status tables). */
+#include <errno.h>
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +51,7 @@ static const command commands[] = {
 
 static void usage(FILE *f)
 {
-    fputs("usage: budgetwatch [--control URL] [--events URL] [--alerts URL] [--timeout MS] [--tz ZONE]\n"
+    fputs("usage: budgetwatch [--control URL] [--events URL] [--alerts URL] [--timeout-ms MS] [--tz ZONE]\n"
           "                   [--server-key FILE --key FILE] COMMAND [ARGS]\n\ncommands:\n", f);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].args);
@@ -60,6 +62,17 @@ static void usage(FILE *f)
           "Exit codes: 0 ok; 1 the operation failed, or events were rejected or unanswered;\n"
           "2 usage error; 3 the daemon is not reachable.\n"
           "`budgetwatch help COMMAND` explains one command. See budgetwatch(1).\n", f);
+}
+
+/* Output that did not reach its file (a full disk, a closed pipe) is a
+ * failure, not a success with less output. */
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "budgetwatch: cannot write the output: %s\n", strerror(errno));
+        return rc == EXIT_OK ? EXIT_FAILED : rc;
+    }
+    return rc;
 }
 
 static int help(int argc, char **argv)
@@ -84,17 +97,37 @@ int cli_exit_for(int code)
     return code == BWC_EUNREACHABLE ? EXIT_UNREACHABLE : code == BWC_EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }
 
+int cli_number(const char *cmd, const char *opt, const char *s, long long min, long long max,
+               long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno == ERANGE || v < min || v > max) {
+        fprintf(stderr, "budgetwatch%s%s: %s %s: give a whole number from %lld to %lld\n",
+                cmd ? " " : "", cmd ? cmd : "", opt, s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_request(cli *c, const bw_ctl_req *q, const msgpack_object **out)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    bw_ctl_req_encode(q, &sb);
+    if (bw_ctl_req_encode(q, &sb)) {
+        msgpack_sbuffer_destroy(&sb);
+        fprintf(stderr, "budgetwatch: cannot encode a %s request (operation %d); this is a bug in "
+                "budgetwatch, please report it\n", bw_op_name(q->op), q->op);
+        return EXIT_FAILED;
+    }
     const void *reply;
     size_t len;
-    int rc = bw_client_request(c->client, sb.data, sb.size, &reply, &len);
+    int rc = bwc_client_request(c->client, sb.data, sb.size, &reply, &len);
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
-        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+        fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
         return cli_exit_for(rc);
     }
     if (c->have_reply)
@@ -145,12 +178,17 @@ static int common_options(cli *c, int *argc, char **argv)
             return -1;
         }
         const char *v = argv[++i];
-        if (slot)
+        long long ms;
+        if (slot) {
             *slot = v;
-        else if (timeout)
-            c->timeout_ms = atoi(v);
-        else
-            setenv("TZ", v, 1);
+        } else if (timeout) {
+            if (cli_number(NULL, a, v, 1, 86400000, &ms))
+                return -1;
+            c->timeout_ms = (int)ms;
+        } else if (setenv("TZ", v, 1) != 0) {
+            fprintf(stderr, "budgetwatch: --tz %s: cannot set TZ: %s\n", v, strerror(errno));
+            return -1;
+        }
     }
     *argc = k;
     return 0;
@@ -161,8 +199,9 @@ int main(int argc, char **argv)
     setlocale(LC_ALL, "");
     if (setlocale(LC_CTYPE, NULL) == NULL || strstr(setlocale(LC_CTYPE, NULL), "UTF-8") == NULL)
         setlocale(LC_CTYPE, "C.UTF-8");   /* display widths of Chinese names */
-    if (getenv("TZ") == NULL)
-        setenv("TZ", "Asia/Shanghai", 1);
+    if (getenv("TZ") == NULL && setenv("TZ", "Asia/Shanghai", 1) != 0)
+        fprintf(stderr, "budgetwatch: cannot set TZ=Asia/Shanghai (%s); times are shown in UTC: "
+                "give --tz or set TZ\n", strerror(errno));
     cli c = { .timeout_ms = 5000 };
     c.control = env_or("BUDGETWATCH_CONTROL", "ipc:///run/budgetwatch/control.sock");
     c.events = env_or("BUDGETWATCH_EVENTS", "tcp://127.0.0.1:7601");
@@ -179,16 +218,16 @@ int main(int argc, char **argv)
     }
     const char *name = argv[0];
     if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h"))
-        return help(argc - 1, argv + 1);
+        return finish(help(argc - 1, argv + 1));
     if (!strcmp(name, "keygen"))
-        return cmd_keygen(argc - 1, argv + 1);
+        return finish(cmd_keygen(argc - 1, argv + 1));
     if (cli_load_keys(&c, c.server_file, c.key_file))
         return EXIT_USAGE;
-    bw_client_opts o = { c.events, c.control, c.alerts, c.timeout_ms, c.curve ? c.server_key : NULL,
+    bwc_client_opts o = { c.events, c.control, c.alerts, c.timeout_ms, c.curve ? c.server_key : NULL,
                          c.public_key, c.secret_key };
-    c.client = bw_client_new(&o);
+    c.client = bwc_client_new(&o);
     if (c.client == NULL) {
-        fprintf(stderr, "budgetwatch: out of memory\n");
+        fprintf(stderr, "budgetwatch: cannot start the ZeroMQ client: %s\n", strerror(errno));
         return EXIT_FAILED;
     }
     int rc;
@@ -202,6 +241,6 @@ int main(int argc, char **argv)
         rc = cmd_simple(&c, name, argc - 1, argv + 1);
     if (c.have_reply)
         msgpack_unpacked_destroy(&c.reply);
-    bw_client_destroy(&c.client);
-    return rc;
+    bwc_client_destroy(&c.client);
+    return finish(rc);
 }

@@ -2,6 +2,7 @@
  * Lines (input.c checks every field before anything is sent), sends them with
  * a window in flight and retries, and ends with a summary that accounts for
  * every input line. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,13 +57,10 @@ int cmd_push(cli *c, int argc, char **argv)
         case 's': in.default_src = optarg; break;
         case 'w':
         case 'r': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end || v < (ch == 'w') || v > 1000000) {
-                fprintf(stderr, "budgetwatch push: --%s %s: give a whole number from %d to 1000000\n",
-                        ch == 'w' ? "window" : "retry-for", optarg, ch == 'w');
+            long long v;
+            if (cli_number("push", ch == 'w' ? "--window" : "--retry-for", optarg, ch == 'w',
+                           1000000, &v))
                 return EXIT_USAGE;
-            }
             if (ch == 'w')
                 window = (size_t)v;
             else
@@ -84,7 +82,7 @@ int cmd_push(cli *c, int argc, char **argv)
         in.file = argv[optind - 1];
     FILE *f = strcmp(in.file, "-") ? fopen(in.file, "r") : stdin;
     if (f == NULL) {
-        perror(in.file);
+        fprintf(stderr, "budgetwatch push: cannot open %s: %s\n", in.file, strerror(errno));
         return EXIT_FAILED;
     }
     int rc = input_read(&in, f, fmt);
@@ -95,25 +93,25 @@ int cmd_push(cli *c, int argc, char **argv)
         return EXIT_FAILED;
     }
     if (pub) {
-        rc = bw_client_publish(c->client, pub, in.ev, in.n);
+        rc = bwc_client_publish(c->client, pub, in.ev, in.n);
         if (rc)
-            fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+            fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
         else
             printf("published %zu events on %s (no acks on this path)\n", in.n, pub);
         int code = rc ? cli_exit_for(rc) : in.bad ? EXIT_FAILED : EXIT_OK;
         input_free(&in);
         return code;
     }
-    rc = bw_client_push(c->client, in.ev, in.n, window, retry_s * 1000, on_ack, &t);
+    rc = bwc_client_push(c->client, in.ev, in.n, window, retry_s * 1000, on_ack, &t);
     if (t.tty && !t.quiet)
         fputc('\n', stderr);
     if (rc < 0)
-        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+        fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
     size_t unanswered = in.n - t.done;
     printf("%zu events: %zu accepted, %zu duplicate, %zu rejected, %zu unanswered; %u input lines "
            "not sent\n", in.n, t.accepted, t.duplicate, t.rejected, unanswered, in.bad);
     if (unanswered > 0)
-        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+        fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
     int code = rc < 0 ? cli_exit_for(rc)
                : unanswered > 0 && unanswered == in.n ? EXIT_UNREACHABLE
                : t.rejected || unanswered || in.bad ? EXIT_FAILED : EXIT_OK;

@@ -1,6 +1,7 @@
 /* status: the supervisor's tables and the one-shot operations (history, ack,
  * adjust, reload, replay-rejected, stats, verify, advance, ping), and how an
  * alert reads on a terminal or as JSON. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -178,6 +179,14 @@ static int rows(const msgpack_object *m, const char *key, void (*fn)(const bw_st
     return 0;
 }
 
+/* A table cut short must not pass for a whole one. */
+static int bad_rows(const cli *c)
+{
+    fprintf(stderr, "budgetwatch: the status reply from %s has an unreadable row; the table above "
+            "is incomplete: is the daemon newer than this command?\n", c->control);
+    return EXIT_FAILED;
+}
+
 static void csv_project(const bw_status_row *r, const char *l) { (void)l; csv_row(r, "project"); }
 static void csv_unit(const bw_status_row *r, const char *l) { (void)l; csv_row(r, "unit"); }
 
@@ -198,7 +207,13 @@ int cmd_status(cli *c, int argc, char **argv)
         case 'u': snprintf(q.unit, sizeof q.unit, "%s", optarg); break;
         case 'p': snprintf(q.project, sizeof q.project, "%s", optarg); break;
         case 's': snprintf(q.sort, sizeof q.sort, "%s", optarg); break;
-        case 'l': q.limit = (uint32_t)atoi(optarg); break;
+        case 'l': {
+            long long v;
+            if (cli_number("status", "--limit", optarg, 0, UINT32_MAX, &v))
+                return EXIT_USAGE;
+            q.limit = (uint32_t)v;
+            break;
+        }
         case 'j': json = 1; break;
         case 'c': csv = 1; break;
         default: return EXIT_USAGE;
@@ -218,13 +233,14 @@ int cmd_status(cli *c, int argc, char **argv)
     bw_map_get_int(m, "at", &at);
     bw_map_get_int(m, "pace_bp", &pace_bp);
     if (bw_status_row_from_object(bw_map_get(m, "total"), &tot, why, sizeof why)) {
-        fprintf(stderr, "budgetwatch: unreadable status reply: %s\n", why);
+        fprintf(stderr, "budgetwatch: the status reply from %s has no readable total (%s): is "
+                "the daemon newer than this command?\n", c->control, why);
         return EXIT_FAILED;
     }
     if (csv) {
         puts("row,unit,project,project_name,budget_fen,paid_fen,rate_bp,planned_bp,lag_bp,shortfall_fen,alert");
-        rows(m, "projects", csv_project, NULL);
-        rows(m, "units", csv_unit, NULL);
+        if (rows(m, "projects", csv_project, NULL) || rows(m, "units", csv_unit, NULL))
+            return bad_rows(c);
         csv_row(&tot, "total");
         return EXIT_OK;
     }
@@ -244,9 +260,10 @@ int cmd_status(cli *c, int argc, char **argv)
     }
     puts("  alert");
     if (rows(m, "projects", table_row, NULL))
-        return EXIT_FAILED;
+        return bad_rows(c);
     puts("-- unit subtotals");
-    rows(m, "units", table_row, "unit");
+    if (rows(m, "units", table_row, "unit"))
+        return bad_rows(c);
     puts("-- department total (部门整体)");
     table_row(&tot, "部门整体");
     return EXIT_OK;
@@ -254,13 +271,16 @@ int cmd_status(cli *c, int argc, char **argv)
 
 /* ---- one-shot operations ---- */
 
-static int history_out(const msgpack_object *m, bool json)
+static int history_out(const cli *c, const msgpack_object *m, bool json)
 {
     const msgpack_object *a = bw_map_get(m, "alerts");
-    if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY)
+    if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(stderr, "budgetwatch: the history reply from %s has no list of alerts: is the "
+                "daemon newer than this command?\n", c->control);
         return EXIT_FAILED;
+    }
     /* On stderr, so that --json output stays one alert a line. */
-    bool truncated = false;
+    bool truncated = false, unreadable = false;
     if (bw_map_get_bool(m, "truncated", &truncated) && truncated)
         fprintf(stderr, "budgetwatch: these are the newest %" PRIu32 " alerts; older ones match "
                 "too: narrow with --since/--until, or raise --limit (at most 100000 a reply)\n",
@@ -268,14 +288,19 @@ static int history_out(const msgpack_object *m, bool json)
     for (uint32_t i = 0; i < a->via.array.size; i++) {
         bw_alert_msg am;
         char why[BW_WHY_MAX];
-        if (bw_alert_from_object(&a->via.array.ptr[i], &am, why, sizeof why))
+        if (bw_alert_from_object(&a->via.array.ptr[i], &am, why, sizeof why)) {
+            fprintf(stderr, "budgetwatch: alert %" PRIu32 " of the history from %s is unreadable "
+                    "(%s); it is left out: is the daemon newer than this command?\n", i + 1,
+                    c->control, why);
+            unreadable = true;
             continue;
+        }
         if (json)
             alert_json(stdout, &am);
         else
             alert_line(stdout, &am);
     }
-    return EXIT_OK;
+    return unreadable ? EXIT_FAILED : EXIT_OK;
 }
 
 static int time_arg(const char *s, int64_t *out)
@@ -300,6 +325,7 @@ static int simple_options(bw_ctl_req *q, int argc, char **argv, bool *json, int 
         { "wait", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
     };
     int ch;
+    long long v;
     optind = 1;
     while ((ch = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -307,13 +333,21 @@ static int simple_options(bw_ctl_req *q, int argc, char **argv, bool *json, int 
         case 'p': snprintf(q->project, sizeof q->project, "%s", optarg); break;
         case 's': if (time_arg(optarg, &q->since)) return -1; q->has_since = true; break;
         case 'U': if (time_arg(optarg, &q->until)) return -1; q->has_until = true; break;
-        case 'l': q->limit = (uint32_t)atoi(optarg); break;
+        case 'l':
+            if (cli_number(NULL, "--limit", optarg, 0, UINT32_MAX, &v))
+                return -1;
+            q->limit = (uint32_t)v;
+            break;
         case 'b': snprintf(q->by, sizeof q->by, "%s", optarg); break;
         case 'n': snprintf(q->note, sizeof q->note, "%s", optarg); break;
         case 'r': snprintf(q->reason, sizeof q->reason, "%s", optarg); break;
         case 't': if (time_arg(optarg, &q->to)) return -1; q->has_to = true; break;
         case 'j': *json = true; break;
-        case 'w': *wait_s = atoi(optarg); break;
+        case 'w':
+            if (cli_number(NULL, "--wait", optarg, 0, 86400, &v))
+                return -1;
+            *wait_s = (int)v;
+            break;
         default: return -1;
         }
     }
@@ -328,9 +362,9 @@ static int ping(cli *c, bw_ctl_req *q, int wait_s)
     const msgpack_object *m;
     /* Waiting for a starting daemon: retry quietly until the deadline. */
     for (int tries = 0;; tries++) {
-        FILE *saved = stderr;
-        if (tries < wait_s * 5)
-            stderr = fopen("/dev/null", "w");
+        FILE *saved = stderr, *null = tries < wait_s * 5 ? fopen("/dev/null", "w") : NULL;
+        if (null)       /* else the retries are not quiet: no harm */
+            stderr = null;
         int rc = cli_request(c, q, &m);
         if (stderr != saved) {
             fclose(stderr);
@@ -427,7 +461,7 @@ int cmd_simple(cli *c, const char *name, int argc, char **argv)
     }
     switch (q.op) {
     case BW_OP_HISTORY:
-        return history_out(m, json);
+        return history_out(c, m, json);
     case BW_OP_VERIFY: {
         bool consistent = false, damaged = false;
         int64_t checked = 0;

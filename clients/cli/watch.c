@@ -1,6 +1,7 @@
 /* watch: the supervisor's alert stream. It reads the active alerts first, then
  * follows the stream; a jump in seq or a heartbeat ahead of it means something
  * was missed, and it says so and reads the active alerts again. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -26,24 +27,35 @@ static bool wanted(const watch *w, const bw_alert_msg *a)
            (w->severity < 0 || a->severity == w->severity) && (w->kind < 0 || a->kind == w->kind);
 }
 
+/* In --exec's child: CMD never runs on half its variables. */
+static void set_or_exit(const bw_alert_msg *a, const char *name, const char *value)
+{
+    if (setenv(name, value, 1) != 0) {
+        fprintf(stderr, "budgetwatch: --exec was not run for alert %" PRIu64 ": cannot set %s: "
+                "%s\n", a->seq, name, strerror(errno));
+        _exit(127);
+    }
+}
+
 static void run_exec(const watch *w, const bw_alert_msg *a)
 {
     pid_t pid = fork();
     if (pid < 0) {
-        perror("budgetwatch: fork");
+        fprintf(stderr, "budgetwatch: --exec was not run for alert %" PRIu64 ": cannot fork: %s "
+                "(too many processes?)\n", a->seq, strerror(errno));
         return;
     }
     if (pid == 0) {
         char n[32];
-        setenv("BW_KIND", bw_kind_name(a->kind), 1);
-        setenv("BW_STATE", bw_state_name(a->state), 1);
-        setenv("BW_SEVERITY", bw_severity_name(a->severity), 1);
-        setenv("BW_UNIT", a->unit, 1);
-        setenv("BW_UNIT_NAME", a->unit_name, 1);
-        setenv("BW_PROJECT", a->project, 1);
-        setenv("BW_PROJECT_NAME", a->project_name, 1);
-        setenv("BW_MILESTONE", a->milestone, 1);
-        setenv("BW_SRC", a->src, 1);
+        set_or_exit(a, "BW_KIND", bw_kind_name(a->kind));
+        set_or_exit(a, "BW_STATE", bw_state_name(a->state));
+        set_or_exit(a, "BW_SEVERITY", bw_severity_name(a->severity));
+        set_or_exit(a, "BW_UNIT", a->unit);
+        set_or_exit(a, "BW_UNIT_NAME", a->unit_name);
+        set_or_exit(a, "BW_PROJECT", a->project);
+        set_or_exit(a, "BW_PROJECT_NAME", a->project_name);
+        set_or_exit(a, "BW_MILESTONE", a->milestone);
+        set_or_exit(a, "BW_SRC", a->src);
         const struct { const char *k; long long v; } nums[] = {
             { "BW_SEQ", (long long)a->seq }, { "BW_PAID_FEN", a->paid }, { "BW_BUDGET_FEN", a->budget },
             { "BW_SHORTFALL_FEN", a->shortfall }, { "BW_RATE_BP", a->rate_bp },
@@ -51,13 +63,15 @@ static void run_exec(const watch *w, const bw_alert_msg *a)
         };
         for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
             snprintf(n, sizeof n, "%lld", nums[i].v);
-            setenv(nums[i].k, n, 1);
+            set_or_exit(a, nums[i].k, n);
         }
         execl("/bin/sh", "sh", "-c", w->exec, (char *)NULL);
+        fprintf(stderr, "budgetwatch: cannot run --exec with /bin/sh: %s\n", strerror(errno));
         _exit(127);
     }
     int st;
-    waitpid(pid, &st, 0);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
 }
 
 static void show(watch *w, const bw_alert_msg *a)
@@ -90,6 +104,10 @@ static int snapshot(watch *w)
         char why[BW_WHY_MAX];
         if (bw_alert_from_object(&a->via.array.ptr[i], &am, why, sizeof why) == 0)
             show(w, &am);
+        else
+            fprintf(stderr, "budgetwatch: active alert %" PRIu32 " from %s is unreadable (%s); "
+                    "it is left out: is the daemon newer than this command?\n", i + 1,
+                    w->c->control, why);
     }
     w->last_seq = seq;
     return EXIT_OK;
@@ -102,7 +120,8 @@ static int resync(watch *w, uint64_t upto)
     return snapshot(w);
 }
 
-/* Waits for the first heartbeat, which proves the subscription is live. */
+/* Waits for the first heartbeat, which proves the subscription is live; an
+ * exit code. */
 static int wait_live(watch *w, int timeout_s)
 {
     time_t end = time(NULL) + timeout_s;
@@ -110,15 +129,17 @@ static int wait_live(watch *w, int timeout_s)
         const char *topic;
         const void *body;
         size_t len;
-        int got = bw_client_next(w->c->client, 500, &topic, &body, &len);
-        if (got < 0)
-            break;
+        int got = bwc_client_next(w->c->client, 500, &topic, &body, &len);
+        if (got < 0) {
+            fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(w->c->client));
+            return EXIT_FAILED;
+        }
         if (got == 1 && !strcmp(topic, "hb"))
-            return 0;
+            return EXIT_OK;
     }
     fprintf(stderr, "budgetwatch: no heartbeat on %s within %d s; is budgetwatchd running?\n",
             w->c->alerts, timeout_s);
-    return -1;
+    return EXIT_UNREACHABLE;
 }
 
 static int follow(watch *w, int idle_s)
@@ -128,9 +149,9 @@ static int follow(watch *w, int idle_s)
         const char *topic;
         const void *body;
         size_t len;
-        int got = bw_client_next(w->c->client, 200, &topic, &body, &len);
+        int got = bwc_client_next(w->c->client, 200, &topic, &body, &len);
         if (got < 0) {
-            fprintf(stderr, "budgetwatch: %s\n", bw_client_error(w->c->client));
+            fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(w->c->client));
             return EXIT_FAILED;
         }
         if (got == 0) {
@@ -195,27 +216,40 @@ int cmd_watch(cli *c, int argc, char **argv)
             break;
         case 'j': w.json = true; break;
         case 'e': w.exec = optarg; break;
-        case 'n': w.count = atol(optarg); break;
-        case 't': idle_s = atoi(optarg); break;
+        case 'n':
+        case 't': {
+            long long v;
+            if (cli_number("watch", ch == 'n' ? "--count" : "--timeout", optarg, 0, 100000000, &v))
+                return EXIT_USAGE;
+            if (ch == 'n')
+                w.count = (long)v;
+            else
+                idle_s = (int)v;
+            break;
+        }
         case 'r': ready = optarg; break;
         default: return EXIT_USAGE;
         }
     }
     /* Everything is subscribed to, filters apply here: only then is a jump in
      * seq a real gap. */
-    if (bw_client_subscribe(c->client, "alert.")) {
-        fprintf(stderr, "budgetwatch: %s\n", bw_client_error(c->client));
+    if (bwc_client_subscribe(c->client, "alert.")) {
+        fprintf(stderr, "budgetwatch: %s\n", bwc_client_error(c->client));
         return EXIT_FAILED;
     }
-    if (wait_live(&w, c->timeout_ms / 1000 + 10))
-        return EXIT_UNREACHABLE;
-    int rc = snapshot(&w);
+    int rc = wait_live(&w, c->timeout_ms / 1000 + 10);
     if (rc)
         return rc;
+    if ((rc = snapshot(&w)) != 0)
+        return rc;
     if (ready) {
+        /* Whoever waits for it would wait forever: say so and stop. */
         FILE *f = fopen(ready, "w");
-        if (f)
-            fclose(f);
+        if (f == NULL || fclose(f) != 0) {
+            fprintf(stderr, "budgetwatch: --ready-file %s: cannot create it: %s\n", ready,
+                    strerror(errno));
+            return EXIT_FAILED;
+        }
     }
     return follow(&w, idle_s);
 }

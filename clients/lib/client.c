@@ -3,6 +3,7 @@
  * (a REQ that got no answer is replaced), and the alert stream. */
 #include "budgetwatch.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,13 +15,14 @@
 
 #include "proto.h"
 
-struct bw_client {
+struct bwc_client {
     void *zctx;
     void *dealer, *req, *sub;
     char *events, *control, *alerts;
     int timeout_ms;
     bool curve;
     char server_key[41], public_key[41], secret_key[41];
+    size_t key_len[3];          /* as given: a longer key is refused, not cut */
     zmq_msg_t reply;            /* the last control reply */
     bool have_reply;
     zmq_msg_t topic, body;      /* the last alert-stream message */
@@ -30,8 +32,9 @@ struct bw_client {
     char err[512];
 };
 
-static int fail(bw_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(bw_client *c, int code, const char *fmt, ...)
+static int fail(bwc_client *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(bwc_client *c, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -45,9 +48,9 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-bw_client *bw_client_new(const bw_client_opts *o)
+bwc_client *bwc_client_new(const bwc_client_opts *o)
 {
-    bw_client *c = calloc(1, sizeof *c);
+    bwc_client *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
     c->zctx = zmq_ctx_new();
@@ -57,33 +60,40 @@ bw_client *bw_client_new(const bw_client_opts *o)
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
     c->curve = o->server_key != NULL;
     if (c->curve) {
-        snprintf(c->server_key, sizeof c->server_key, "%s", o->server_key);
-        snprintf(c->public_key, sizeof c->public_key, "%s", o->public_key ? o->public_key : "");
-        snprintf(c->secret_key, sizeof c->secret_key, "%s", o->secret_key ? o->secret_key : "");
+        const char *given[3] = { o->server_key, o->public_key ? o->public_key : "",
+                                 o->secret_key ? o->secret_key : "" };
+        char *keep[3] = { c->server_key, c->public_key, c->secret_key };
+        for (int i = 0; i < 3; i++) {
+            c->key_len[i] = strlen(given[i]);
+            snprintf(keep[i], 41, "%s", given[i]);
+        }
     }
     if (c->zctx == NULL || (o->events && !c->events) || (o->control && !c->control) ||
         (o->alerts && !c->alerts)) {
-        bw_client_destroy(&c);
+        int saved = errno;      /* ENOMEM, or why ZeroMQ made no context */
+        bwc_client_destroy(&c);
+        errno = saved;
         return NULL;
     }
     return c;
 }
 
+/* Every socket of the client was opened with ZMQ_LINGER 0 (open_socket checks
+ * it), so closing drops what is unsent and never blocks. zmq_close fails only
+ * on something that is not a socket. */
 static void close_socket(void **s)
 {
     if (*s) {
-        int linger = 0;
-        zmq_setsockopt(*s, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_close(*s);
+        (void)zmq_close(*s);
         *s = NULL;
     }
 }
 
-void bw_client_destroy(bw_client **cp)
+void bwc_client_destroy(bwc_client **cp)
 {
     if (cp == NULL || *cp == NULL)
         return;
-    bw_client *c = *cp;
+    bwc_client *c = *cp;
     if (c->have_reply)
         zmq_msg_close(&c->reply);
     if (c->have_next) {
@@ -93,8 +103,10 @@ void bw_client_destroy(bw_client **cp)
     close_socket(&c->dealer);
     close_socket(&c->req);
     close_socket(&c->sub);
-    if (c->zctx)
-        zmq_ctx_term(c->zctx);
+    /* zmq_ctx_term is interrupted by a signal (EINTR) and must then be called
+     * again; with every socket closed it fails in no other way. */
+    while (c->zctx && zmq_ctx_term(c->zctx) != 0 && zmq_errno() == EINTR)
+        ;
     free(c->events);
     free(c->control);
     free(c->alerts);
@@ -102,7 +114,7 @@ void bw_client_destroy(bw_client **cp)
     *cp = NULL;
 }
 
-const char *bw_client_strerror(int code)
+const char *bwc_strerror(int code)
 {
     switch (code) {
     case BWC_OK: return "success";
@@ -116,7 +128,7 @@ const char *bw_client_strerror(int code)
     }
 }
 
-const char *bw_client_error(const bw_client *c)
+const char *bwc_client_error(const bwc_client *c)
 {
     return c->err;
 }
@@ -129,59 +141,73 @@ static int64_t now_ms(void)
 }
 
 /* A CURVE client on tcp://; 0, or -1 with the error set. */
-static int use_curve(bw_client *c, void *s, const char *url, const char *what)
+static int use_curve(bwc_client *c, void *s, const char *url, const char *what)
 {
     if (!c->curve || strncmp(url, "tcp://", 6) != 0)
         return 0;
-    const char *keys[] = { c->server_key, c->public_key, c->secret_key };
     const char *names[] = { "server", "public", "secret" };
     for (int i = 0; i < 3; i++) {
-        if (strlen(keys[i]) != 40) {
+        if (c->key_len[i] != 40) {
             fail(c, BWC_EINVAL, "the %s key for the %s endpoint %s must be 40 Z85 characters, "
-                 "not %zu", names[i], what, url, strlen(keys[i]));
+                 "not %zu; give the key as `budgetwatch keygen` prints it", names[i], what, url,
+                 c->key_len[i]);
             return -1;
         }
     }
     if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->server_key, 40) ||
         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->public_key, 40) ||
         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, 40)) {
-        fail(c, BWC_EINVAL, "cannot use CURVE on the %s endpoint %s: %s", what, url,
-             zmq_strerror(zmq_errno()));
+        fail(c, BWC_EINVAL, "cannot use CURVE on the %s endpoint %s: %s (is each key valid Z85, "
+             "and was libzmq built with CURVE?)", what, url, zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
 }
 
-static void *open_socket(bw_client *c, int type, const char *url, const char *what)
+/* Sets an integer socket option; 0, or a BWC_EZMQ code with the error set. */
+static int set_int(bwc_client *c, void *s, int option, const char *name, int value,
+                   const char *what, const char *url)
 {
-    if (url == NULL) {
-        fail(c, BWC_EINVAL, "no %s endpoint was given", what);
-        return NULL;
+    if (zmq_setsockopt(s, option, &value, sizeof value) == 0)
+        return 0;
+    return fail(c, BWC_EZMQ, "cannot set %s on the socket for the %s endpoint %s: %s", name, what,
+                url, zmq_strerror(zmq_errno()));
+}
+
+/* Opens *s, if it is not open, connected to url; 0, or a BWC_E* code with
+ * the error set. */
+static int open_socket(bwc_client *c, void **s, int type, const char *url, const char *what)
+{
+    if (*s != NULL)
+        return 0;
+    if (url == NULL)
+        return fail(c, BWC_EINVAL, "no %s endpoint was given; set %s in bwc_client_opts", what,
+                    what);
+    void *z = zmq_socket(c->zctx, type);
+    if (z == NULL)
+        return fail(c, BWC_EZMQ, "cannot make a socket for the %s endpoint %s: %s", what, url,
+                    zmq_strerror(zmq_errno()));
+    int rc = set_int(c, z, ZMQ_SNDHWM, "ZMQ_SNDHWM", 1000000, what, url);
+    if (rc == 0)
+        rc = set_int(c, z, ZMQ_RCVHWM, "ZMQ_RCVHWM", 1000000, what, url);
+    if (rc == 0)
+        rc = set_int(c, z, ZMQ_LINGER, "ZMQ_LINGER", 0, what, url);
+    if (rc == 0 && use_curve(c, z, url, what))
+        rc = BWC_EINVAL;
+    if (rc == 0 && zmq_connect(z, url) != 0)
+        rc = fail(c, BWC_EZMQ, "cannot connect to the %s endpoint %s: %s", what, url,
+                  zmq_strerror(zmq_errno()));
+    if (rc) {
+        (void)zmq_close(z);
+        return rc;
     }
-    void *s = zmq_socket(c->zctx, type);
-    int hwm = 1000000, linger = 0;
-    if (s != NULL) {
-        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-        zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-        if (use_curve(c, s, url, what)) {
-            zmq_close(s);
-            return NULL;
-        }
-    }
-    if (s == NULL || zmq_connect(s, url) != 0) {
-        fail(c, BWC_EZMQ, "cannot connect to the %s endpoint %s: %s", what, url,
-             zmq_strerror(zmq_errno()));
-        if (s)
-            zmq_close(s);
-        return NULL;
-    }
-    return s;
+    *s = z;
+    return 0;
 }
 
 /* ---- events ---- */
 
-static int copy_text(bw_client *c, size_t i, const char *what, const char *src, char *dst,
+static int copy_text(bwc_client *c, size_t i, const char *what, const char *src, char *dst,
                      size_t max, bool required)
 {
     size_t n = src ? strlen(src) : 0;
@@ -193,7 +219,7 @@ static int copy_text(bw_client *c, size_t i, const char *what, const char *src, 
     return 0;
 }
 
-static int to_wire(bw_client *c, size_t i, const bwc_event *e, bw_event *w)
+static int to_wire(bwc_client *c, size_t i, const bwc_event *e, bw_event *w)
 {
     memset(w, 0, sizeof *w);
     if (copy_text(c, i, "src", e->src, w->src, BW_SRC_MAX, true) ||
@@ -213,13 +239,14 @@ static int to_wire(bw_client *c, size_t i, const bwc_event *e, bw_event *w)
     return 0;
 }
 
-static int send_event(bw_client *c, void *sock, const bw_event *w, msgpack_sbuffer *sb)
+static int send_event(bwc_client *c, void *sock, const bw_event *w, msgpack_sbuffer *sb)
 {
     sb->size = 0;
     if (bw_event_encode(w, sb))
         return fail(c, BWC_EINVAL, "event %s cannot be encoded", w->id);
     if (zmq_send(sock, sb->data, sb->size, 0) < 0)
-        return fail(c, BWC_EZMQ, "sending to %s: %s", c->events, zmq_strerror(zmq_errno()));
+        return fail(c, BWC_EZMQ, "sending event %s to %s: %s", w->id, c->events,
+                    zmq_strerror(zmq_errno()));
     return 0;
 }
 
@@ -275,7 +302,7 @@ static int64_t map_find(const index_map *m, const bwc_event *ev, const uint8_t *
 }
 
 typedef struct push_run {
-    bw_client *c;
+    bwc_client *c;
     const bwc_event *ev;
     size_t n, window, next, inflight, answered;
     uint8_t *state;             /* 0 unsent, 1 in flight, 2 answered */
@@ -307,8 +334,11 @@ static int resend_inflight(push_run *r)
         bw_event w;
         if (r->state[i] != 1)
             continue;
-        if (to_wire(r->c, i, &r->ev[i], &w) || send_event(r->c, r->c->dealer, &w, &r->sb))
-            return BWC_EZMQ;
+        int rc = to_wire(r->c, i, &r->ev[i], &w);
+        if (rc == 0)
+            rc = send_event(r->c, r->c->dealer, &w, &r->sb);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -341,11 +371,12 @@ static size_t read_acks(push_run *r)
     }
 }
 
-int bw_client_push(bw_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
-                   bwc_ack_fn fn, void *ctx)
+int bwc_client_push(bwc_client *c, const bwc_event *ev, size_t n, size_t window, int retry_ms,
+                    bwc_ack_fn fn, void *ctx)
 {
-    if (c->dealer == NULL && (c->dealer = open_socket(c, ZMQ_DEALER, c->events, "events")) == NULL)
-        return BWC_EZMQ;
+    int rc = open_socket(c, &c->dealer, ZMQ_DEALER, c->events, "events");
+    if (rc)
+        return rc;
     push_run r = { .c = c, .ev = ev, .n = n, .window = window ? window : 1, .fn = fn, .ctx = ctx };
     r.state = calloc(n ? n : 1, 1);
     if (r.state == NULL || map_build(&r.map, ev, n)) {
@@ -354,12 +385,18 @@ int bw_client_push(bw_client *c, const bwc_event *ev, size_t n, size_t window, i
     }
     msgpack_sbuffer_init(&r.sb);
     int64_t last_answer = now_ms();
-    int pause = c->timeout_ms < 1000 ? c->timeout_ms : 1000, rc = 0;
+    int pause = c->timeout_ms < 1000 ? c->timeout_ms : 1000;
     while (r.answered < n && rc == 0) {
         if ((rc = fill_window(&r)) != 0)
             break;
         zmq_pollitem_t it = { c->dealer, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&it, 1, pause) > 0 && read_acks(&r) > 0) {
+        int ready = zmq_poll(&it, 1, pause);
+        if (ready < 0 && zmq_errno() != EINTR) {   /* a signal only cuts the wait short */
+            rc = fail(c, BWC_EZMQ, "waiting for acks from %s: %s", c->events,
+                      zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (ready > 0 && read_acks(&r) > 0) {
             last_answer = now_ms();
             pause = c->timeout_ms < 1000 ? c->timeout_ms : 1000;
             continue;
@@ -393,14 +430,14 @@ static void keep_ack(void *ctx, size_t i, const bwc_ack *a)
     *((one_ack *)ctx)->out = *a;
 }
 
-int bw_client_send(bw_client *c, const bwc_event *ev, bwc_ack *ack)
+int bwc_client_send(bwc_client *c, const bwc_event *ev, bwc_ack *ack)
 {
     one_ack k = { ack };
-    int rc = bw_client_push(c, ev, 1, 1, c->timeout_ms, keep_ack, &k);
+    int rc = bwc_client_push(c, ev, 1, 1, c->timeout_ms, keep_ack, &k);
     return rc > 0 ? BWC_EUNREACHABLE : rc;
 }
 
-int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, size_t n)
+int bwc_client_publish(bwc_client *c, const char *endpoint, const bwc_event *ev, size_t n)
 {
     bool bind = strncmp(endpoint, "bind:", 5) == 0;
     if (!bind && strncmp(endpoint, "connect:", 8) != 0)
@@ -408,22 +445,24 @@ int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, s
                     endpoint);
     const char *url = endpoint + (bind ? 5 : 8);
     void *pub = zmq_socket(c->zctx, ZMQ_PUB);
-    int hwm = 0, linger = 5000;
-    zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger);
-    if (!bind && use_curve(c, pub, url, "publish")) {
-        zmq_close(pub);
-        return BWC_EINVAL;
-    }
-    if ((bind ? zmq_bind(pub, url) : zmq_connect(pub, url)) != 0) {
-        int rc = fail(c, BWC_EZMQ, "cannot %s %s: %s", bind ? "bind" : "connect", url,
-                      zmq_strerror(zmq_errno()));
-        zmq_close(pub);
+    if (pub == NULL)
+        return fail(c, BWC_EZMQ, "cannot make a socket for the publish endpoint %s: %s", url,
+                    zmq_strerror(zmq_errno()));
+    /* No high-water mark, and up to 5 s after the last event to send it all. */
+    int rc = set_int(c, pub, ZMQ_SNDHWM, "ZMQ_SNDHWM", 0, "publish", url);
+    if (rc == 0)
+        rc = set_int(c, pub, ZMQ_LINGER, "ZMQ_LINGER", 5000, "publish", url);
+    if (rc == 0 && !bind && use_curve(c, pub, url, "publish"))
+        rc = BWC_EINVAL;
+    if (rc == 0 && (bind ? zmq_bind(pub, url) : zmq_connect(pub, url)) != 0)
+        rc = fail(c, BWC_EZMQ, "cannot %s the publish endpoint %s: %s", bind ? "bind" : "connect",
+                  url, zmq_strerror(zmq_errno()));
+    if (rc) {
+        (void)zmq_close(pub);
         return rc;
     }
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         bw_event w;
         char topic[2 * BW_CODE_LEN_MAX + 8];
@@ -436,16 +475,17 @@ int bw_client_publish(bw_client *c, const char *endpoint, const bwc_event *ev, s
             rc = fail(c, BWC_EZMQ, "publishing on %s: %s", url, zmq_strerror(zmq_errno()));
     }
     msgpack_sbuffer_destroy(&sb);
-    zmq_close(pub);   /* lingers until sent */
+    (void)zmq_close(pub);   /* lingers until sent */
     return rc;
 }
 
 /* ---- control ---- */
 
-int bw_client_request(bw_client *c, const void *req, size_t len, const void **reply, size_t *rlen)
+int bwc_client_request(bwc_client *c, const void *req, size_t len, const void **reply, size_t *rlen)
 {
-    if (c->req == NULL && (c->req = open_socket(c, ZMQ_REQ, c->control, "control")) == NULL)
-        return BWC_EZMQ;
+    int rc = open_socket(c, &c->req, ZMQ_REQ, c->control, "control");
+    if (rc)
+        return rc;
     if (c->have_reply) {
         zmq_msg_close(&c->reply);
         c->have_reply = false;
@@ -453,16 +493,20 @@ int bw_client_request(bw_client *c, const void *req, size_t len, const void **re
     if (zmq_send(c->req, req, len, 0) < 0)
         return fail(c, BWC_EZMQ, "sending to %s: %s", c->control, zmq_strerror(zmq_errno()));
     zmq_pollitem_t it = { c->req, 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll(&it, 1, c->timeout_ms) <= 0) {
+    int ready = zmq_poll(&it, 1, c->timeout_ms), err = zmq_errno();
+    if (ready == 0) {
         close_socket(&c->req);   /* a REQ without its reply cannot send again */
         return fail(c, BWC_EUNREACHABLE, "daemon not reachable at %s (no reply in %d ms); is "
                     "budgetwatchd running, and is this its control endpoint?", c->control,
                     c->timeout_ms);
     }
     zmq_msg_init(&c->reply);
-    if (zmq_msg_recv(&c->reply, c->req, 0) < 0) {
+    if (ready < 0 || zmq_msg_recv(&c->reply, c->req, 0) < 0) {
+        err = ready < 0 ? err : zmq_errno();
         zmq_msg_close(&c->reply);
-        return fail(c, BWC_EZMQ, "receiving from %s: %s", c->control, zmq_strerror(zmq_errno()));
+        close_socket(&c->req);   /* the same: the next request starts clean */
+        return fail(c, BWC_EZMQ, "waiting for a reply from %s: %s; ask again", c->control,
+                    zmq_strerror(err));
     }
     c->have_reply = true;
     *reply = zmq_msg_data(&c->reply);
@@ -472,34 +516,43 @@ int bw_client_request(bw_client *c, const void *req, size_t len, const void **re
 
 /* ---- the alert stream ---- */
 
-int bw_client_subscribe(bw_client *c, const char *prefix)
+int bwc_client_subscribe(bwc_client *c, const char *prefix)
 {
-    if (c->sub == NULL && (c->sub = open_socket(c, ZMQ_SUB, c->alerts, "alerts")) == NULL)
-        return BWC_EZMQ;
-    zmq_setsockopt(c->sub, ZMQ_SUBSCRIBE, prefix, strlen(prefix));
-    if (prefix[0] != '\0')
-        zmq_setsockopt(c->sub, ZMQ_SUBSCRIBE, "hb", 2);
+    int rc = open_socket(c, &c->sub, ZMQ_SUB, c->alerts, "alerts");
+    if (rc)
+        return rc;
+    if (zmq_setsockopt(c->sub, ZMQ_SUBSCRIBE, prefix, strlen(prefix)) != 0 ||
+        (prefix[0] != '\0' && zmq_setsockopt(c->sub, ZMQ_SUBSCRIBE, "hb", 2) != 0))
+        return fail(c, BWC_EZMQ, "cannot subscribe to \"%s\" on %s: %s", prefix, c->alerts,
+                    zmq_strerror(zmq_errno()));
     return 0;
 }
 
-int bw_client_next(bw_client *c, int timeout_ms, const char **topic, const void **body, size_t *len)
+int bwc_client_next(bwc_client *c, int timeout_ms, const char **topic, const void **body,
+                    size_t *len)
 {
     if (c->sub == NULL)
-        return fail(c, BWC_EINVAL, "bw_client_subscribe was not called");
+        return fail(c, BWC_EINVAL, "bwc_client_next reads the alert stream: call "
+                    "bwc_client_subscribe first");
     if (c->have_next) {
         zmq_msg_close(&c->topic);
         zmq_msg_close(&c->body);
         c->have_next = false;
     }
     zmq_pollitem_t it = { c->sub, 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+    int ready = zmq_poll(&it, 1, timeout_ms);
+    if (ready < 0 && zmq_errno() != EINTR)     /* a signal only cuts the wait short */
+        return fail(c, BWC_EZMQ, "waiting on the alert stream %s: %s", c->alerts,
+                    zmq_strerror(zmq_errno()));
+    if (ready <= 0)
         return 0;
     zmq_msg_init(&c->topic);
     zmq_msg_init(&c->body);
     c->have_next = true;
     if (zmq_msg_recv(&c->topic, c->sub, 0) < 0 || !zmq_msg_more(&c->topic) ||
         zmq_msg_recv(&c->body, c->sub, 0) < 0)
-        return fail(c, BWC_EPROTO, "a malformed message on %s", c->alerts);
+        return fail(c, BWC_EPROTO, "a malformed message on %s (not a topic and a body); is "
+                    "it budgetwatchd's alert endpoint?", c->alerts);
     /* Topics are not NUL-terminated on the wire. */
     size_t n = zmq_msg_size(&c->topic);
     if (n > sizeof c->topic_buf - 1)
