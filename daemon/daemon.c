@@ -15,11 +15,6 @@
 #include "batch.h"
 #include "log.h"
 #include "notify.h"
-#include "planfile.h"
-#include "restore.h"
-#include "tz.h"
-
-#define MAX_SOURCES 4096
 
 /* One daemon per ledger: a second one would accept events beside the first
  * and each would hold totals the other does not know. The lock goes with the
@@ -57,39 +52,11 @@ static int fail(bw_daemon *d, int code)
     return -1;
 }
 
-/* The ledger's own clock and alert seq, and the state restored from it. */
 static int open_state(bw_daemon *d, bw_err *err)
 {
-    bw_app *a = &d->app;
-    char path[BW_PATH_MAX + 16];
-    int rc = lock_state(&a->cfg, &d->lock_fd, err);
-    if (rc)
-        return fail(d, rc);
-    snprintf(path, sizeof path, "%s/ledger.db", a->cfg.state_dir);
-    a->store = bw_store_open(path, a->cfg.sync_full, err);
-    if (a->store == NULL || bw_store_checkpoint_apart(a->store, a->cfg.sync_full, err))
-        return fail(d, bw_app_store_exit(err));
-    int64_t now = 0, seq = 0;
-    bw_calendar cal;
-    if (bw_tz_calendar(a->cfg.timezone, a->cfg.fiscal_year, &cal, err))
-        return fail(d, BW_EXIT_CONFIG);
-    int have = bw_store_meta_get(a->store, "now", &now, err);
-    if (have < 0 || bw_store_meta_get(a->store, "alert_seq", &seq, err) < 0)
-        return fail(d, bw_app_store_exit(err));
-    if (have == 0)
-        now = bw_cal_year_start(&cal);   /* first start: time flows from the year's start */
-    a->sources = bw_sources_new(MAX_SOURCES);
-    a->batch = bw_batch_new(a->cfg.batch_max);
-    if (a->sources == NULL || a->batch == NULL) {
-        bw_err_set(err, "out of memory");
-        return fail(d, BW_EXIT_FAILURE);
-    }
-    bw_batch_set_seq(a->batch, (uint64_t)seq);
-    bw_plan *plan = NULL;
-    if (bw_planfile_load(&a->cfg, &cal, &plan, err))
-        return fail(d, BW_EXIT_CONFIG);
-    rc = bw_restore(a, &plan, &cal, now, true, err);
-    bw_plan_free(&plan);
+    int rc = lock_state(&d->app.cfg, &d->lock_fd, err);
+    if (rc == 0)
+        rc = bw_app_open(&d->app, err);
     return rc ? fail(d, rc) : 0;
 }
 
@@ -115,7 +82,6 @@ int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err)
     memset(d, 0, sizeof *d);
     d->lock_fd = -1;
     d->app.cfg = *cfg;
-    d->app.started_at = (int64_t)time(NULL);
     if (open_state(d, err))
         return -1;
     if (bw_loop_open(d, err)) {
@@ -146,10 +112,7 @@ void bw_daemon_fini(bw_daemon *d)
     if (a->batch && bw_batch_is_open(a->batch) && !bw_batch_failed(a->batch) && a->engine)
         (void)bw_loop_stop_commit(d);
     bw_loop_close(d);
-    bw_engine_free(&a->engine);
-    bw_sources_free(&a->sources);
-    bw_batch_free(&a->batch);
-    bw_store_close(&a->store);
+    bw_app_close(a);
     if (d->lock_fd >= 0)
         close(d->lock_fd);
     d->lock_fd = -1;
