@@ -66,14 +66,6 @@ typedef struct bw_app {
     int64_t ledger_damaged_since;   /* 0: no damage found */
 } bw_app;
 
-/* Opens the ledger STATE_DIR/ledger.db of a->cfg (set before; the rest
- * zeroed), loads the plan and restores the state: 0, or the BW_EXIT_* status
- * to stop with, err filled. No sockets, no lock: the caller holds the lock
- * (budgetwatchd) or a ledger of its own (tests). */
-int bw_app_open(bw_app *a, bw_err *err);
-/* Frees what bw_app_open made; the batch must not be open. */
-void bw_app_close(bw_app *a);
-
 /* The daemon's "now": the wall clock, or with clock = event the engine's instant. */
 int64_t bw_app_now(const bw_app *a);
 

@@ -38,6 +38,13 @@ typedef struct bw_daemon {
 int bw_daemon_init(bw_daemon *d, const bw_config *cfg, bw_err *err);
 int bw_daemon_run(bw_daemon *d);
 void bw_daemon_fini(bw_daemon *d);
+/* Opens the ledger STATE_DIR/ledger.db of a->cfg (set before; the rest
+ * zeroed), loads the plan and restores the state: 0, or the BW_EXIT_* status
+ * to stop with, err filled. No sockets, no lock: the caller holds the lock
+ * (budgetwatchd) or a ledger of its own (the shell's unit tests). */
+int bw_app_open(bw_app *a, bw_err *err);
+/* Frees what bw_app_open made; the batch must not be open. */
+void bw_app_close(bw_app *a);
 /* budgetwatchd --rebuild-totals: takes the ledger's lock, then
  * bw_store_rebuild_totals. Returns 0, or a BW_EXIT_* status with err filled. */
 int bw_daemon_rebuild_totals(const bw_config *cfg, int64_t *rows, bw_err *err);
