@@ -248,6 +248,12 @@ int bw_batch_commit(bw_batch *b, bw_app *a, bw_err *err)
         return 0;
     if (b->failed)
         return bw_err_set(err, "%s", b->why.msg);
+    if (a->engine == NULL) {
+        bw_err_set(err, "the projects' state was lost (a reload could not rebuild it); "
+                   "nothing more is written");
+        bw_batch_fail(b, err);
+        return -1;
+    }
     err->msg[0] = '\0';
     if (save_state(b, a, err) || bw_store_commit(a->store, err)) {
         bw_batch_fail(b, err);

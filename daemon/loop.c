@@ -93,7 +93,8 @@ static int commit(bw_daemon *d, bw_err *err)
     bw_app *a = &d->app;
     if (!bw_batch_is_open(a->batch))
         return 0;
-    (void)bw_publish_evaluate(a);      /* a failure fails the batch: the commit says so */
+    if (a->engine != NULL)
+        (void)bw_publish_evaluate(a);  /* a failure fails the batch: the commit says so */
     if (bw_batch_commit(a->batch, a, err)) {
         ledger_failed(d, err);
         send_acks(d);
