@@ -387,11 +387,12 @@ static sqlite3 *raw_db_open(const char *path, const char *sync, sqlite3_stmt **i
     return db;
 }
 
-/* One event's row; its unit is the plan's (gen_plan.py: units of 200). */
-static void raw_db_insert(sqlite3 *db, sqlite3_stmt *st, const bw_event *e)
+/* One event's row; its unit is the plan's (gen_plan.py: units of 200), for
+ * project number p. */
+static void raw_db_insert(sqlite3 *db, sqlite3_stmt *st, const bw_event *e, size_t p)
 {
     char unit[32];
-    snprintf(unit, sizeof unit, "U%06lu", strtoul(e->project + 1, NULL, 10) / 200);
+    snprintf(unit, sizeof unit, "U%06zu", p / 200);
     sqlite3_bind_text(st, 1, e->src, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, e->id, -1, SQLITE_STATIC);
     sqlite3_bind_null(st, 3);
@@ -424,7 +425,7 @@ static int mode_raw_sqlite(char **av)
     for (size_t i = 0; i < n; i++) {
         if (i % per == 0)
             sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-        raw_db_insert(db, st, &evs[i]);
+        raw_db_insert(db, st, &evs[i], project_of(i, projects));
         if (i % per == per - 1 || i == n - 1)
             sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     }
@@ -713,7 +714,7 @@ static void *rawlat_server(void *arg)
                 die("raw decode");
             if (k == 0 && sqlite3_step(begin) != SQLITE_DONE)
                 die(sqlite3_errmsg(db));
-            raw_db_insert(db, ins, &ev);
+            raw_db_insert(db, ins, &ev, strtoul(ev.project + 1, NULL, 10));
             acks[k] = (bw_ack){ .status = BW_ACK_ACCEPTED };
             memcpy(acks[k].src, ev.src, sizeof acks[k].src);
             memcpy(acks[k].id, ev.id, sizeof acks[k].id);
