@@ -7,11 +7,16 @@
  *   raw-pubsub N PROJECTS               the same through bare PUB/SUB + msgpack decode
  *   raw-sqlite FILE N PROJECTS BATCH normal|full   the daemon's rows, bare SQLite
  *   latency ACK_EP PUB_EP RATE SECONDS PROJECTS    send->ack, and event->alert
+ *   raw-latency FILE RATE SECONDS PROJECTS turn|row the same sender and events through bare
+ *                                       DEALER/ROUTER + decode + an events row + a commit
+ *                                       with synchronous = FULL (one a turn, or one a row)
  *   engine PLAN N                       the pure engine at the plan's size
  *
  * Events are encoded before the clock starts: the figures are of moving and
  * handling them, not of making them. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <msgpack.h>
 #include <pthread.h>
@@ -353,20 +358,17 @@ static int mode_raw(void *ctx, char **av, int type)
     return 0;
 }
 
-/* The daemon's events table and its index, the same rows, the same batches,
- * the same journal; no daemon. */
-static int mode_raw_sqlite(char **av)
+/* The daemon's events table and its index, the same WAL and synchronous;
+ * *ins is its insert. Exits on failure. */
+static sqlite3 *raw_db_open(const char *path, const char *sync, sqlite3_stmt **ins)
 {
-    size_t n = (size_t)arg_long(av[1]), projects = (size_t)arg_long(av[2]);
-    size_t per = (size_t)arg_long(av[3]);
     sqlite3 *db;
-    sqlite3_stmt *st;
-    unlink(av[0]);
-    if (sqlite3_open(av[0], &db) != SQLITE_OK)
-        die(av[0]);
+    unlink(path);
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        die(path);
     char pragmas[160];
     snprintf(pragmas, sizeof pragmas, "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
-             "PRAGMA cache_size=-32768;", strcmp(av[4], "full") ? "NORMAL" : "FULL");
+             "PRAGMA cache_size=-32768;", strcmp(sync, "full") ? "NORMAL" : "FULL");
     if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) ||
         sqlite3_exec(db, "CREATE TABLE events (rowid INTEGER PRIMARY KEY, src TEXT NOT NULL,"
                      " id TEXT NOT NULL, seq INTEGER, type INTEGER NOT NULL CHECK (type IN (0, 1)),"
@@ -377,11 +379,43 @@ static int mode_raw_sqlite(char **av)
                      "CREATE INDEX events_ref ON events (src, ref) WHERE ref != '';",
                      NULL, NULL, NULL) ||
         sqlite3_prepare_v2(db, "INSERT INTO events (src, id, seq, type, project, unit, amount,"
-                           " fund, ts, ref, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
+                           " fund, ts, ref, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, ins,
                            NULL)) {
-        fprintf(stderr, "bwbench: %s\n", sqlite3_errmsg(db));
-        return 1;
+        fprintf(stderr, "bwbench: %s: %s\n", path, sqlite3_errmsg(db));
+        exit(1);
     }
+    return db;
+}
+
+/* One event's row; its unit is the plan's (gen_plan.py: units of 200), for
+ * project number p. */
+static void raw_db_insert(sqlite3 *db, sqlite3_stmt *st, const bw_event *e, size_t p)
+{
+    char unit[32];
+    snprintf(unit, sizeof unit, "U%06zu", p / 200);
+    sqlite3_bind_text(st, 1, e->src, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, e->id, -1, SQLITE_STATIC);
+    sqlite3_bind_null(st, 3);
+    sqlite3_bind_int(st, 4, e->type);
+    sqlite3_bind_text(st, 5, e->project, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, unit, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, e->amount);
+    sqlite3_bind_int(st, 8, e->fund);
+    sqlite3_bind_int64(st, 9, e->ts);
+    sqlite3_bind_text(st, 10, "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, e->ts);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        die(sqlite3_errmsg(db));
+    sqlite3_reset(st);
+}
+
+/* The daemon's rows in its batches, bare SQLite. */
+static int mode_raw_sqlite(char **av)
+{
+    size_t n = (size_t)arg_long(av[1]), projects = (size_t)arg_long(av[2]);
+    size_t per = (size_t)arg_long(av[3]);
+    sqlite3_stmt *st;
+    sqlite3 *db = raw_db_open(av[0], av[4], &st);
     bw_event *evs = malloc(n * sizeof *evs);
     if (evs == NULL)
         die("out of memory");
@@ -391,23 +425,7 @@ static int mode_raw_sqlite(char **av)
     for (size_t i = 0; i < n; i++) {
         if (i % per == 0)
             sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-        const bw_event *e = &evs[i];
-        char unit[32];
-        snprintf(unit, sizeof unit, "U%06zu", project_of(i, projects) / 200);
-        sqlite3_bind_text(st, 1, e->src, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, e->id, -1, SQLITE_STATIC);
-        sqlite3_bind_null(st, 3);
-        sqlite3_bind_int(st, 4, e->type);
-        sqlite3_bind_text(st, 5, e->project, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, unit, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 7, e->amount);
-        sqlite3_bind_int(st, 8, e->fund);
-        sqlite3_bind_int64(st, 9, e->ts);
-        sqlite3_bind_text(st, 10, "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 11, e->ts);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            die(sqlite3_errmsg(db));
-        sqlite3_reset(st);
+        raw_db_insert(db, st, &evs[i], project_of(i, projects));
         if (i % per == per - 1 || i == n - 1)
             sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     }
@@ -489,52 +507,297 @@ static void lat_receive(lat *l, void *dealer, void *sub)
     }
 }
 
-static int mode_latency(void *ctx, char **av)
+static void lat_init(lat *l, char **av)
 {
-    lat l = { .rate = arg_long(av[2]), .projects = (size_t)arg_long(av[4]) };
-    long secs = arg_long(av[3]);
-    l.n = (size_t)(l.rate * secs);
-    void *dealer = dealer_to(ctx, av[0]), *sub = zmq_socket(ctx, ZMQ_SUB);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
-    if (zmq_connect(sub, av[1]))
-        die(av[1]);
-    l.sent = calloc(l.n, sizeof *l.sent);
-    l.ack = calloc(l.n, sizeof *l.ack);
-    l.alert = calloc(l.n / 100 + 1, sizeof *l.alert);
-    if (!l.sent || !l.ack || !l.alert)
+    *l = (lat){ .rate = arg_long(av[0]), .projects = (size_t)arg_long(av[2]) };
+    l->n = (size_t)(l->rate * arg_long(av[1]));
+    l->sent = calloc(l->n, sizeof *l->sent);
+    l->ack = calloc(l->n, sizeof *l->ack);
+    l->alert = calloc(l->n / 100 + 1, sizeof *l->alert);
+    if (!l->sent || !l->ack || !l->alert)
         die("out of memory");
-    msgpack_sbuffer_init(&l.sb);
-    l.t0 = now_s() + 0.5;           /* the subscriber connects meanwhile */
-    while ((l.nack < l.n || l.nalert < l.ntrig) && now_s() < l.t0 + (double)secs + 30) {
-        lat_send_due(&l, dealer);
+    msgpack_sbuffer_init(&l->sb);
+}
+
+/* Sends at the steady rate until every event is acknowledged and, with a
+ * SUB (else NULL), every trigger's alert has come; at most 30 s more. Then
+ * sorts the latencies: l->nack of them are in l->ack. */
+static void lat_run(lat *l, void *dealer, void *sub, long secs)
+{
+    l->t0 = now_s() + 0.5;          /* the subscriber connects meanwhile */
+    while ((l->nack < l->n || (sub && l->nalert < l->ntrig)) &&
+           now_s() < l->t0 + (double)secs + 30) {
+        lat_send_due(l, dealer);
         zmq_pollitem_t items[] = { { dealer, 0, ZMQ_POLLIN, 0 }, { sub, 0, ZMQ_POLLIN, 0 } };
         /* Sleep until the next event is due, to the next whole ms: polling
          * with a 0 timeout would spin a core that the daemon needs (at 10,000
          * events/s they go out 10 to a 1 ms tick, each timed on its own). */
-        double wait = l.next < l.n ? l.t0 + (double)l.next / (double)l.rate - now_s() : 0.1;
-        if (zmq_poll(items, 2, wait > 0 ? (long)(wait * 1000) + 1 : 0) < 0)
+        double wait = l->next < l->n ? l->t0 + (double)l->next / (double)l->rate - now_s() : 0.1;
+        if (zmq_poll(items, sub ? 2 : 1, wait > 0 ? (long)(wait * 1000) + 1 : 0) < 0)
             die("zmq_poll");
-        lat_receive(&l, dealer, sub);
+        lat_receive(l, dealer, sub);
     }
     size_t k = 0;
-    for (size_t i = 0; i < l.n; i++)
-        if (l.ack[i] > 0)
-            l.ack[k++] = l.ack[i];
-    qsort(l.ack, k, sizeof *l.ack, cmp_double);
-    qsort(l.alert, l.nalert, sizeof *l.alert, cmp_double);
+    for (size_t i = 0; i < l->n; i++)
+        if (l->ack[i] > 0)
+            l->ack[k++] = l->ack[i];
+    l->nack = k;
+    qsort(l->ack, k, sizeof *l->ack, cmp_double);
+    qsort(l->alert, l->nalert, sizeof *l->alert, cmp_double);
+}
+
+static void lat_free(lat *l)
+{
+    msgpack_sbuffer_destroy(&l->sb);
+    free(l->sent);
+    free(l->ack);
+    free(l->alert);
+}
+
+static int mode_latency(void *ctx, char **av)
+{
+    lat l;
+    lat_init(&l, av + 2);
+    void *dealer = dealer_to(ctx, av[0]), *sub = zmq_socket(ctx, ZMQ_SUB);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
+    if (zmq_connect(sub, av[1]))
+        die(av[1]);
+    lat_run(&l, dealer, sub, arg_long(av[3]));
+    size_t k = l.nack;
     printf("{\"mode\":\"latency\",\"rate\":%ld,\"events\":%zu,\"acks\":%zu,"
            "\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"ack_p999_ms\":%.3f,\"ack_max_ms\":%.3f,"
            "\"triggers\":%zu,\"alerts\":%zu,\"alert_p50_ms\":%.3f,\"alert_p99_ms\":%.3f,"
            "\"alert_max_ms\":%.3f}\n", l.rate, l.n, k, pct(l.ack, k, .5), pct(l.ack, k, .99),
            pct(l.ack, k, .999), pct(l.ack, k, 1), l.ntrig, l.nalert, pct(l.alert, l.nalert, .5),
            pct(l.alert, l.nalert, .99), pct(l.alert, l.nalert, 1));
-    msgpack_sbuffer_destroy(&l.sb);
-    free(l.sent);
-    free(l.ack);
-    free(l.alert);
+    int rc = k == l.n && l.nalert == l.ntrig ? 0 : 1;
+    lat_free(&l);
     zmq_close(dealer);
     zmq_close(sub);
-    return k == l.n && l.nalert == l.ntrig ? 0 : 1;
+    return rc;
+}
+
+/* ---- the raw latency limit ---- */
+
+#define TURN_MAX 4096               /* the daemon's batch_max: events one turn takes */
+
+typedef struct rawlat {
+    void *ctx, *ready;
+    const char *ep, *file;
+    bool per_row;                   /* a commit for every event, else one per turn */
+    size_t n, commits, turn_max, checkpoints;
+    double busy;                    /* seconds from a turn's first read to its last ack */
+    atomic_bool stop;
+} rawlat;
+
+/* Checkpoints as the daemon takes them (daemon/ckpt.c), off the commit path:
+ * a thread of its own copies the WAL (passive) on a connection of its own
+ * every 1,000 new frames; once the WAL passes 8,192 frames the writer copies
+ * what was committed meanwhile, so that the WAL starts over. Left to SQLite,
+ * a commit now and then would copy 1,000 pages and wait for two fsyncs. */
+typedef struct rawckpt {
+    const char *path;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool go, busy, quit;
+    int frames, base, done;     /* frames in the WAL; copied when the last run began, by it */
+    size_t runs;
+} rawckpt;
+
+static int on_wal_frames(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((rawckpt *)arg)->frames = frames;   /* the writer's thread, as rawckpt_after_commit */
+    return SQLITE_OK;
+}
+
+static void *rawckpt_worker(void *arg)
+{
+    rawckpt *c = arg;
+    sqlite3 *db;
+    if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
+        die("the checkpoint connection");
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->go && !c->quit)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->quit)
+            break;
+        c->go = false;
+        pthread_mutex_unlock(&c->mu);
+        int log = 0, done = 0;
+        if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK)
+            die(sqlite3_errmsg(db));
+        pthread_mutex_lock(&c->mu);
+        c->done = done;
+        c->busy = false;
+        c->runs++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void rawckpt_after_commit(rawckpt *c, sqlite3 *writer)
+{
+    pthread_mutex_lock(&c->mu);
+    bool idle = !c->busy;
+    if (idle)
+        c->base = c->done;
+    if (c->frames < c->base)
+        c->base = c->done = 0;      /* the WAL has started over */
+    if (idle && c->frames - c->base >= 1000) {
+        c->busy = c->go = true;
+        pthread_cond_signal(&c->cv);
+        idle = false;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (idle && c->frames >= 8192) {
+        int log = 0, done = 0;
+        if (sqlite3_wal_checkpoint_v2(writer, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK)
+            die(sqlite3_errmsg(writer));
+    }
+}
+
+/* The ROUTER end: what one turn drains (at most TURN_MAX) is decoded with
+ * the project's decoder, inserted into the daemon's events table and
+ * committed in one transaction, with synchronous = FULL; only then are its
+ * acks encoded and sent, as the daemon does. per_row: one event a commit. */
+static void *rawlat_server(void *arg)
+{
+    rawlat *p = arg;
+    void *s = zmq_socket(p->ctx, ZMQ_ROUTER);
+    int hwm = 0;
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (zmq_bind(s, p->ep))
+        die(p->ep);
+    sqlite3_stmt *ins, *begin, *commit;
+    sqlite3 *db = raw_db_open(p->file, "full", &ins);
+    if (sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL) ||
+        sqlite3_prepare_v2(db, "COMMIT", -1, &commit, NULL))
+        die(sqlite3_errmsg(db));
+    rawckpt ck = { .path = p->file };
+    pthread_t ckth;
+    sqlite3_wal_hook(db, on_wal_frames, &ck);      /* replaces wal_autocheckpoint */
+    pthread_mutex_init(&ck.mu, NULL);
+    pthread_cond_init(&ck.cv, NULL);
+    if (pthread_create(&ckth, NULL, rawckpt_worker, &ck))
+        die("pthread_create");
+    bw_ack *acks = malloc(TURN_MAX * sizeof *acks);
+    char (*who)[256] = malloc(TURN_MAX * sizeof *who);
+    int *wlen = malloc(TURN_MAX * sizeof *wlen);
+    if (!acks || !who || !wlen)
+        die("out of memory");
+    zmq_send(p->ready, "", 0, 0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    char buf[2048], why[128];
+    for (size_t got = 0; got < p->n && !atomic_load(&p->stop);) {
+        zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+        int rc = zmq_poll(&it, 1, 100);
+        if (rc < 0)
+            die("zmq_poll (raw-latency)");
+        size_t k = 0;
+        double t = now_s();
+        while (rc > 0 && k < (p->per_row ? 1 : TURN_MAX)) {
+            if ((wlen[k] = zmq_recv(s, who[k], sizeof who[k], ZMQ_DONTWAIT)) < 0) {
+                if (zmq_errno() != EAGAIN)
+                    die("raw recv");
+                break;
+            }
+            int len = zmq_recv(s, buf, sizeof buf, 0);
+            bw_event ev;
+            if (len < 0 || bw_event_decode(buf, (size_t)len, &ev, why, sizeof why))
+                die("raw decode");
+            if (k == 0 && sqlite3_step(begin) != SQLITE_DONE)
+                die(sqlite3_errmsg(db));
+            raw_db_insert(db, ins, &ev, strtoul(ev.project + 1, NULL, 10));
+            acks[k] = (bw_ack){ .status = BW_ACK_ACCEPTED };
+            memcpy(acks[k].src, ev.src, sizeof acks[k].src);
+            memcpy(acks[k].id, ev.id, sizeof acks[k].id);
+            k++;
+        }
+        if (k == 0)
+            continue;
+        sqlite3_reset(begin);
+        if (sqlite3_step(commit) != SQLITE_DONE)
+            die(sqlite3_errmsg(db));
+        sqlite3_reset(commit);
+        p->commits++;
+        if (k > p->turn_max)
+            p->turn_max = k;
+        for (size_t i = 0; i < k; i++) {
+            sb.size = 0;
+            if (bw_ack_encode(&acks[i], &sb) || zmq_send(s, who[i], (size_t)wlen[i], ZMQ_SNDMORE) < 0 ||
+                zmq_send(s, sb.data, sb.size, 0) < 0)
+                die("raw ack");
+        }
+        got += k;
+        rawckpt_after_commit(&ck, db);
+        p->busy += now_s() - t;
+    }
+    pthread_mutex_lock(&ck.mu);
+    ck.quit = true;
+    pthread_cond_signal(&ck.cv);
+    pthread_mutex_unlock(&ck.mu);
+    pthread_join(ckth, NULL);
+    p->checkpoints = ck.runs;
+    msgpack_sbuffer_destroy(&sb);
+    sqlite3_finalize(begin);
+    sqlite3_finalize(commit);
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    free(acks);
+    free(who);
+    free(wlen);
+    zmq_close(s);
+    return NULL;
+}
+
+/* raw-latency FILE RATE SECONDS PROJECTS turn|row: the latency test's sender
+ * and events against rawlat_server. */
+static int mode_raw_latency(void *ctx, char **av)
+{
+    lat l;
+    lat_init(&l, av + 1);
+    char ep[128];
+    raw_endpoint(ep, sizeof ep, "latency");
+    void *ready = zmq_socket(ctx, ZMQ_PAIR), *peer_ready = zmq_socket(ctx, ZMQ_PAIR);
+    zmq_bind(ready, "inproc://ready");
+    zmq_connect(peer_ready, "inproc://ready");
+    if (strcmp(av[4], "turn") && strcmp(av[4], "row")) {
+        fprintf(stderr, "bwbench: raw-latency commits a \"turn\" or a \"row\", not \"%s\"\n", av[4]);
+        return 2;
+    }
+    rawlat p = { .ctx = ctx, .ready = peer_ready, .ep = ep, .file = av[0], .n = l.n,
+                 .per_row = !strcmp(av[4], "row") };
+    atomic_init(&p.stop, false);
+    pthread_t th;
+    if (pthread_create(&th, NULL, rawlat_server, &p))
+        die("pthread_create");
+    char x;
+    zmq_recv(ready, &x, 1, 0);
+    void *dealer = dealer_to(ctx, ep);
+    lat_run(&l, dealer, NULL, arg_long(av[2]));
+    atomic_store(&p.stop, true);
+    pthread_join(th, NULL);
+    size_t k = l.nack;
+    printf("{\"mode\":\"raw-latency\",\"commit\":\"%s\",\"synchronous\":\"full\","
+           "\"rate\":%ld,\"events\":%zu,\"acks\":%zu,\"commits\":%zu,\"turn_max\":%zu,"
+           "\"checkpoints\":%zu,\"turn_ms\":%.3f,"
+           "\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"ack_p999_ms\":%.3f,\"ack_max_ms\":%.3f}\n",
+           av[4], l.rate, l.n, k, p.commits, p.turn_max, p.checkpoints,
+           p.commits ? p.busy / (double)p.commits * 1e3 : -1.0, pct(l.ack, k, .5), pct(l.ack, k, .99),
+           pct(l.ack, k, .999), pct(l.ack, k, 1));
+    lat_free(&l);
+    zmq_close(dealer);
+    zmq_close(ready);
+    zmq_close(peer_ready);
+    unlink(ep + strlen("ipc://"));
+    return k == l.n ? 0 : 1;
 }
 
 /* ---- the pure engine at the plan's size ---- */
@@ -617,7 +880,7 @@ int main(int argc, char **argv)
 {
     static const struct { const char *name; int nargs; } modes[] = {
         { "ack", 4 }, { "pub", 4 }, { "raw-ack", 3 }, { "raw-pubsub", 2 }, { "raw-sqlite", 5 },
-        { "latency", 5 }, { "engine", 2 },
+        { "latency", 5 }, { "engine", 2 }, { "raw-latency", 5 },
     };
     for (size_t m = 0; argc > 1 && m < sizeof modes / sizeof modes[0]; m++) {
         if (strcmp(argv[1], modes[m].name))
@@ -628,7 +891,8 @@ int main(int argc, char **argv)
         char **av = argv + 2;
         int rc = m == 0 ? mode_ack(ctx, av) : m == 1 ? mode_pub(ctx, av)
                : m == 2 ? mode_raw(ctx, av, ZMQ_ROUTER) : m == 3 ? mode_raw(ctx, av, ZMQ_SUB)
-               : m == 4 ? mode_raw_sqlite(av) : m == 5 ? mode_latency(ctx, av) : mode_engine(av);
+               : m == 4 ? mode_raw_sqlite(av) : m == 5 ? mode_latency(ctx, av)
+               : m == 6 ? mode_engine(av) : mode_raw_latency(ctx, av);
         zmq_ctx_term(ctx);
         return rc;
     }

@@ -107,10 +107,10 @@ class Daemon:
         self.nsock.close()
 
 
-def bwbench(build, *args):
+def bwbench(build, *args, check=True):
     out = subprocess.run([os.path.join(build, "bench", "bwbench"), *map(str, args)],
                          capture_output=True, text=True)
-    if out.returncode != 0:
+    if out.returncode != 0 and (check or not out.stdout):
         sys.exit("bwbench %s failed (%d): %s%s" % (" ".join(map(str, args)), out.returncode,
                                                    out.stderr, out.stdout))
     return json.loads(out.stdout)
@@ -150,11 +150,29 @@ def ingest(build, root, plan, a, results):
 
 
 def latency(build, root, plan, a, results):
+    """The daemon's send->ack and event->alert, then the raw limit with the
+    same sender and events: bare DEALER/ROUTER, decode, one events row each,
+    one commit (synchronous = full) per turn drained, then the acks. Also one
+    commit per row, for a second only: it cannot keep up with the rate."""
     d = Daemon(build, root, "latency", plan)
     d.start()
     r = bwbench(build, "latency", d.ack, d.pub, 10000, a.latency_seconds, a.projects)
+    st = d.stats()
     d.stop()
+    raw = bwbench(build, "raw-latency", os.path.join(root, "raw-latency.db"), 10000,
+                  a.latency_seconds, a.projects, "turn")
+    row = bwbench(build, "raw-latency", os.path.join(root, "raw-latency-row.db"), 10000, 1,
+                  a.projects, "row", check=False)
     r["what"] = "latency"
+    r["batches"] = st["batches"]
+    for k in ("p50", "p99", "p999", "max"):
+        r["raw_ack_%s_ms" % k] = raw["ack_%s_ms" % k]
+        r["raw_row_ack_%s_ms" % k] = row["ack_%s_ms" % k]
+    r["raw_commits"], r["raw_turn_ms"] = raw["commits"], raw["turn_ms"]
+    r["raw_row_events"], r["raw_row_acks"] = row["events"], row["acks"]
+    r["raw_row_commit_ms"] = row["turn_ms"]
+    r["ack_p99_ratio_to_raw"] = r["ack_p99_ms"] / raw["ack_p99_ms"]
+    r["alert_p99_ratio_to_raw"] = r["alert_p99_ms"] / raw["ack_p99_ms"]
     results.append(r)
 
 
@@ -226,10 +244,22 @@ def table(results, m):
                 r["batch"], 100 * r["ratio_to_slower_raw"]))
     for r in results:
         if r["what"] == "latency":
-            print("\nat %d events/s: send->ack p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d of %d acked);"
-                  " event->alert p50 %.2f ms, p99 %.2f ms (%d of %d)" % (
+            print("\nat %d events/s: send->ack p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d of %d acked,"
+                  " %d commits); event->alert p50 %.2f ms, p99 %.2f ms (%d of %d)" % (
                       r["rate"], r["ack_p50_ms"], r["ack_p99_ms"], r["ack_p999_ms"], r["acks"],
-                      r["events"], r["alert_p50_ms"], r["alert_p99_ms"], r["alerts"], r["triggers"]))
+                      r["events"], r["batches"], r["alert_p50_ms"], r["alert_p99_ms"], r["alerts"],
+                      r["triggers"]))
+            print("raw limit, same sender and events (DEALER/ROUTER, decode, insert, one commit a turn"
+                  " with synchronous = full, then the acks; %d commits): send->ack p50 %.2f ms,"
+                  " p99 %.2f ms, p99.9 %.2f ms, max %.2f ms" % (
+                      r["raw_commits"], r["raw_ack_p50_ms"], r["raw_ack_p99_ms"],
+                      r["raw_ack_p999_ms"], r["raw_ack_max_ms"]))
+            print("daemon p99 / raw p99: ack %.2f, alert %.2f" % (
+                r["ack_p99_ratio_to_raw"], r["alert_p99_ratio_to_raw"]))
+            print("one commit per row instead (%d events at the same rate): %.3f ms a commit"
+                  " (%.0f commits/s at most), send->ack p50 %.2f ms, p99 %.2f ms (%d acked)" % (
+                      r["raw_row_events"], r["raw_row_commit_ms"], 1e3 / r["raw_row_commit_ms"],
+                      r["raw_row_ack_p50_ms"], r["raw_row_ack_p99_ms"], r["raw_row_acks"]))
         elif r["what"] == "engine":
             print("\nengine, %d projects: plan parse %.2f s, engine build %.2f s, %.3f us per event"
                   " (apply + evaluate), %.3f us per time-driven transition (%d), %d bytes per project" % (
