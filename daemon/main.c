@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "config.h"
 #include "daemon.h"
 #include "planfile.h"
@@ -112,6 +114,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* SQLite's memory statistics take a mutex on every allocation: 7 % of
+     * the instructions of an event's insert (callgrind, bench raw-sqlite),
+     * for figures nobody reads. Must come before SQLite is first used. */
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        fprintf(stderr, "budgetwatchd: cannot turn SQLite's memory statistics off; going on "
+                "with them\n");
     bw_log_init();
     signal(SIGPIPE, SIG_IGN);
 
