@@ -230,6 +230,9 @@ static inline void fx_alerts_after(bw_store *s, uint64_t after, fx_alerts *r)
     r->n = 0;
     if (bw_store_alerts_after(s, after, fx_alert_row, r, &err))
         fail_msg("bw_store_alerts_after: %s", err.msg);
+    if (r->n > sizeof r->m / sizeof r->m[0])
+        fail_msg("the alert log holds %zu alerts after #%llu, more than fx_alerts keeps", r->n,
+                 (unsigned long long)after);
 }
 
 /* A second connection to the ledger, as an auditor reads it: it sees only
