@@ -204,6 +204,17 @@ static void test_begin_commit_rows_and_digest(void **state)
     assert_int_equal(meta(a->store, "totals_upto"), (int64_t)log.n);
     assert_digest(a->store);
 
+    /* A row written again replaces its digest in the sum. */
+    pay(a, &log, 0, BW_FUND_FISCAL, 3, FX_JAN1 + 500);
+    pay(a, &log, 2, BW_FUND_OTHER, 4, FX_JAN1 + 501);
+    fx_commit_quiet(a);
+    read_rows(a->store, &rs);
+    assert_int_equal(rs.n, 18);
+    assert_int_equal(find_row(&rs, fx_code(a, 0))->st.paid_fiscal, 1503);
+    assert_int_equal(find_row(&rs, fx_code(a, 0))->upto, (int64_t)log.n);
+    assert_rows_hold_their_events(a, &log);
+    assert_digest(a->store);
+
     /* The digest is what restore checks: the ledger opens again. */
     fx_reopen(f);
     for (uint32_t i = 0; i < 18; i++) {
