@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "batch.h"
+#include "daemon.h"
 #include "ingest.h"
 #include "proto.h"
 #include "publish.h"
