@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "ckpt.h"
+#include "flush.h"
 #include "integrity.h"
 
 typedef struct bw_daemon {
@@ -26,7 +27,9 @@ typedef struct bw_daemon {
     uv_timer_t alert_timer, hb_timer, wd_timer;
     uv_signal_t sighup, sigterm, sigint;
     bw_ckpt ckpt;
+    bw_flush flush;
     bw_ichk ichk;
+    bool paused;                /* the ROUTER is not read: too many acks wait for a sync */
     int lock_fd;                /* flock on STATE_DIR/budgetwatchd.lock; -1 = none */
     bool stopping;
     bool status_sent;           /* STATUS= is re-sent only when a count changed */

@@ -30,6 +30,7 @@
 #define TIMER_CAP_MS (3600 * 1000)
 
 static void arm_alert_timer(bw_daemon *d);
+static void on_idle(uv_idle_t *h);
 
 /* ---- stopping ---- */
 
@@ -41,39 +42,12 @@ static void stop(bw_daemon *d, int code)
     uv_stop(&d->loop);
 }
 
-/* Every sender whose event was in the failed batch hears why: nothing of
- * it is in the ledger, not even as a dead letter, and it must come again. */
-static void answer_failed(bw_daemon *d, const bw_err *why)
+static void send_acks(bw_daemon *d, bw_pending_ack *acks, size_t n)
 {
-    bw_batch *b = d->app.batch;
-    for (size_t i = 0; i < bw_batch_nacks(b); i++) {
-        bw_ack *a = &bw_batch_ack(b, i)->ack;
-        a->status = BW_ACK_REJECTED;
-        snprintf(a->reason, sizeof a->reason, "not recorded: the ledger failed (%.300s); nothing "
-                 "of this event was kept, not even as a dead letter: send it again once "
-                 "budgetwatchd is back", why->msg);
-    }
-}
-
-/* The ledger failed a write: memory is ahead of it, so the daemon stops
- * (the state comes back from the ledger at the next start). */
-static void ledger_failed(bw_daemon *d, const bw_err *why)
-{
-    bw_log(BW_LOG_ERR, "%s; stopping so that no unrecorded event is acknowledged", why->msg);
-    bw_batch_rollback(d->app.batch, d->app.store);
-    answer_failed(d, why);
-    stop(d, bw_app_store_exit(why));
-}
-
-/* ---- the commit ---- */
-
-static void send_acks(bw_daemon *d)
-{
-    bw_batch *b = d->app.batch;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    for (size_t i = 0; i < bw_batch_nacks(b); i++) {
-        bw_pending_ack *a = bw_batch_ack(b, i);
+    for (size_t i = 0; i < n; i++) {
+        bw_pending_ack *a = &acks[i];
         sb.size = 0;
         if (bw_ack_encode(&a->ack, &sb))
             continue;
@@ -82,12 +56,73 @@ static void send_acks(bw_daemon *d)
         (void)bw_zio_send(d->router, ack, 2, ZMQ_DONTWAIT);
     }
     msgpack_sbuffer_destroy(&sb);
-    bw_batch_clear_acks(b);
 }
 
-/* Evaluates what changed, commits, then acks, then publishes. A failed
- * commit answers the waiting senders with the cause (in err too) and
- * stops: 0 or -1. */
+/* What is durable goes out: its acks, then its alerts. */
+static void release(bw_daemon *d)
+{
+    bw_pending_ack *acks;
+    size_t n = bw_flush_ready(&d->flush, &acks);
+    send_acks(d, acks, n);
+    bw_flush_sent(&d->flush);
+    bw_err err;
+    if (bw_publish_send(&d->app, d->pub, bw_flush_durable_seq(&d->flush), &err))
+        bw_log(BW_LOG_WARNING, "%s; the alerts go out with the next ones", err.msg);
+}
+
+/* Rejects each ack with the reason head + the cause + tail. */
+static void answer(bw_daemon *d, bw_pending_ack *acks, size_t n, const char *head,
+                   const bw_err *why, const char *tail)
+{
+    for (size_t i = 0; i < n; i++) {
+        acks[i].ack.status = BW_ACK_REJECTED;
+        snprintf(acks[i].ack.reason, sizeof acks[i].ack.reason, "%s%.300s%s", head, why->msg, tail);
+    }
+    send_acks(d, acks, n);
+}
+
+/* The disk refused a sync: what was committed since the last good one may
+ * be lost in a power cut, or already gone (Linux forgets the failed pages).
+ * Its senders hear so; a resend is a duplicate if it was kept after all. */
+static void sync_failed(bw_daemon *d, const bw_err *why)
+{
+    bw_pending_ack *acks;
+    size_t n = bw_flush_unsure(&d->flush, &acks);
+    bw_log(BW_LOG_ERR, "%s; stopping so that no event that may not be on the disk is "
+           "acknowledged", why->msg);
+    answer(d, acks, n, "not known to be recorded: the ledger could not be written to the disk (",
+           why, "): send it again once budgetwatchd is back (a duplicate then means it was kept)");
+    bw_flush_forget(&d->flush);
+    stop(d, BW_EXIT_STORE);
+}
+
+/* The ledger failed a write: memory is ahead of it, so the daemon stops
+ * (the state comes back from the ledger at the next start). The batches
+ * committed before are made durable and answered first; every sender whose
+ * event was in the failed batch hears why: nothing of it is in the ledger,
+ * not even as a dead letter, and it must come again. */
+static void ledger_failed(bw_daemon *d, const bw_err *why)
+{
+    bw_batch *b = d->app.batch;
+    bw_err serr;
+    bw_log(BW_LOG_ERR, "%s; stopping so that no unrecorded event is acknowledged", why->msg);
+    bw_batch_rollback(b, d->app.store);
+    if (bw_flush_now(&d->flush, &serr) == 0)
+        release(d);
+    else
+        sync_failed(d, &serr);
+    answer(d, bw_batch_ack(b, 0), bw_batch_nacks(b), "not recorded: the ledger failed (", why,
+           "); nothing of this event was kept, not even as a dead letter: send it again once "
+           "budgetwatchd is back");
+    bw_batch_clear_acks(b);
+    stop(d, bw_app_store_exit(why));
+}
+
+/* ---- the commit ---- */
+
+/* Evaluates what changed and commits; the acks and alerts go out once the
+ * commit is durable (flush.h). A failed commit answers the waiting senders
+ * with the cause (in err too) and stops: 0 or -1. */
 static int commit(bw_daemon *d, bw_err *err)
 {
     bw_app *a = &d->app;
@@ -97,16 +132,56 @@ static int commit(bw_daemon *d, bw_err *err)
         (void)bw_publish_evaluate(a);  /* a failure fails the batch: the commit says so */
     if (bw_batch_commit(a->batch, a, err)) {
         ledger_failed(d, err);
-        send_acks(d);
         return -1;
     }
-    send_acks(d);
-    bw_err perr;
-    if (bw_publish_send(a, d->pub, &perr))
-        bw_log(BW_LOG_WARNING, "%s; the alerts go out after the next commit", perr.msg);
+    if (bw_flush_committed(&d->flush, a->batch, err)) {
+        /* The acks could not be kept for the sync: sync here, answer them now. */
+        if (bw_flush_now(&d->flush, err)) {
+            sync_failed(d, err);
+            return -1;
+        }
+        send_acks(d, bw_batch_ack(a->batch, 0), bw_batch_nacks(a->batch));
+        bw_batch_clear_acks(a->batch);
+    }
+    release(d);
     bw_ckpt_after_commit(&d->ckpt);
     arm_alert_timer(d);
     return 0;
+}
+
+/* Everything committed made durable on this thread, and released. */
+static int durable_now(bw_daemon *d, bw_err *err)
+{
+    if (bw_flush_now(&d->flush, err)) {
+        sync_failed(d, err);
+        return -1;
+    }
+    release(d);
+    return 0;
+}
+
+/* A commit that must be on the disk before the caller goes on (a control
+ * change answered ok). */
+static int commit_durable(bw_daemon *d, bw_err *err)
+{
+    return commit(d, err) || durable_now(d, err) ? -1 : 0;
+}
+
+/* A sync on the worker ended. */
+static void on_flushed(void *ctx, const bw_err *failed)
+{
+    bw_daemon *d = ctx;
+    if (failed) {
+        sync_failed(d, failed);
+        return;
+    }
+    release(d);
+    /* The acks' sends may have consumed the ZMQ_FD edge of events that came
+     * meanwhile (zio.h), and a paused ROUTER is to be read again: one drain
+     * turn looks. */
+    d->paused = false;
+    if (!d->stopping)
+        uv_idle_start(&d->drain, on_idle);
 }
 
 static int begin(bw_daemon *d)
@@ -126,6 +201,13 @@ static int commit_quiet(bw_daemon *d, bw_err *err)
         return bw_err_set(err, "the ledger cannot start a transaction (see the log)");
     bw_batch_save_all_totals(d->app.batch);
     return commit(d, err);
+}
+
+/* Acks waiting for a sync beyond which the ROUTER is not read: a disk that
+ * stalls must not make the daemon hold an unbounded number of them. */
+static size_t backlog_max(const bw_daemon *d)
+{
+    return 4 * (size_t)(d->app.cfg.batch_max ? d->app.cfg.batch_max : 1);
 }
 
 /* Evaluates every instant up to `to` into the batch. */
@@ -369,6 +451,10 @@ static bool drain_router(bw_daemon *d, uint32_t *budget)
     zmq_msg_t f[3];
     bw_err err;
     while (*budget > 0 && !d->stopping) {
+        if (bw_flush_backlog(&d->flush) >= backlog_max(d)) {
+            d->paused = true;   /* on_flushed reads on */
+            return false;
+        }
         int n = bw_zio_recv(d->router, f, 3);
         if (n == 0)
             return false;
@@ -435,7 +521,7 @@ static void control_one(bw_daemon *d, const char *req, size_t len, bw_role role,
         c.quiet = true;
         r = bw_control_handle(&d->app, &c);
     }
-    if (r == BW_CTL_COMMIT && commit(d, &err))
+    if (r == BW_CTL_COMMIT && commit_durable(d, &err))
         bw_control_not_recorded(out, c.change, err.msg);
     if (r == BW_CTL_FATAL) {
         /* The reply says why; a failed batch is rolled back and its senders told. */
@@ -455,6 +541,14 @@ static void drain_control(bw_daemon *d)
         if (n == 0)
             break;
         out.size = 0;
+        /* A control client sees what is on the disk, as every sender and
+         * subscriber has heard of it: the commits waiting for the worker's
+         * sync are synced here first (control requests are few). */
+        bw_err err;
+        if (i == 0 && durable_now(d, &err)) {
+            bw_zio_close(f, n, 1);
+            break;
+        }
         /* ipc:// control is guarded by its file mode: whoever can open it administers. */
         const char *name = "";
         bw_role role = d->rep_curve ? bw_auth_peer(d->app.auth, &f[0], BW_DOM_CONTROL, &name)
@@ -473,8 +567,6 @@ static void drain_control(bw_daemon *d)
     }
     msgpack_sbuffer_destroy(&out);
 }
-
-static void on_idle(uv_idle_t *h);
 
 /* One loop turn's worth of work. ZMQ_FD is edge-triggered, so a turn either
  * drains every socket until EAGAIN or leaves the idle handle on to come back. */
@@ -496,8 +588,9 @@ static void drain_all(bw_daemon *d)
         return;
     drain_control(d);
     /* Sends on the ROUTER and REP sockets may have consumed the edge. */
-    if (!d->stopping && (budget == 0 || bw_zio_readable(d->router) || bw_zio_readable(d->sub) ||
-                         bw_zio_readable(d->rep)))
+    if (!d->stopping && !d->paused &&
+        (budget == 0 || bw_zio_readable(d->router) || bw_zio_readable(d->sub) ||
+         bw_zio_readable(d->rep)))
         uv_idle_start(&d->drain, on_idle);
 }
 
@@ -646,6 +739,9 @@ static int init_handles(bw_daemon *d, bw_err *err)
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         hs[i]->data = d;
     bw_ckpt_init(&d->ckpt, &d->loop, &d->app);
+    if (bw_flush_init(&d->flush, &d->loop, &d->app, d->app.cfg.sync_full, on_flushed, d,
+                      bw_batch_committed_seq(d->app.batch), err))
+        return -1;
     return bw_ichk_init(&d->ichk, &d->loop, &d->app, on_damage, d, &d->stopping, err);
 }
 
@@ -692,7 +788,7 @@ int bw_loop_stop_commit(bw_daemon *d)
     bw_err err;
     if (d->app.engine == NULL || bw_batch_failed(d->app.batch))
         return 0;
-    return commit_quiet(d, &err);
+    return commit_quiet(d, &err) || durable_now(d, &err) ? -1 : 0;
 }
 
 void bw_loop_run(bw_daemon *d)
@@ -725,6 +821,7 @@ void bw_loop_close(bw_daemon *d)
         if (socks[i])
             zmq_close(socks[i]);
     d->sub = d->router = d->pub = d->rep = NULL;
+    bw_flush_free(&d->flush);
     bw_auth_free(&d->app.auth);
     if (d->zctx)
         zmq_ctx_term(d->zctx);

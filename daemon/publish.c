@@ -122,9 +122,9 @@ static int send_one(void *ctx, const bw_alert_msg *m)
     return 0;
 }
 
-int bw_publish_send(bw_app *a, void *pub, bw_err *err)
+int bw_publish_send(bw_app *a, void *pub, uint64_t upto, bw_err *err)
 {
-    uint64_t from = bw_batch_published_seq(a->batch), upto = bw_batch_committed_seq(a->batch);
+    uint64_t from = bw_batch_published_seq(a->batch);
     if (from >= upto)
         return 0;
     send_ctx c = { .pub = pub, .last = from, .upto = upto };

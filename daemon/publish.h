@@ -22,10 +22,11 @@ bw_step bw_publish_queue(bw_app *a, bw_alert_msg *m);
  * at every check that still finds damage, a reminder at the check's
  * interval, as long as nobody has restored the file. */
 bw_step bw_publish_damage(bw_app *a, const char *first);
-/* After a commit: logs and sends every committed alert not yet published,
- * read back from the alert log in seq order. 0, or -1 (err) if the log could
- * not be read: those alerts go out after the next commit. */
-int bw_publish_send(bw_app *a, void *pub, bw_err *err);
+/* Once the batches up to alert seq `upto` are durable: logs and sends every
+ * alert up to it not yet published, read back from the alert log in seq
+ * order. 0, or -1 (err) if the log could not be read: those alerts go out
+ * with the next ones. */
+int bw_publish_send(bw_app *a, void *pub, uint64_t upto, bw_err *err);
 /* A heartbeat with the last seq published. */
 void bw_publish_heartbeat(const bw_app *a, void *pub);
 

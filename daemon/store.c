@@ -28,10 +28,13 @@
  * once at open; one event is one INSERT ... ON CONFLICT DO NOTHING. */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -216,6 +219,7 @@ struct bw_store {
     sqlite3 *db;
     sqlite3 *ckpt;              /* the worker thread's connection; NULL: SQLite's own checkpoints */
     int wal_frames;             /* frames in the WAL after the last commit (wal hook) */
+    int wal_fd;                 /* the WAL, for bw_store_sync; -1: commits sync themselves */
     /* Counted once with count(*), then kept up to date: `stats` must not scan
      * a ledger of millions of rows. -1: to be counted (at open, after a rollback). */
     int64_t nevents, npending;
@@ -585,6 +589,7 @@ bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err)
         return NULL;
     }
     s->nevents = s->npending = -1;
+    s->wal_fd = -1;
     if (open_db(s, err) || set_pragmas(s, sync_full, err) || check_schema(s, err) ||
         prepare_all(s, err)) {
         bw_store_close(&s);
@@ -620,6 +625,34 @@ int bw_store_checkpoint_apart(bw_store *s, bool sync_full, bw_err *err)
     return 0;
 }
 
+int bw_store_sync_apart(bw_store *s, bw_err *err)
+{
+    char wal[4096];
+    if ((size_t)snprintf(wal, sizeof wal, "%s-wal", s->path) >= sizeof wal)
+        return bw_err_set(err, "ledger %s: the path is too long", s->path);
+    /* The WAL exists once the connection has read the database in WAL mode;
+     * it is never deleted while the connections stay open. */
+    s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (s->wal_fd < 0)
+        return bw_err_set(err, "ledger %s: cannot open %s to sync it: %s", s->path, wal,
+                          strerror(errno));
+    if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        close(s->wal_fd);
+        s->wal_fd = -1;
+        return bw_err_set(err, "ledger %s: PRAGMA synchronous=NORMAL: %s", s->path,
+                          sqlite3_errmsg(s->db));
+    }
+    return 0;
+}
+
+int bw_store_sync(const bw_store *s, bw_err *err)
+{
+    if (s->wal_fd < 0 || fdatasync(s->wal_fd) == 0)
+        return 0;
+    return bw_err_set(err, "ledger %s: writing the WAL to the disk (fdatasync of %s-wal): %s",
+                      s->path, s->path, strerror(errno));
+}
+
 int bw_store_wal_frames(const bw_store *s)
 {
     return s->wal_frames;
@@ -651,6 +684,8 @@ void bw_store_close(bw_store **sp)
     /* With every statement finalized, close_v2 cannot be kept busy; an open
      * transaction is rolled back, and the last connection checkpoints the WAL. */
     (void)sqlite3_close_v2(s->db);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
     free(s->path);
     free(s);
     *sp = NULL;

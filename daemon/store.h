@@ -40,6 +40,16 @@ const char *bw_store_path(const bw_store *s);
  * once checkpoints are apart). *done: frames now in the database. */
 int bw_store_checkpoint_apart(bw_store *s, bool sync_full, bw_err *err);
 int bw_store_wal_frames(const bw_store *s);
+/* Durability apart from the commit: bw_store_sync_apart makes commits on
+ * the loop's connection return without waiting for the disk (synchronous =
+ * NORMAL: a crash of the process loses nothing, a power cut may lose the
+ * last commits, never the database's consistency), and bw_store_sync then
+ * writes every commit made so far to the disk (an fdatasync of the WAL).
+ * bw_store_sync touches only a file descriptor: a worker thread may run it
+ * while the loop commits. Without sync_apart it does nothing (each commit
+ * synced itself). */
+int bw_store_sync_apart(bw_store *s, bw_err *err);
+int bw_store_sync(const bw_store *s, bw_err *err);
 int bw_store_checkpoint(bw_store *s, bool apart, int *done, bw_err *err);
 
 int bw_store_begin(bw_store *s, bw_err *err);
