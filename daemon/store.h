@@ -94,7 +94,9 @@ int bw_store_rejects_each(bw_store *s, int64_t after_id, bw_reject_fn fn, void *
 int bw_store_reject_mark_replayed(bw_store *s, int64_t id, int64_t at, bw_err *err);
 int64_t bw_store_rejects_pending(bw_store *s, bw_err *err);
 
-/* Per-project state (totals, budget, alert slots), keyed by project code.
+/* Per-project state (totals, budget, alert slots), keyed by project code; the
+ * slots are kept keyed by kind word (daemon/slots.h), so a new kind needs no
+ * schema change.
  * `upto` is the events rowid the saved totals reach: they are the sum of the
  * project's events with rowid <= upto, so a restore adds only the later ones
  * (the daemon saves totals lazily; see daemon.c).

@@ -444,8 +444,6 @@ int bw_ack_decode(const char *buf, size_t len, bw_ack *a, char *w, size_t wlen)
 
 static int alert_fields(reader *r, const msgpack_object *m, bw_alert_msg *a)
 {
-    static const char *const kinds[BW_KINDS] = { "lag", "milestone", "overspend", "year_end",
-                                                 "source_gap", "ledger_damaged" };
     static const char *const states[] = { "firing", "acknowledged", "resolved" };
     static const char *const sevs[] = { "none", "warning", "critical" };
     bool have;
@@ -453,7 +451,7 @@ static int alert_fields(reader *r, const msgpack_object *m, bw_alert_msg *a)
     int64_t rate = 0, planned = 0, lag = 0, pace = 0;
     if (version(r, m) ||
         field_uint(r, m, "seq", &a->seq, &have) || need(r, have, "seq") ||
-        field_word(r, m, "kind", kinds, BW_KINDS, 0, true, &k) ||
+        field_word(r, m, "kind", bw_kind_names(), BW_KINDS, 0, true, &k) ||
         field_word(r, m, "state", states, 3, 0, true, &s) ||
         field_word(r, m, "severity", sevs, 3, 0, true, &v) ||
         field_int(r, m, "at", &a->at, &have) || need(r, have, "at") ||

@@ -1,12 +1,14 @@
 /* engine: paid totals, execution rates and alert lifecycles per project, driven
  * by payments and by time. Every time-driven change is computed analytically
- * and kept in a min-heap, so neither events nor timers ever scan all projects. */
+ * and kept in a min-heap, so neither events nor timers ever scan all projects.
+ * What differs by alert kind is its rule (rule.h); the life cycle is here. */
 #include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "money.h"
+#include "rule.h"
 
 __extension__ typedef __int128 i128;
 
@@ -19,13 +21,6 @@ typedef struct proj {
     uint8_t dirty;
 } proj;
 
-/* A schedule resolved against the calendar: the interpolation's knots. */
-typedef struct knots {
-    int n;
-    int64_t t[BW_MAX_MILESTONES + 1];   /* t[0] = year start */
-    int32_t bp[BW_MAX_MILESTONES + 1];  /* bp[0] = 0 */
-} knots;
-
 struct bw_engine {
     bw_plan *plan;
     bw_calendar cal;
@@ -33,7 +28,7 @@ struct bw_engine {
     int64_t now;
     size_t n;
     proj *p;
-    knots *sched;
+    bw_knots *sched;            /* per schedule of the plan (rule.h) */
     uint32_t *heap;
     size_t heap_n;
     uint32_t *dirty;
@@ -41,12 +36,6 @@ struct bw_engine {
     uint32_t *unit_off;         /* projects of unit u: unit_member[unit_off[u] .. unit_off[u+1]) */
     uint32_t *unit_member;
 };
-
-/* Figures of one project at one instant. */
-typedef struct figures {
-    int64_t budget, paid, planned_fen;
-    int32_t rate_bp, planned_bp, lag_bp, pace_bp;
-} figures;
 
 void bw_engine_opts_default(bw_engine_opts *o)
 {
@@ -133,7 +122,7 @@ static void heap_update(bw_engine *e, uint32_t ix, int64_t next_at)
 
 /* ---- figures ---- */
 
-static const knots *knots_of(const bw_engine *e, uint32_t ix)
+static const bw_knots *knots_of(const bw_engine *e, uint32_t ix)
 {
     return &e->sched[bw_plan_project(e->plan, ix)->schedule];
 }
@@ -154,7 +143,7 @@ static i128 floor_div(i128 a, i128 b)   /* b > 0 */
 }
 
 /* The plan at t as the fraction num/den of 10000 bp: exact, for money and bp alike. */
-static void planned_frac(const knots *k, int64_t t, i128 *num, i128 *den)
+static void planned_frac(const bw_knots *k, int64_t t, i128 *num, i128 *den)
 {
     if (t <= k->t[0]) {
         *num = 0;
@@ -178,7 +167,7 @@ static int32_t rate_bp_of(int64_t paid, int64_t budget)
     return clamp_bp(floor_div((i128)paid * 10000, budget));
 }
 
-static void figures_at(const bw_engine *e, uint32_t ix, int64_t t, figures *f)
+static void figures_at(const bw_engine *e, uint32_t ix, int64_t t, bw_figures *f)
 {
     const proj *pr = &e->p[ix];
     i128 num, den;
@@ -192,22 +181,6 @@ static void figures_at(const bw_engine *e, uint32_t ix, int64_t t, figures *f)
     f->pace_bp = (int32_t)(bw_cal_days_elapsed(&e->cal, t) * 10000 / e->cal.ndays);
 }
 
-/* The first instant at which the plan reaches x bp (so lag reaches a threshold
- * while paid stays as it is), or BW_NEVER. */
-static int64_t plan_reaches(const knots *k, int64_t x)
-{
-    if (x <= 0)
-        return k->t[0];
-    for (int i = 1; i <= k->n; i++) {
-        if (x <= k->bp[i]) {
-            int64_t rise = k->bp[i] - k->bp[i - 1];
-            i128 need = (i128)(x - k->bp[i - 1]) * (k->t[i] - k->t[i - 1]);
-            return k->t[i - 1] + (int64_t)((need + rise - 1) / rise);
-        }
-    }
-    return BW_NEVER;
-}
-
 /* ---- alert lifecycle ---- */
 
 typedef struct emitter {
@@ -216,7 +189,7 @@ typedef struct emitter {
     uint64_t count;
 } emitter;
 
-static void fill_alert(const bw_engine *e, uint32_t ix, int kind, const figures *f, int64_t t,
+static void fill_alert(const bw_engine *e, uint32_t ix, int kind, const bw_figures *f, int64_t t,
                        bw_alert *a)
 {
     const bw_slot *s = &e->p[ix].st.slot[kind];
@@ -236,13 +209,13 @@ static void fill_alert(const bw_engine *e, uint32_t ix, int kind, const figures 
     a->since = s->since;
     /* A reminder of a missed milestone is still about its deadline: a
      * receiver matches the messages of one miss by it. */
-    if (kind == BW_KIND_MILESTONE && s->ms > 0) {
+    if (bw_rule_of(kind)->about_milestone && s->ms > 0) {
         a->milestone = bw_plan_schedule(e->plan, bw_plan_project(e->plan, ix)->schedule)->m[s->ms - 1];
         a->at = knots_of(e, ix)->t[s->ms];
     }
 }
 
-static void emit(bw_engine *e, emitter *em, uint32_t ix, int kind, const figures *f, int64_t t,
+static void emit(bw_engine *e, emitter *em, uint32_t ix, int kind, const bw_figures *f, int64_t t,
                  uint8_t state)
 {
     bw_alert a;
@@ -257,7 +230,7 @@ static void emit(bw_engine *e, emitter *em, uint32_t ix, int kind, const figures
  * firing on start, escalation, de-escalation or a new milestone; resolved on
  * end; a reminder every repeat interval while it fires unacknowledged. */
 static void transition(bw_engine *e, emitter *em, uint32_t ix, int kind, uint8_t want, uint8_t ms,
-                       const figures *f, int64_t t)
+                       const bw_figures *f, int64_t t)
 {
     bw_slot *s = &e->p[ix].st.slot[kind];
     if (want == BW_SEV_NONE) {
@@ -282,76 +255,50 @@ static void transition(bw_engine *e, emitter *em, uint32_t ix, int kind, uint8_t
     }
 }
 
-static uint8_t lag_severity(const bw_engine *e, uint8_t cur, int32_t lag)
+/* What a rule may know of project ix besides its figures (slot: set per rule). */
+static void rule_project(const bw_engine *e, uint32_t ix, bw_rule_project *rp)
 {
-    const bw_engine_opts *o = &e->opts;
-    if (lag >= o->lag_critical_bp || (cur == BW_SEV_CRITICAL && lag >= o->lag_critical_bp - o->hysteresis_bp))
-        return BW_SEV_CRITICAL;
-    if (lag >= o->lag_warning_bp || (cur != BW_SEV_NONE && lag >= o->lag_warning_bp - o->hysteresis_bp))
-        return BW_SEV_WARNING;
-    return BW_SEV_NONE;
+    rp->opts = &e->opts;
+    rp->k = knots_of(e, ix);
+    rp->target_bp = bw_plan_project(e->plan, ix)->target_bp;
+    rp->year_end = bw_cal_year_end(&e->cal);
+    rp->slot = NULL;
 }
 
-/* Index (1-based) of the latest milestone due at or before t, 0 if none yet. */
-static int milestone_due(const knots *k, int64_t t)
-{
-    int i = 0;
-    while (i < k->n && k->t[i + 1] <= t)
-        i++;
-    return i;
-}
-
+/* Each project kind in turn, in the table's order (the order of the messages
+ * of one evaluation): its rule says where the slot should be, the life cycle
+ * moves it there. */
 static void evaluate_project(bw_engine *e, emitter *em, uint32_t ix, int64_t t)
 {
-    figures f;
+    bw_figures f;
     figures_at(e, ix, t, &f);
-    const knots *k = knots_of(e, ix);
-    const bw_project_def *d = bw_plan_project(e->plan, ix);
-    bw_slot *s = e->p[ix].st.slot;
-
-    transition(e, em, ix, BW_KIND_LAG, lag_severity(e, s[BW_KIND_LAG].severity, f.lag_bp), 0, &f, t);
-
-    int due = milestone_due(k, t);
-    bool missed = due > 0 && f.rate_bp < k->bp[due];
-    transition(e, em, ix, BW_KIND_MILESTONE, missed ? BW_SEV_CRITICAL : BW_SEV_NONE,
-               missed ? (uint8_t)due : 0, &f, t);
-
-    transition(e, em, ix, BW_KIND_OVERSPEND, f.paid > f.budget ? BW_SEV_CRITICAL : BW_SEV_NONE, 0, &f, t);
-
-    bool short_at_end = t >= bw_cal_year_end(&e->cal) && f.rate_bp < d->target_bp;
-    transition(e, em, ix, BW_KIND_YEAR_END, short_at_end ? BW_SEV_CRITICAL : BW_SEV_NONE, 0, &f, t);
+    bw_rule_project rp;
+    rule_project(e, ix, &rp);
+    for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
+        rp.slot = &e->p[ix].st.slot[kind];
+        bw_rule_want w = bw_rule_of(kind)->want(&rp, &f, t);
+        transition(e, em, ix, kind, w.severity, w.ms, &f, t);
+    }
 }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* The next instant after t at which this project's alerts can change by time
- * alone: between events paid is fixed and the plan only rises, so lag only
- * grows and a milestone or the year end can only be missed, never met. */
+ * alone: the earliest of its rules' next instants (between events paid is
+ * fixed and the plan only rises) and of its reminders due. */
 static int64_t next_instant(const bw_engine *e, uint32_t ix, int64_t t)
 {
     const proj *pr = &e->p[ix];
-    const knots *k = knots_of(e, ix);
     int32_t rate = rate_bp_of(pr->st.paid_fiscal + pr->st.paid_other, pr->st.budget);
     int64_t next = BW_NEVER;
-
-    uint8_t lag = pr->st.slot[BW_KIND_LAG].severity;
-    if (lag != BW_SEV_CRITICAL) {
-        int32_t th = lag == BW_SEV_WARNING ? e->opts.lag_critical_bp : e->opts.lag_warning_bp;
-        next = min64(next, plan_reaches(k, (int64_t)rate + th));
-    }
-    for (int i = milestone_due(k, t) + 1; i <= k->n; i++) {
-        if (rate < k->bp[i]) {
-            next = min64(next, k->t[i]);
-            break;
-        }
-    }
-    int64_t end = bw_cal_year_end(&e->cal);
-    if (t < end && rate < bw_plan_project(e->plan, ix)->target_bp)
-        next = min64(next, end);
+    bw_rule_project rp;
+    rule_project(e, ix, &rp);
     for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
         const bw_slot *s = &pr->st.slot[kind];
+        rp.slot = s;
+        next = min64(next, bw_rule_of(kind)->next(&rp, rate, t));
         if (s->severity != BW_SEV_NONE && !s->acked && e->opts.repeat_interval > 0)
-            next = min64(next, s->last_sent + e->opts.repeat_interval);
+            next = min64(next, s->last_sent + e->opts.repeat_interval);   /* its reminder */
     }
     return next <= t ? t + 1 : next;
 }
@@ -379,7 +326,7 @@ static int build_knots(bw_engine *e, bw_err *err)
         return bw_err_set(err, "out of memory for %zu schedules", ns);
     for (size_t i = 0; i < ns; i++) {
         const bw_schedule *s = bw_plan_schedule(e->plan, i);
-        knots *k = &e->sched[i];
+        bw_knots *k = &e->sched[i];
         k->n = s->n;
         k->t[0] = bw_cal_year_start(&e->cal);
         k->bp[0] = 0;
@@ -581,9 +528,9 @@ int64_t bw_engine_next_instant(const bw_engine *e)
 
 bool bw_engine_active(const bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out)
 {
-    if (ix >= e->n || kind >= BW_PROJECT_KINDS || e->p[ix].st.slot[kind].severity == BW_SEV_NONE)
+    if (ix >= e->n || !bw_kind_is_project(kind) || e->p[ix].st.slot[kind].severity == BW_SEV_NONE)
         return false;
-    figures f;
+    bw_figures f;
     figures_at(e, ix, e->now, &f);
     fill_alert(e, ix, kind, &f, e->now, out);
     return true;
@@ -591,8 +538,14 @@ bool bw_engine_active(const bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_al
 
 int bw_engine_ack(bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out, bw_err *err)
 {
-    if (ix >= e->n || kind >= BW_PROJECT_KINDS)
+    if (ix >= e->n || !bw_kind_is_project(kind))
         return bw_err_set(err, "no such project or alert kind");
+    if (!bw_kind_ackable(kind)) {
+        char list[128];
+        bw_kinds_ackable_list(list, sizeof list);
+        return bw_err_set(err, "%s alerts cannot be acknowledged; ack takes %s", bw_kind_name(kind),
+                          list);
+    }
     bw_slot *s = &e->p[ix].st.slot[kind];
     if (s->severity == BW_SEV_NONE)
         return bw_err_set(err, "project %s has no firing %s alert to acknowledge",
@@ -608,7 +561,7 @@ int bw_engine_ack(bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out, 
 
 static void status_add(const bw_engine *e, uint32_t ix, bw_status *out)
 {
-    figures f;
+    bw_figures f;
     figures_at(e, ix, e->now, &f);
     const bw_project_state *st = &e->p[ix].st;
     out->budget += f.budget;
@@ -644,7 +597,7 @@ void bw_engine_project_status(const bw_engine *e, uint32_t ix, bw_status *out)
     if (ix >= e->n)
         return;
     status_add(e, ix, out);
-    figures f;
+    bw_figures f;
     figures_at(e, ix, e->now, &f);
     out->shortfall = f.planned_fen - f.paid;
     out->rate_bp = f.rate_bp;
@@ -698,7 +651,7 @@ size_t bw_engine_rank(const bw_engine *e, bw_rank_by by, int64_t unit, uint32_t 
         return 0;
     for (size_t i = lo; i < hi; i++) {
         uint32_t ix = unit >= 0 ? e->unit_member[i] : (uint32_t)i;
-        figures f;
+        bw_figures f;
         figures_at(e, ix, e->now, &f);
         items[i - lo].ix = ix;
         items[i - lo].key = by == BW_RANK_SHORTFALL ? f.planned_fen - f.paid : f.lag_bp;

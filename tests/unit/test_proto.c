@@ -132,6 +132,69 @@ static void test_ack_round_trip(void **state)
     }
 }
 
+/* The kind table: today's values and wire words are the protocol's and may not
+ * move (PROTOCOL.md §1.3); every word parses back to its kind; scope, ack and
+ * the ack list come from the table. */
+static void test_kind_table(void **state)
+{
+    (void)state;
+    static const char *const words[] = { "lag", "milestone", "overspend", "year_end",
+                                         "source_gap", "ledger_damaged" };
+    assert_int_equal(BW_KINDS, 6);
+    assert_int_equal(BW_PROJECT_KINDS, 4);
+    assert_int_equal(BW_KIND_LAG, 0);
+    assert_int_equal(BW_KIND_MILESTONE, 1);
+    assert_int_equal(BW_KIND_OVERSPEND, 2);
+    assert_int_equal(BW_KIND_YEAR_END, 3);
+    assert_int_equal(BW_KIND_SOURCE_GAP, 4);
+    assert_int_equal(BW_KIND_LEDGER_DAMAGED, 5);
+    for (int k = 0; k < BW_KINDS; k++) {
+        assert_string_equal(bw_kind_name(k), words[k]);
+        assert_string_equal(bw_kind_names()[k], words[k]);
+        assert_int_equal(bw_kind_parse(words[k]), k);
+        assert_ptr_equal(bw_kind_info_of(k)->name, bw_kind_name(k));
+        assert_true(bw_kind_label(k)[0] != '\0' && strcmp(bw_kind_label(k), "?") != 0);
+        assert_true(strlen(bw_kind_description(k)) > 10);
+        /* Project kinds first: the engine indexes its slots by kind. */
+        assert_int_equal(bw_kind_is_project(k), k < BW_PROJECT_KINDS);
+        assert_int_equal(bw_kind_ackable(k), k < BW_PROJECT_KINDS);
+    }
+    assert_int_equal(bw_kind_parse("Lag"), -1);
+    assert_int_equal(bw_kind_parse(""), -1);
+    assert_string_equal(bw_kind_name(-1), "?");
+    assert_string_equal(bw_kind_name(BW_KINDS), "?");
+    assert_false(bw_kind_is_project(BW_KINDS));
+    assert_false(bw_kind_ackable(-1));
+    assert_null(bw_kind_info_of(BW_KINDS));
+
+    char list[64];
+    size_t n = bw_kinds_ackable_list(list, sizeof list);
+    assert_string_equal(list, "lag, milestone, overspend or year_end");
+    assert_int_equal(n, strlen(list));
+    char small[8];      /* cut short, still a string, and says how much it needs */
+    assert_int_equal(bw_kinds_ackable_list(small, sizeof small), n);
+    assert_string_equal(small, "lag, mi");
+
+    /* The decoder takes its words from the table, and names them all. */
+    raw r;
+    raw_map(&r, 5);
+    msgpack_pack_str_with_body(&r.pk, "v", 1);
+    msgpack_pack_uint8(&r.pk, 1);
+    msgpack_pack_str_with_body(&r.pk, "seq", 3);
+    msgpack_pack_uint8(&r.pk, 1);
+    msgpack_pack_str_with_body(&r.pk, "kind", 4);
+    msgpack_pack_str_with_body(&r.pk, "late", 4);
+    msgpack_pack_str_with_body(&r.pk, "state", 5);
+    msgpack_pack_str_with_body(&r.pk, "firing", 6);
+    msgpack_pack_str_with_body(&r.pk, "severity", 8);
+    msgpack_pack_str_with_body(&r.pk, "critical", 8);
+    bw_alert_msg a;
+    assert_int_equal(bw_alert_decode(r.sb.data, r.sb.size, &a, why, sizeof why), -1);
+    assert_string_equal(why, "key 'kind' must be \"lag\", \"milestone\", \"overspend\", \"year_end\","
+                        " \"source_gap\" or \"ledger_damaged\", got \"late\"");
+    msgpack_sbuffer_destroy(&r.sb);
+}
+
 static void test_alert_round_trip(void **state)
 {
     (void)state;
@@ -703,6 +766,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_round_trip),
         cmocka_unit_test(test_ack_round_trip),
+        cmocka_unit_test(test_kind_table),
         cmocka_unit_test(test_alert_round_trip),
         cmocka_unit_test(test_heartbeat_and_ctl_round_trip),
         cmocka_unit_test(test_missing_keys),

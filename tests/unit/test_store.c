@@ -1,6 +1,8 @@
 /* test_store: the SQLite ledger — schema and WAL, events and duplicates, dead
- * letters, project state, sources, adjustments, the alert log, meta, verify,
- * reopening, a newer schema refused, and errors that name the file. */
+ * letters, project state and its slots text, sources, adjustments, the alert
+ * log, meta, verify, reopening, upgrades from every older schema (and of the
+ * release fixture tests/fixtures/ledger-v3.db), a newer schema refused, and
+ * errors that name the file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "slots.h"
 #include "store.h"
 
 typedef struct fixture {
@@ -83,6 +86,22 @@ static int64_t sql_int(const char *path, const char *q)
     return v;
 }
 
+/* The first column of the first row as text, in a static buffer. */
+static const char *sql_text(const char *path, const char *q)
+{
+    static char out[1024];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    snprintf(out, sizeof out, "%s", t ? (const char *)t : "");
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return out;
+}
+
 static bw_event event(const char *src, const char *id, bw_event_type type, bw_fund fund,
                       const char *project, int64_t amount)
 {
@@ -113,7 +132,11 @@ static int insert(bw_store *s, const bw_event *ev)
 static void test_schema_and_wal(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+    /* The alert slots are one text column keyed by kind word, not columns per kind. */
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"
+                                      " WHERE name = 'slots' AND type = 'TEXT'"), 1);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"), 6);
     /* A new ledger promises from the start that every row (none yet) holds
      * its events up to 0, and that its rows add up to the digest 0. */
     assert_int_equal(sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_upto'"), 0);
@@ -420,6 +443,21 @@ static bw_project_state sample_state(int64_t base)
     return st;
 }
 
+/* Every field of every kind at the edges of its type, one kind empty. */
+static bw_project_state extreme_state(void)
+{
+    bw_project_state st;
+    memset(&st, 0, sizeof st);
+    st.budget = INT64_MAX;
+    st.paid_fiscal = INT64_MAX - 1;
+    st.paid_other = 1;
+    for (int k = 0; k < BW_PROJECT_KINDS - 1; k++)
+        st.slot[k] = (bw_slot){ .severity = (uint8_t)(255 - k), .acked = 255, .ms = (uint8_t)k,
+                                .since = k % 2 ? INT64_MIN : INT64_MAX,
+                                .last_sent = k % 2 ? INT64_MAX : INT64_MIN + k };
+    return st;
+}
+
 static void same_state(const bw_project_state *a, const bw_project_state *b)
 {
     assert_int_equal(a->budget, b->budget);
@@ -436,9 +474,9 @@ static void same_state(const bw_project_state *a, const bw_project_state *b)
 
 typedef struct projects_seen {
     int n;
-    char code[4][16];
-    bw_project_state st[4];
-    int64_t upto[4];
+    char code[32][32];
+    bw_project_state st[32];
+    int64_t upto[32];
     bw_err *err;
     const char *fail_on;
 } projects_seen;
@@ -448,6 +486,7 @@ static int on_project(void *ctx, const char *code, const bw_project_state *st, i
     projects_seen *p = ctx;
     if (p->fail_on && strcmp(code, p->fail_on) == 0)
         return bw_err_set(p->err, "project %s is not in the plan", code);
+    assert_true(p->n < 32);
     snprintf(p->code[p->n], sizeof p->code[0], "%s", code);
     p->upto[p->n] = upto;
     p->st[p->n++] = *st;
@@ -472,9 +511,35 @@ static void test_project_state_round_trip(void **state)
     assert_string_equal(p.code[1], "P2");
     same_state(&p.st[1], &b);
     assert_int_equal(p.upto[1], 7);
-    /* Columns an auditor can read. */
-    assert_int_equal(sql_int(f->path, "SELECT year_end_last_sent FROM projects WHERE code = 'P1'"),
-                     a.slot[3].last_sent);
+    /* Text an auditor can read: every slot that is not empty, keyed by kind. */
+    assert_string_equal(sql_text(f->path, "SELECT slots FROM projects WHERE code = 'P1'"),
+                        "lag:0,0,1,1004,1005;milestone:1,1,2,1014,1015;"
+                        "overspend:2,0,3,1024,1025;year_end:0,1,4,1034,1035");
+    /* Each field of each kind at the edges of its type, and empty slots. */
+    bw_project_state x = extreme_state(), none;
+    memset(&none, 0, sizeof none);
+    none.budget = 5;
+    assert_int_equal(bw_store_project_save(f->s, "P3", &x, INT64_MAX, &err), 0);
+    assert_int_equal(bw_store_project_save(f->s, "P4", &none, 0, &err), 0);
+    assert_string_equal(sql_text(f->path, "SELECT slots FROM projects WHERE code = 'P4'"), "");
+    p = (projects_seen){ 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    assert_int_equal(p.n, 4);
+    same_state(&p.st[2], &x);
+    assert_int_equal(p.upto[2], INT64_MAX);
+    same_state(&p.st[3], &none);
+    /* Slots a kind at a time: each kind alone comes back alone. */
+    for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+        bw_project_state one = none;
+        one.slot[k] = (bw_slot){ .severity = 2, .acked = 1, .ms = 3, .since = -7, .last_sent = 9 };
+        assert_int_equal(bw_store_project_save(f->s, "P4", &one, k, &err), 0);
+        p = (projects_seen){ 0 };
+        assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+        same_state(&p.st[3], &one);
+        char want[64];
+        snprintf(want, sizeof want, "%s:2,1,3,-7,9", bw_kind_name(k));
+        assert_string_equal(sql_text(f->path, "SELECT slots FROM projects WHERE code = 'P4'"), want);
+    }
     /* A callback's failure stops the walk with its own message. */
     projects_seen stop = { .err = &err, .fail_on = "P2" };
     assert_int_equal(bw_store_projects_each(f->s, on_project, &stop, &err), -1);
@@ -856,14 +921,284 @@ static void test_newer_schema_refused(void **state)
 {
     fixture *f = *state;
     bw_store_close(&f->s);
-    sql_exec(f->path, "PRAGMA user_version = 4");
+    sql_exec(f->path, "PRAGMA user_version = 5");
     bw_err err;
     assert_null(bw_store_open(f->path, false, &err));
     char want[256];
-    snprintf(want, sizeof want, "ledger %s: schema version 4 is newer than this budgetwatchd"
-             " understands (3)", f->path);
+    snprintf(want, sizeof want, "ledger %s: schema version 5 is newer than this budgetwatchd"
+             " understands (4)", f->path);
     if (strncmp(err.msg, want, strlen(want)) != 0)
         fail_msg("got %s", err.msg);
+}
+
+/* ---- older schemas ---- */
+
+/* Version 3's projects table, as the release before version 4 made it. */
+static const char v3_projects[] =
+    "CREATE TABLE projects ("
+    " code TEXT PRIMARY KEY, budget INTEGER NOT NULL,"
+    " paid_fiscal INTEGER NOT NULL, paid_other INTEGER NOT NULL,"
+    " lag_severity INTEGER NOT NULL, lag_acked INTEGER NOT NULL, lag_ms INTEGER NOT NULL,"
+    " lag_since INTEGER NOT NULL, lag_last_sent INTEGER NOT NULL,"
+    " milestone_severity INTEGER NOT NULL, milestone_acked INTEGER NOT NULL,"
+    " milestone_ms INTEGER NOT NULL, milestone_since INTEGER NOT NULL,"
+    " milestone_last_sent INTEGER NOT NULL,"
+    " overspend_severity INTEGER NOT NULL, overspend_acked INTEGER NOT NULL,"
+    " overspend_ms INTEGER NOT NULL, overspend_since INTEGER NOT NULL,"
+    " overspend_last_sent INTEGER NOT NULL,"
+    " year_end_severity INTEGER NOT NULL, year_end_acked INTEGER NOT NULL,"
+    " year_end_ms INTEGER NOT NULL, year_end_since INTEGER NOT NULL,"
+    " year_end_last_sent INTEGER NOT NULL, upto INTEGER NOT NULL) STRICT, WITHOUT ROWID";
+
+/* Closes the store and puts its projects rows back in version 3's columns
+ * (the other tables are the same in both versions): a ledger as the release
+ * before wrote it. */
+static void to_v3(fixture *f)
+{
+    bw_err err;
+    projects_seen p = { 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    bw_store_close(&f->s);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN; DROP TABLE projects", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v3_projects, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO projects VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                                        " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+                                        " ?19, ?20, ?21, ?22, ?23, ?24, ?25)", -1, &q, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < p.n; i++) {
+        const bw_project_state *st = &p.st[i];
+        sqlite3_bind_text(q, 1, p.code[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, st->budget);
+        sqlite3_bind_int64(q, 3, st->paid_fiscal);
+        sqlite3_bind_int64(q, 4, st->paid_other);
+        for (int k = 0; k < 4; k++) {
+            const bw_slot *sl = &st->slot[k];
+            sqlite3_bind_int64(q, 5 + 5 * k, sl->severity);
+            sqlite3_bind_int64(q, 6 + 5 * k, sl->acked);
+            sqlite3_bind_int64(q, 7 + 5 * k, sl->ms);
+            sqlite3_bind_int64(q, 8 + 5 * k, sl->since);
+            sqlite3_bind_int64(q, 9 + 5 * k, sl->last_sent);
+        }
+        sqlite3_bind_int64(q, 25, p.upto[i]);
+        assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3; COMMIT", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void reopen(fixture *f)
+{
+    bw_err err;
+    f->s = bw_store_open(f->path, false, &err);
+    if (f->s == NULL)
+        fail_msg("%s", err.msg);
+}
+
+typedef struct diff_count {
+    int n;
+} diff_count;
+
+static int count_diff(void *ctx, const char *code, int64_t sf, int64_t so, int64_t lf, int64_t lo)
+{
+    (void)code, (void)sf, (void)so, (void)lf, (void)lo;
+    ((diff_count *)ctx)->n++;
+    return 0;
+}
+
+/* A version 3 ledger with firing, acknowledged, empty and extreme slots and
+ * the digest the daemon wrote with its rows: version 4 has every slot back,
+ * field for field, and the digest, left as it was, still adds up. */
+static void test_upgrade_from_v3(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_event e1 = event("treasury", "1", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P1", 100);
+    bw_event e2 = event("treasury", "2", BW_EV_DISBURSEMENT, BW_FUND_OTHER, "P2", 40);
+    assert_int_equal(insert(f->s, &e1), 1);
+    assert_int_equal(insert(f->s, &e2), 1);
+    bw_project_state st[4] = { sample_state(1000), extreme_state(), sample_state(0), { 0 } };
+    st[0].paid_fiscal = 100;
+    st[0].paid_other = 0;
+    st[1].paid_fiscal = 0;
+    st[1].paid_other = 40;
+    st[2].paid_fiscal = st[2].paid_other = 0;
+    st[2].slot[1] = (bw_slot){ .severity = BW_SEV_CRITICAL, .acked = 1, .ms = 1,
+                               .since = 1648742400, .last_sent = 1649520000 };
+    st[3].budget = 77;
+    const char *codes[4] = { "P1", "P2", "P3", "P4" };
+    uint64_t digest = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(bw_store_project_save(f->s, codes[i], &st[i], 2, &err), 0);
+        digest += bw_store_row_digest(codes[i], &st[i], 2);
+    }
+    assert_int_equal(bw_store_meta_set(f->s, "totals_digest", (int64_t)digest, &err), 0);
+    to_v3(f);
+    assert_int_equal(sql_int(f->path, "SELECT milestone_acked FROM projects WHERE code = 'P3'"), 1);
+
+    reopen(f);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"
+                                      " WHERE name LIKE 'lag_%'"), 0);
+    projects_seen p = { 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    assert_int_equal(p.n, 4);
+    uint64_t sum = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(p.code[i], codes[i]);
+        same_state(&p.st[i], &st[i]);
+        assert_int_equal(p.upto[i], 2);
+        sum += bw_store_row_digest(p.code[i], &p.st[i], p.upto[i]);
+    }
+    assert_int_equal(sum, digest);
+    assert_int_equal((uint64_t)sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_digest'"),
+                     digest);
+    assert_string_equal(sql_text(f->path, "SELECT slots FROM projects WHERE code = 'P4'"), "");
+    diff_count d = { 0 };
+    assert_int_equal(bw_store_verify(f->s, count_diff, &d, &err), 4);
+    assert_int_equal(d.n, 0);       /* P3 and P4: rows at zero, no events */
+    /* Saving goes on in the new table; a reopen finds version 4 as it is. */
+    assert_int_equal(bw_store_project_save(f->s, "P1", &st[0], 3, &err), 0);
+    bw_store_close(&f->s);
+    reopen(f);
+    p = (projects_seen){ 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    assert_int_equal(p.upto[0], 3);
+}
+
+/* The fixture that the release before version 4 wrote (make_ledger_v3.py):
+ * every row comes back with the slots its columns held, and the digest that
+ * release wrote adds up over the upgraded rows. */
+static void test_upgrade_of_the_release_fixture(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_store_close(&f->s);
+    remove_ledger(f->path);
+    char src[512];
+    snprintf(src, sizeof src, "%s/fixtures/ledger-v3.db", BW_TEST_DIR);
+    FILE *in = fopen(src, "rb"), *out = fopen(f->path, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+    /* What its columns say, read before the upgrade. */
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    projects_seen before = { 0 };
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT * FROM projects ORDER BY code", -1, &q, NULL),
+                     SQLITE_OK);
+    int firing = 0, acked = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        bw_project_state st;
+        memset(&st, 0, sizeof st);
+        st.budget = sqlite3_column_int64(q, 1);
+        st.paid_fiscal = sqlite3_column_int64(q, 2);
+        st.paid_other = sqlite3_column_int64(q, 3);
+        for (int k = 0; k < 4; k++) {
+            int c = 4 + 5 * k;
+            st.slot[k] = (bw_slot){ (uint8_t)sqlite3_column_int(q, c),
+                                    (uint8_t)sqlite3_column_int(q, c + 1),
+                                    (uint8_t)sqlite3_column_int(q, c + 2),
+                                    sqlite3_column_int64(q, c + 3), sqlite3_column_int64(q, c + 4) };
+            firing += st.slot[k].severity != 0;
+            acked += st.slot[k].acked != 0;
+        }
+        on_project(&before, (const char *)sqlite3_column_text(q, 0), &st,
+                   sqlite3_column_int64(q, 24));
+    }
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(before.n, 27);
+    assert_true(firing >= 5);
+    assert_int_equal(acked, 1);
+    int64_t digest = sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_digest'");
+
+    reopen(f);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+    projects_seen after = { 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &after, &err), 0);
+    assert_int_equal(after.n, before.n);
+    uint64_t sum = 0;
+    for (int i = 0; i < after.n; i++) {
+        assert_string_equal(after.code[i], before.code[i]);
+        same_state(&after.st[i], &before.st[i]);
+        assert_int_equal(after.upto[i], before.upto[i]);
+        sum += bw_store_row_digest(after.code[i], &after.st[i], after.upto[i]);
+    }
+    assert_int_equal(sum, (uint64_t)digest);
+    assert_int_equal(sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_digest'"), digest);
+    diff_count d = { 0 };
+    assert_int_equal(bw_store_verify(f->s, count_diff, &d, &err), 27);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(bw_store_integrity(f->s, true, NULL, NULL, &err), 0);
+}
+
+/* The slots text refuses what budgetwatchd never writes, saying what it is. */
+static void test_slots_text_refused(void **state)
+{
+    (void)state;
+    static const struct { const char *text, *why; } bad[] = {
+        { "lag", "does not start with a kind word and ':'" },
+        { ":1,0,0,1,1", "does not start with a kind word and ':'" },
+        { "late:1,0,0,1,1", "kind \"late\" is not a project kind this budgetwatchd knows: a newer" },
+        { "source_gap:1,0,0,1,1", "kind \"source_gap\" is not a project kind" },
+        { "lag:1,0,0,1,1;lag:1,0,0,1,1", "kind lag is there twice" },
+        { "lag:256,0,0,1,1", "the lag slot is not severity,acked,ms,since,last_sent in range" },
+        { "lag:-1,0,0,1,1", "the lag slot is not" },
+        { "lag:1,0,0,1", "the lag slot is not" },
+        { "lag:1,0,0,1,9223372036854775808", "the lag slot is not" },
+        { "lag:1,0,0,1,1,", "followed by ','" },
+        { "lag:1,0,0,1,1;", "the slots end in ';'" },
+        { "lag:1, 0,0,1,1", "the lag slot is not" },
+    };
+    bw_slot slot[BW_PROJECT_KINDS];
+    char why[192];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(bw_slots_parse(bad[i].text, strlen(bad[i].text), slot, why, sizeof why), -1);
+        if (strstr(why, bad[i].why) == NULL)
+            fail_msg("%s: got %s", bad[i].text, why);
+    }
+    /* The edges of int64, any order, and "" all read. */
+    const char *ok = "year_end:0,0,0,-9223372036854775808,9223372036854775807;lag:2,1,0,5,6";
+    assert_int_equal(bw_slots_parse(ok, strlen(ok), slot, why, sizeof why), 0);
+    assert_int_equal(slot[BW_KIND_YEAR_END].since, INT64_MIN);
+    assert_int_equal(slot[BW_KIND_YEAR_END].last_sent, INT64_MAX);
+    assert_int_equal(slot[BW_KIND_LAG].last_sent, 6);
+    assert_true(bw_slot_is_empty(&slot[BW_KIND_MILESTONE]));
+    assert_int_equal(bw_slots_parse("", 0, slot, why, sizeof why), 0);
+    for (int k = 0; k < BW_PROJECT_KINDS; k++)
+        assert_true(bw_slot_is_empty(&slot[k]));
+}
+
+/* A slots text altered in the file stops the restore walk, naming the row. */
+static void test_altered_slots_refused(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_project_state st = sample_state(1);
+    assert_int_equal(bw_store_project_save(f->s, "P1", &st, 1, &err), 0);
+    sql_exec(f->path, "UPDATE projects SET slots = 'lag:9,9' WHERE code = 'P1'");
+    projects_seen p = { 0 };
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), -1);
+    assert_int_equal(p.n, 0);
+    assert_non_null(strstr(err.msg, f->path));
+    assert_non_null(strstr(err.msg, "project P1: alert slots \"lag:9,9\": the lag slot is not"));
+    /* The statement is ready for the next walk. */
+    assert_int_equal(bw_store_project_save(f->s, "P1", &st, 1, &err), 0);
+    assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
+    assert_int_equal(p.n, 1);
 }
 
 /* Version 1 saved every touched row in each batch: after the upgrade, rows and
@@ -878,7 +1213,7 @@ static void test_upgrade_from_v1(void **state)
     assert_int_equal(insert(f->s, &e2), 1);
     save_totals(f->s, "P1", 150, 0);
     assert_int_equal(bw_store_event_max_rowid(f->s, &err), 2);
-    bw_store_close(&f->s);
+    to_v3(f);
     sql_exec(f->path, "ALTER TABLE projects DROP COLUMN upto");
     sql_exec(f->path, "ALTER TABLE rejects DROP COLUMN peer");
     sql_exec(f->path, "DELETE FROM meta");
@@ -887,7 +1222,7 @@ static void test_upgrade_from_v1(void **state)
     f->s = bw_store_open(f->path, false, &err);
     if (f->s == NULL)
         fail_msg("%s", err.msg);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
     projects_seen p = { 0 };
     assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
     assert_int_equal(p.n, 1);
@@ -941,12 +1276,12 @@ static void test_upgrade_from_v2(void **state)
     b.paid_other = 3;
     assert_int_equal(bw_store_project_save(f->s, "P1", &a, 4, &err), 0);
     assert_int_equal(bw_store_project_save(f->s, "P2", &b, 6, &err), 0);
-    bw_store_close(&f->s);
+    to_v3(f);
     sql_exec(f->path, "DELETE FROM meta; PRAGMA user_version = 2");
     f->s = bw_store_open(f->path, false, &err);
     if (f->s == NULL)
         fail_msg("%s", err.msg);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
     int64_t w = -1, digest = 0;
     assert_int_equal(bw_store_meta_get(f->s, "totals_upto", &w, &err), 1);
     assert_int_equal(w, 0);
@@ -964,6 +1299,17 @@ static void test_row_digest(void **state)
     st.budget = 1000;
     uint64_t base = bw_store_row_digest("P1", &st, 5);
     assert_int_equal(bw_store_row_digest("P1", &st, 5), base);
+    /* The values version 3 computed (bc5b873): the digests in the ledgers it
+     * wrote must hold after the upgrade. */
+    assert_int_equal(base, UINT64_C(0x0cf6f2b46d429dd5));
+    bw_project_state v3 = st;
+    v3.paid_fiscal = 700;
+    v3.paid_other = 30;
+    for (int k = 0; k < 4; k++)
+        v3.slot[k] = (bw_slot){ (uint8_t)(k % 3), (uint8_t)(k & 1), (uint8_t)(k + 1),
+                                1648742400 + k, 1649520000 - k };
+    assert_int_equal(bw_store_row_digest("130281217I5TGSXWWO284", &v3, 28),
+                     UINT64_C(0x038111e22b0653b9));
     assert_int_not_equal(bw_store_row_digest("P2", &st, 5), base);
     assert_int_not_equal(bw_store_row_digest("P1", &st, 6), base);
     bw_project_state t = st;
@@ -1140,6 +1486,10 @@ int main(void)
         T(test_newer_schema_refused),
         T(test_upgrade_from_v1),
         T(test_upgrade_from_v2),
+        T(test_upgrade_from_v3),
+        T(test_upgrade_of_the_release_fixture),
+        T(test_slots_text_refused),
+        T(test_altered_slots_refused),
         T(test_alerts_last_seq),
         T(test_row_digest),
         T(test_integrity_finds_damage),
