@@ -169,19 +169,31 @@ static bw_ctl_result op_verify(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 
 /* ---- changing ---- */
 
+/* Why a kind the table says may not be acknowledged is refused. */
+static const char *why_no_ack(int kind)
+{
+    switch (kind) {
+    case BW_KIND_SOURCE_GAP:
+        return "a source_gap is a one-time notice, never active, so there is nothing to "
+               "acknowledge";
+    case BW_KIND_LEDGER_DAMAGED:
+        return "ledger_damaged is ended only by restoring the ledger file from a backup "
+               "(budgetwatchd(8), DURABILITY AND DAMAGE), not by an ack";
+    default:
+        return "this kind is never acknowledged";
+    }
+}
+
 static bw_ctl_result op_ack(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 {
     int kind = bw_kind_parse(q->kind);
     bw_ctl_result rc = BW_CTL_REPLY;
-    if (kind == BW_KIND_SOURCE_GAP)
-        return fail(c->out, "a source_gap is a one-time notice, never active, so there is "
-                    "nothing to acknowledge; ack takes lag, milestone, overspend or year_end");
-    if (kind == BW_KIND_LEDGER_DAMAGED)
-        return fail(c->out, "ledger_damaged is ended only by restoring the ledger file from a "
-                    "backup (budgetwatchd(8), DURABILITY AND DAMAGE), not by an ack");
-    if (kind < 0 || kind >= BW_PROJECT_KINDS)
-        return fail(c->out, "kind must be lag, milestone, overspend or year_end, got \"%s\"",
-                    q->kind);
+    char kinds[128];
+    bw_kinds_ackable_list(kinds, sizeof kinds);
+    if (kind < 0)
+        return fail(c->out, "kind must be %s, got \"%s\"", kinds, q->kind);
+    if (!bw_kind_ackable(kind))
+        return fail(c->out, "%s; ack takes %s", why_no_ack(kind), kinds);
     int64_t ix = find_project(a, q->project, c->out, &rc);
     if (ix < 0)
         return rc;

@@ -35,6 +35,11 @@ struct bw_engine {
     size_t ndirty;
     uint32_t *unit_off;         /* projects of unit u: unit_member[unit_off[u] .. unit_off[u+1]) */
     uint32_t *unit_member;
+    /* The department's paid total and budget. Every figure is >= 0, so while
+     * these fit in int64 so does every unit's subtotal: a payment, budget or
+     * restored row that would overflow them is refused, and the status sums
+     * need no check. */
+    int64_t sum_paid, sum_budget;
 };
 
 void bw_engine_opts_default(bw_engine_opts *o)
@@ -393,6 +398,11 @@ bw_engine *bw_engine_new(bw_plan **plan, const bw_calendar *cal, const bw_engine
         goto fail;
     for (size_t i = 0; i < e->n; i++) {
         e->p[i].st.budget = bw_plan_project(e->plan, i)->budget;
+        if (!bw_fen_add(e->sum_budget, e->p[i].st.budget, &e->sum_budget)) {
+            bw_err_set(err, "the plan's budgets add up to more than %lld fen; check the plan",
+                       (long long)INT64_MAX);
+            goto fail;
+        }
         e->p[i].next_at = BW_NEVER;
         e->p[i].heap_pos = NOT_IN_HEAP;
         mark_dirty(e, (uint32_t)i);   /* first evaluate schedules every project */
@@ -465,6 +475,10 @@ static int new_paid(const bw_engine *e, uint32_t ix, bw_event_type type, bw_fund
     }
     if (!bw_fen_add(bucket, amount, out) || !bw_fen_add(*out, rest, &total))
         return bw_err_set(err, "paid total of project %s would overflow", code);
+    if (!bw_fen_add(e->sum_paid, amount, &total))
+        return bw_err_set(err, "payment of %lld fen to project %s would take the department's paid "
+                          "total past %lld fen; check the amount", (long long)amount, code,
+                          (long long)INT64_MAX);
     return 0;
 }
 
@@ -481,10 +495,9 @@ int bw_engine_apply(bw_engine *e, uint32_t ix, bw_event_type type, bw_fund fund,
     int64_t v;
     if (new_paid(e, ix, type, fund, amount, &v, err))
         return -1;
-    if (fund == BW_FUND_OTHER)
-        e->p[ix].st.paid_other = v;
-    else
-        e->p[ix].st.paid_fiscal = v;
+    int64_t *bucket = fund == BW_FUND_OTHER ? &e->p[ix].st.paid_other : &e->p[ix].st.paid_fiscal;
+    e->sum_paid += v - *bucket;     /* checked by new_paid */
+    *bucket = v;
     mark_dirty(e, ix);
     return 0;
 }
@@ -495,6 +508,12 @@ int bw_engine_adjust(bw_engine *e, uint32_t ix, int64_t budget, bw_err *err)
         return bw_err_set(err, "no project with index %u", ix);
     if (budget <= 0)
         return bw_err_set(err, "a budget must be more than 0 fen, got %lld", (long long)budget);
+    int64_t sum;
+    if (!bw_fen_add(e->sum_budget - e->p[ix].st.budget, budget, &sum))
+        return bw_err_set(err, "a budget of %lld fen for project %s would take the department's "
+                          "budget past %lld fen; check the amount", (long long)budget,
+                          bw_plan_project(e->plan, ix)->code, (long long)INT64_MAX);
+    e->sum_budget = sum;
     e->p[ix].st.budget = budget;
     mark_dirty(e, ix);
     return 0;
@@ -679,6 +698,16 @@ int bw_engine_restore(bw_engine *e, uint32_t ix, const bw_project_state *st, bw_
         return bw_err_set(err, "saved state of project %s is invalid (budget %lld, paid %lld + %lld)",
                           bw_plan_project(e->plan, ix)->code, (long long)st->budget,
                           (long long)st->paid_fiscal, (long long)st->paid_other);
+    const bw_project_state *was = &e->p[ix].st;
+    int64_t paid, budget;
+    if (!bw_fen_add(e->sum_paid - was->paid_fiscal - was->paid_other, st->paid_fiscal, &paid) ||
+        !bw_fen_add(paid, st->paid_other, &paid) ||
+        !bw_fen_add(e->sum_budget - was->budget, st->budget, &budget))
+        return bw_err_set(err, "saved state of project %s takes the department's totals past %lld "
+                          "fen; run `budgetwatchd --verify`", bw_plan_project(e->plan, ix)->code,
+                          (long long)INT64_MAX);
+    e->sum_paid = paid;
+    e->sum_budget = budget;
     e->p[ix].st = *st;
     mark_dirty(e, ix);
     return 0;

@@ -174,9 +174,10 @@ static void test_rejections(void **state)
     const int64_t t = FX_JAN1 + 10 * FX_DAY;
 
     /* What the refunds and the overflow refer to: d1 paid 500 to P, big
-     * filled Q's fiscal bucket to 5 fen short of the largest amount. */
+     * filled Q's fiscal bucket so that the department's paid total is 5 fen
+     * short of the largest amount (every subtotal must stay representable). */
     bw_event d1 = fx_event("bank", "d1", P, 500, t);
-    bw_event big = fx_event("bank", "big", Q, INT64_MAX - 5, t);
+    bw_event big = fx_event("bank", "big", Q, INT64_MAX - 505, t);
     assert_int_equal(send_ev(a, &d1, &ack), BW_STEP_OK);
     assert_int_equal(ack.status, BW_ACK_ACCEPTED);
     assert_int_equal(send_ev(a, &big, &ack), BW_STEP_OK);
@@ -220,9 +221,9 @@ static void test_rejections(void **state)
           BW_REJ_BAD_REFUND, "bank", "r5", "more than the 500 fen left of \"d1\"" },
         { "refund of another project's payment", fx_event("bank", "r6", Q, 10, t), NULL, 0, NULL,
           BW_REJ_BAD_REFUND, "bank", "r6", "its original \"d1\" paid project" },
-        { "overflow of a fund", fx_event("bank", "o1", Q, 6, t), NULL, 0, NULL,
+        { "overflow of a fund", fx_event("bank", "o1", Q, 506, t), NULL, 0, NULL,
           BW_REJ_OVERFLOW, "bank", "o1", "would overflow" },
-        { "overflow of the total", fx_event("bank", "o2", Q, 6, t), NULL, 0, NULL,
+        { "overflow of the total", fx_event("bank", "o2", Q, 506, t), NULL, 0, NULL,
           BW_REJ_OVERFLOW, "bank", "o2", "would overflow" },
         { "not msgpack", { 0 }, garbage, sizeof garbage, NULL, BW_REJ_MALFORMED, "", "", "" },
         { "no amount", { 0 }, NULL, 0, NULL, BW_REJ_MALFORMED, "bank", "m2", "'amount'" },
@@ -231,6 +232,8 @@ static void test_rejections(void **state)
           BW_REJ_UNAUTHORIZED, "bank", "k1", "sent with the key of \"mallory\"" },
         { "key removed", fx_event("bank", "k2", P, 100, t), NULL, 0, "",
           BW_REJ_UNAUTHORIZED, "bank", "k2", "no longer authorized" },
+        { "overflow of the department", fx_event("bank", "o3", P, 6, t), NULL, 0, NULL,
+          BW_REJ_OVERFLOW, "bank", "o3", "the department's paid total" },
     };
     size_t n = sizeof cases / sizeof cases[0];
     /* The fields fx_event does not set. */
@@ -489,9 +492,14 @@ static int m_apply(model *m, const bw_app *a, const bw_event *ev, bw_reject_clas
         *bucket -= ev->amount;
         m->refunds_by_ref += ev->ref[0] != '\0';
     } else {
-        int64_t v, total;
+        int64_t v, total, dept = 0;
+        for (size_t i = 0; i < m->np; i++)     /* sums of fen >= 0 cannot wrap below */
+            if (__builtin_add_overflow(dept, m->fiscal[i], &dept) ||
+                __builtin_add_overflow(dept, m->other[i], &dept))
+                dept = INT64_MAX;
         if (__builtin_add_overflow(*bucket, ev->amount, &v) ||
-            __builtin_add_overflow(v, rest, &total)) {
+            __builtin_add_overflow(v, rest, &total) ||
+            __builtin_add_overflow(dept, ev->amount, &dept)) {
             *cls = BW_REJ_OVERFLOW;
             return BW_ACK_REJECTED;
         }
