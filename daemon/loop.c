@@ -140,6 +140,7 @@ static int commit(bw_daemon *d, bw_err *err)
             sync_failed(d, err);
             return -1;
         }
+        release(d);             /* the older batches' acks first */
         send_acks(d, bw_batch_ack(a->batch, 0), bw_batch_nacks(a->batch));
         bw_batch_clear_acks(a->batch);
     }
