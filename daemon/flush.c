@@ -128,6 +128,8 @@ size_t bw_flush_ready(bw_flush *f, bw_pending_ack **acks)
 
 void bw_flush_sent(bw_flush *f)
 {
+    if (f->nready == 0)
+        return;                 /* acks may be NULL yet */
     memmove(f->acks, f->acks + f->nready, (f->nacks - f->nready) * sizeof *f->acks);
     f->nacks -= f->nready;
     f->nready = 0;
