@@ -1211,13 +1211,9 @@ static sqlite3_stmt *history_stmt(bw_store *s, const bw_history_filter *f, int *
     return q;
 }
 
-int bw_store_history_each(bw_store *s, const bw_history_filter *f, bw_alert_msg_fn fn, void *ctx,
-                          bw_err *err)
+/* Steps q (bound) and calls fn for each alert it returns, until fn says stop. */
+static int alerts_walk(bw_store *s, sqlite3_stmt *q, bw_alert_msg_fn fn, void *ctx, bw_err *err)
 {
-    int bad;
-    sqlite3_stmt *q = history_stmt(s, f, &bad);
-    if (bad)
-        return run(s, q, 1, err, "reading the alert log");
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         bw_alert_msg a;
@@ -1234,25 +1230,22 @@ int bw_store_history_each(bw_store *s, const bw_history_filter *f, bw_alert_msg_
     return 0;
 }
 
+int bw_store_history_each(bw_store *s, const bw_history_filter *f, bw_alert_msg_fn fn, void *ctx,
+                          bw_err *err)
+{
+    int bad;
+    sqlite3_stmt *q = history_stmt(s, f, &bad);
+    if (bad)
+        return run(s, q, 1, err, "reading the alert log");
+    return alerts_walk(s, q, fn, ctx, err);
+}
+
 int bw_store_alerts_after(bw_store *s, uint64_t after, bw_alert_msg_fn fn, void *ctx, bw_err *err)
 {
     sqlite3_stmt *q = s->st[ST_ALERT_AFTER];
     if (bind_i64(q, 1, (int64_t)after))
         return run(s, q, 1, err, "reading the alert log after #%llu", (unsigned long long)after);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        bw_alert_msg a;
-        if (alert_row(s, q, &a, err)) {
-            release(q);
-            return -1;
-        }
-        if (fn(ctx, &a) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return run(s, q, 1, err, "reading the alert log after #%llu", (unsigned long long)after);
-    release(q);
-    return 0;
+    return alerts_walk(s, q, fn, ctx, err);
 }
 
 /* ---- meta ---- */
