@@ -214,44 +214,88 @@ void bw_views_alert_msg(const bw_app *a, const bw_alert *al, bw_alert_msg *m)
     m->since = al->since;
 }
 
+/* What makes one active alert's message: 16 bytes, not a message's 1.4 KB. */
+typedef struct active_ref {
+    uint64_t seq;
+    uint32_t project;
+    uint8_t kind;
+} active_ref;
+
+typedef struct active_ctx {
+    const bw_app *a;
+    active_ref r[];
+} active_ctx;
+
+static void make_active(const void *ctx, size_t i, bw_alert_msg *out)
+{
+    const active_ctx *c = ctx;
+    bw_alert al;
+    /* The view lives within the loop turn that built it: still active. */
+    (void)bw_engine_active(c->a->engine, c->r[i].project, (bw_alert_kind)c->r[i].kind, &al);
+    bw_views_alert_msg(c->a, &al, out);
+    out->seq = c->r[i].seq;
+}
+
+/* A slot that is not empty is an active alert (bw_engine_active). */
+static bool active(const bw_app *a, size_t project, int kind)
+{
+    return bw_engine_state(a->engine, (uint32_t)project)->slot[kind].severity != BW_SEV_NONE;
+}
+
+static size_t count_active(const bw_app *a)
+{
+    size_t n = 0, np = bw_plan_nprojects(bw_engine_plan(a->engine));
+    for (size_t i = 0; i < np; i++)
+        for (int k = 0; k < BW_PROJECT_KINDS; k++)
+            n += active(a, i, k);
+    return n;
+}
+
+/* Looks up, in chunks, the seq of each alert's last message in the log. */
+static int active_seqs(bw_app *a, active_ctx *c, size_t n, bw_err *err)
+{
+    enum { CHUNK = 4096 };
+    bw_alert_key keys[CHUNK];
+    uint64_t seqs[CHUNK];
+    const bw_plan *p = bw_engine_plan(a->engine);
+    for (size_t at = 0; at < n; at += CHUNK) {
+        size_t m = n - at < CHUNK ? n - at : CHUNK;
+        for (size_t i = 0; i < m; i++)
+            keys[i] = (bw_alert_key){ bw_plan_project(p, c->r[at + i].project)->code,
+                                      bw_kind_name(c->r[at + i].kind) };
+        if (bw_store_alerts_last_seq(a->store, keys, m, seqs, err))
+            return -1;
+        for (size_t i = 0; i < m; i++)
+            c->r[at + i].seq = seqs[i];
+    }
+    return 0;
+}
+
 /* The active alerts, and for each the seq of its last message: a client
  * that read this snapshot, then follows the stream, tells by seq which
  * streamed messages the snapshot already holds (PROTOCOL.md §1.4). */
 int bw_views_alerts(bw_app *a, bw_view_alerts *v, bw_err *err)
 {
-    const bw_plan *p = bw_engine_plan(a->engine);
-    size_t np = bw_plan_nprojects(p);
+    size_t n = count_active(a), np = bw_plan_nprojects(bw_engine_plan(a->engine));
     memset(v, 0, sizeof *v);
     v->seq = bw_batch_published_seq(a->batch);
-    for (size_t i = 0; i < np; i++)
-        for (int k = 0; k < BW_PROJECT_KINDS; k++) {
-            bw_alert al;
-            bw_alert_msg m;
-            if (!bw_engine_active(a->engine, (uint32_t)i, (bw_alert_kind)k, &al))
-                continue;
-            bw_views_alert_msg(a, &al, &m);
-            if (bw_view_alerts_add(v, &m)) {
-                bw_view_alerts_free(v);
-                return bw_err_set(err, "out of memory listing the active alerts of %zu projects", np);
-            }
-        }
-    bw_alert_key *keys = malloc((v->n ? v->n : 1) * sizeof *keys);
-    uint64_t *seqs = malloc((v->n ? v->n : 1) * sizeof *seqs);
-    int rc = -1;
-    if (keys == NULL || seqs == NULL) {
-        bw_err_set(err, "out of memory listing the active alerts of %zu projects", np);
-    } else {
-        for (size_t i = 0; i < v->n; i++)
-            keys[i] = (bw_alert_key){ v->items[i].project, bw_kind_name(v->items[i].kind) };
-        rc = bw_store_alerts_last_seq(a->store, keys, v->n, seqs, err);
-        for (size_t i = 0; rc == 0 && i < v->n; i++)
-            v->items[i].seq = seqs[i];
-    }
-    free(keys);
-    free(seqs);
-    if (rc)
+    active_ctx *c = malloc(sizeof *c + (n ? n : 1) * sizeof c->r[0]);
+    if (c == NULL)
+        return bw_err_set(err, "out of memory listing the %zu active alerts of %zu projects", n, np);
+    c->a = a;
+    size_t k = 0;
+    for (size_t i = 0; i < np && k < n; i++)
+        for (int kind = 0; kind < BW_PROJECT_KINDS; kind++)
+            if (active(a, i, kind))
+                c->r[k++] = (active_ref){ 0, (uint32_t)i, (uint8_t)kind };
+    v->make = make_active;
+    v->ctx = c;
+    v->n = k;
+    if (active_seqs(a, c, k, err)) {
         bw_view_alerts_free(v);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 typedef struct history_ctx {

@@ -54,8 +54,18 @@ void bw_view_status_free(bw_view_status *v)
 void bw_view_alerts_free(bw_view_alerts *v)
 {
     free(v->items);
+    free(v->ctx);
     v->items = NULL;
+    v->ctx = NULL;
     v->n = v->cap = 0;
+}
+
+void bw_view_alerts_get(const bw_view_alerts *v, size_t i, bw_alert_msg *out)
+{
+    if (v->items != NULL)
+        *out = v->items[i];
+    else
+        v->make(v->ctx, i, out);
 }
 
 void bw_view_verify_free(bw_view_verify *v)
@@ -163,8 +173,11 @@ static void alerts_list(bw_mapw *m, const bw_view_alerts *v)
 {
     msgpack_packer *pk = bw_mapw_key(m, "alerts");
     msgpack_pack_array(pk, v->n);
-    for (size_t i = 0; i < v->n; i++)
-        bw_alert_pack(pk, &v->items[i]);
+    for (size_t i = 0; i < v->n; i++) {
+        bw_alert_msg a;
+        bw_view_alerts_get(v, i, &a);
+        bw_alert_pack(pk, &a);
+    }
 }
 
 void bw_view_alerts_put(bw_mapw *m, const bw_view_alerts *v)

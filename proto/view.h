@@ -73,12 +73,17 @@ typedef struct bw_view_stats {
 } bw_view_stats;
 
 /* Alert messages: the active alerts (each with the seq it was last
- * published with) or a stretch of the history. */
+ * published with) or a stretch of the history. A history holds its
+ * messages (items); the active alerts of a province's plan may be millions,
+ * so that view holds what makes each (make, with ctx, owned by the view)
+ * and a message is made only when it is read (bw_view_alerts_get). */
 typedef struct bw_view_alerts {
     uint64_t seq;               /* active: the last alert seq published */
     bool truncated;             /* history: the log holds older matching alerts */
     size_t n, cap;
-    bw_alert_msg *items;
+    bw_alert_msg *items;        /* or NULL, and then: */
+    void (*make)(const void *ctx, size_t i, bw_alert_msg *out);
+    void *ctx;                  /* freed with the view */
 } bw_view_alerts;
 
 typedef struct bw_view_difference {
@@ -97,8 +102,10 @@ typedef struct bw_view_verify {
 void bw_view_status_free(bw_view_status *v);
 void bw_view_alerts_free(bw_view_alerts *v);
 void bw_view_verify_free(bw_view_verify *v);
-/* Appends a copy of m; -1 when out of memory. */
+/* Appends a copy of m (a view with items); -1 when out of memory. */
 int bw_view_alerts_add(bw_view_alerts *v, const bw_alert_msg *m);
+/* The i-th message of the view, i < n. */
+void bw_view_alerts_get(const bw_view_alerts *v, size_t i, bw_alert_msg *out);
 
 /* Encoders: each adds the view's keys to the reply map m (PROTOCOL.md §3). */
 void bw_view_row_pack(msgpack_sbuffer *sb, const bw_view_row *r);
