@@ -327,8 +327,7 @@ int bw_views_history(bw_app *a, const bw_history_filter *f, bw_view_alerts *v, b
     }
     v->truncated = v->n > want;
     if (v->truncated) {
-        memmove(v->items, v->items + 1, (v->n - 1) * sizeof *v->items);
-        v->n--;
+        bw_view_alerts_drop_first(v);
     }
     return 0;
 }

@@ -53,19 +53,20 @@ void bw_view_status_free(bw_view_status *v)
 
 void bw_view_alerts_free(bw_view_alerts *v)
 {
-    free(v->items);
+    msgpack_sbuffer_destroy(&v->packed);
+    free(v->off);
     free(v->ctx);
-    v->items = NULL;
-    v->ctx = NULL;
-    v->n = v->cap = 0;
+    memset(v, 0, sizeof *v);
 }
 
 void bw_view_alerts_get(const bw_view_alerts *v, size_t i, bw_alert_msg *out)
 {
-    if (v->items != NULL)
-        *out = v->items[i];
-    else
+    char why[BW_WHY_MAX];
+    if (v->make != NULL)
         v->make(v->ctx, i, out);
+    else if (bw_alert_decode(v->packed.data + v->off[i], v->off[i + 1] - v->off[i], out, why,
+                             sizeof why))
+        memset(out, 0, sizeof *out);    /* cannot happen: packed by bw_alert_encode */
 }
 
 void bw_view_verify_free(bw_view_verify *v)
@@ -83,16 +84,37 @@ void bw_view_verify_free(bw_view_verify *v)
 
 int bw_view_alerts_add(bw_view_alerts *v, const bw_alert_msg *m)
 {
-    if (v->n == v->cap) {
+    if (v->n + 2 > v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 64;
-        bw_alert_msg *items = realloc(v->items, cap * sizeof *items);
-        if (items == NULL)
+        size_t *off = realloc(v->off, cap * sizeof *off);
+        if (off == NULL)
             return -1;
-        v->items = items;
+        v->off = off;
         v->cap = cap;
     }
-    v->items[v->n++] = *m;
+    msgpack_sbuffer one;
+    msgpack_sbuffer_init(&one);
+    int rc = bw_alert_encode(m, &one);
+    v->off[v->n] = v->packed.size;
+    if (rc == 0 && msgpack_sbuffer_write(&v->packed, one.data, one.size) != 0)
+        rc = -1;
+    msgpack_sbuffer_destroy(&one);
+    if (rc)
+        return -1;
+    v->off[++v->n] = v->packed.size;
     return 0;
+}
+
+void bw_view_alerts_drop_first(bw_view_alerts *v)
+{
+    if (v->n == 0)
+        return;
+    size_t cut = v->off[1];
+    memmove(v->packed.data, v->packed.data + cut, v->packed.size - cut);
+    v->packed.size -= cut;
+    for (size_t i = 0; i < v->n; i++)
+        v->off[i] = v->off[i + 1] - cut;
+    v->n--;
 }
 
 void bw_view_row_pack(msgpack_sbuffer *sb, const bw_view_row *r)
@@ -173,6 +195,11 @@ static void alerts_list(bw_mapw *m, const bw_view_alerts *v)
 {
     msgpack_packer *pk = bw_mapw_key(m, "alerts");
     msgpack_pack_array(pk, v->n);
+    if (v->make == NULL) {      /* already packed */
+        if (v->n > 0)
+            msgpack_sbuffer_write(m->sb, v->packed.data, v->packed.size);
+        return;
+    }
     for (size_t i = 0; i < v->n; i++) {
         bw_alert_msg a;
         bw_view_alerts_get(v, i, &a);

@@ -73,15 +73,19 @@ typedef struct bw_view_stats {
 } bw_view_stats;
 
 /* Alert messages: the active alerts (each with the seq it was last
- * published with) or a stretch of the history. A history holds its
- * messages (items); the active alerts of a province's plan may be millions,
- * so that view holds what makes each (make, with ctx, owned by the view)
- * and a message is made only when it is read (bw_view_alerts_get). */
+ * published with) or a stretch of the history. Neither holds a struct per
+ * message (1.4 KB): a history keeps its messages packed as on the wire
+ * (about 300 bytes each, up to 100,000 of them), and the active alerts of a
+ * province's plan, which may be millions, keep what makes each (make, with
+ * ctx). bw_view_alerts_get gives the i-th as a struct either way. */
 typedef struct bw_view_alerts {
     uint64_t seq;               /* active: the last alert seq published */
     bool truncated;             /* history: the log holds older matching alerts */
-    size_t n, cap;
-    bw_alert_msg *items;        /* or NULL, and then: */
+    size_t n;
+    /* history: message i is packed[off[i] .. off[i + 1]) */
+    msgpack_sbuffer packed;
+    size_t *off, cap;
+    /* active: */
     void (*make)(const void *ctx, size_t i, bw_alert_msg *out);
     void *ctx;                  /* freed with the view */
 } bw_view_alerts;
@@ -102,8 +106,10 @@ typedef struct bw_view_verify {
 void bw_view_status_free(bw_view_status *v);
 void bw_view_alerts_free(bw_view_alerts *v);
 void bw_view_verify_free(bw_view_verify *v);
-/* Appends a copy of m (a view with items); -1 when out of memory. */
+/* Appends m to a history view (zeroed to start); -1 when out of memory. */
 int bw_view_alerts_add(bw_view_alerts *v, const bw_alert_msg *m);
+/* Drops a history view's first (oldest) message. */
+void bw_view_alerts_drop_first(bw_view_alerts *v);
 /* The i-th message of the view, i < n. */
 void bw_view_alerts_get(const bw_view_alerts *v, size_t i, bw_alert_msg *out);
 

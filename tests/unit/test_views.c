@@ -340,8 +340,11 @@ static void test_alerts_and_history(void **state)
     assert_int_equal(bw_views_history(a, &h, &v, &err), 0);
     assert_int_equal(v.n, 3);
     assert_true(v.truncated);
-    for (size_t i = 0; i < 3; i++)
-        assert_int_equal(v.items[i].seq, log.m[log.n - 3 + i].seq);
+    for (size_t i = 0; i < 3; i++) {
+        bw_alert_msg got;
+        bw_view_alerts_get(&v, i, &got);
+        assert_int_equal(got.seq, log.m[log.n - 3 + i].seq);
+    }
     bw_view_alerts_free(&v);
     h.limit = 0;
     assert_int_equal(bw_views_history(a, &h, &v, &err), 0);
@@ -360,8 +363,11 @@ static void test_alerts_and_history(void **state)
     bw_history_filter hp = { p, NULL, false, 0, false, 0, 0 };
     assert_int_equal(bw_views_history(a, &hp, &v, &err), 0);
     assert_int_equal(v.n, mine);
-    for (size_t i = 0; i < v.n; i++)
-        assert_string_equal(v.items[i].project, p);
+    for (size_t i = 0; i < v.n; i++) {
+        bw_alert_msg got;
+        bw_view_alerts_get(&v, i, &got);
+        assert_string_equal(got.project, p);
+    }
     bw_view_alerts_free(&v);
 }
 
