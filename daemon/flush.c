@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 static void sync_work(uv_work_t *w)
 {
     bw_flush *f = w->data;
@@ -45,10 +47,15 @@ static void start(bw_flush *f)
     f->seq_syncing = f->seq_committed;
     f->work.data = f;
     f->rc = 0;
-    if (uv_queue_work(f->loop, &f->work, sync_work, sync_done) == 0)
+    int rc = uv_queue_work(f->loop, &f->work, sync_work, sync_done);
+    if (rc == 0) {
         f->busy = true;
-    else
-        f->nsyncing = 0;        /* the next commit tries again; bw_flush_now covers a stop */
+        return;
+    }
+    /* The next commit (or a control request, or the stop) syncs them. */
+    f->nsyncing = 0;
+    bw_log(BW_LOG_WARNING, "cannot start the ledger's sync on a worker (%s); the acks wait for "
+           "the next commit", uv_strerror(rc));
 }
 
 int bw_flush_init(bw_flush *f, uv_loop_t *loop, bw_app *a, bool apart, bw_flush_fn fn, void *ctx,
