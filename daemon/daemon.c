@@ -70,6 +70,8 @@ int bw_app_open(bw_app *a, bw_err *err)
     bw_calendar cal;
     if (bw_tz_calendar(a->cfg.timezone, a->cfg.fiscal_year, &cal, err))
         return BW_EXIT_CONFIG;
+    if (bw_store_days_set(a->store, &cal, err))
+        return bw_app_store_exit(err);
     int have = bw_store_meta_get(a->store, "now", &now, err);
     if (have < 0 || bw_store_meta_get(a->store, "alert_seq", &seq, err) < 0)
         return bw_app_store_exit(err);
@@ -113,8 +115,13 @@ int bw_daemon_rebuild_totals(const bw_config *cfg, int64_t *rows, bw_err *err)
     snprintf(path, sizeof path, "%s/ledger.db", cfg->state_dir);
     int rc = lock_state(cfg, &fd, err);
     if (rc == 0) {
-        bw_store *s = bw_store_open(path, cfg->sync_full, err);
-        if (s == NULL || bw_store_rebuild_totals(s, rows, err))
+        bw_calendar cal;
+        if (bw_tz_calendar(cfg->timezone, cfg->fiscal_year, &cal, err))
+            rc = BW_EXIT_CONFIG;
+        /* The daily sums too, keyed by the plan's days (bw_store_days_set). */
+        bw_store *s = rc ? NULL : bw_store_open(path, cfg->sync_full, err);
+        if (rc == 0 && (s == NULL || bw_store_days_set(s, &cal, err) ||
+                        bw_store_rebuild_totals(s, rows, err)))
             rc = bw_app_store_exit(err);
         bw_store_close(&s);
     }

@@ -248,6 +248,9 @@ bw_step bw_ingest_event(bw_app *a, const void *raw, size_t len, const char *peer
         cls = ev.type == BW_EV_REFUND ? BW_REJ_BAD_REFUND : BW_REJ_OVERFLOW;
         return bw_ingest_reject(a, cls, ev.src, ev.id, raw, len, why, peer, ack, replay);
     }
+    /* Accepted: its day's sum moves in the same transaction (schema 5). */
+    if (bw_store_daily_add(a->store, &ev, &err))
+        return bw_batch_fail(a->batch, &err);
     if (bw_engine_apply(a->engine, (uint32_t)ix, ev.type, ev.fund, ev.amount, &err))
         return bw_batch_fail(a->batch, &err);   /* checked above: cannot happen */
     bw_batch_touch_totals(a->batch, (uint32_t)ix);

@@ -23,10 +23,16 @@
  *                unit_name, project, project_name, budget, paid, shortfall,
  *                rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src,
  *                expected_seq, got_seq, by, note (NULL where a field is empty)
+ *   daily        (project, day) PRIMARY KEY, fiscal, other (net fen: refunds
+ *                subtracted), events: every accepted event of the project whose
+ *                ts falls in the local day starting at `day` (Unix s of its
+ *                midnight in the plan's time zone), written in the
+ *                transaction of the events (version 5; see bw_store_days_set)
  *   meta         key PRIMARY KEY, val INTEGER (alert_seq, now, totals_upto,
  *                totals_digest = the sum mod 2^64 of bw_store_row_digest over
  *                every projects row, written with them; version 3 on; the same
- *                value for the same rows in version 4)
+ *                value for the same rows in version 4; daily_days = the
+ *                digest of the day boundaries daily is keyed by, 0 = UTC days)
  * Times are Unix seconds (UTC), money integer fen. Every statement is prepared
  * once at open; one event is one INSERT ... ON CONFLICT DO NOTHING. */
 #include "store.h"
@@ -43,7 +49,7 @@
 
 #include "slots.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 /* The UNIQUE (src, id) index takes inserts all over the file once the ledger is
  * large; a bigger page cache than SQLite's 2 MiB default keeps them in memory. */
 #define CACHE_KIB 32768
@@ -65,6 +71,15 @@
     " code TEXT PRIMARY KEY, budget INTEGER NOT NULL,"                                 \
     " paid_fiscal INTEGER NOT NULL, paid_other INTEGER NOT NULL,"                      \
     " upto INTEGER NOT NULL, slots TEXT NOT NULL) STRICT, WITHOUT ROWID;"
+
+/* Version 5: the daily sums of the events (the as-of status, the series), and
+ * the index on ts that finds the events of a part of a day. */
+#define DAILY_SCHEMA                                                                   \
+    "CREATE TABLE daily ("                                                             \
+    " project TEXT NOT NULL, day INTEGER NOT NULL, fiscal INTEGER NOT NULL,"           \
+    " other INTEGER NOT NULL, events INTEGER NOT NULL,"                                \
+    " PRIMARY KEY (project, day)) STRICT, WITHOUT ROWID;"                              \
+    "CREATE INDEX events_ts ON events (ts);"
 
 static const char schema_sql[] =
     "CREATE TABLE events ("
@@ -107,6 +122,7 @@ static const char schema_sql[] =
     "CREATE INDEX alerts_unit ON alerts (unit);"
     "CREATE INDEX alerts_at ON alerts (at);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, val INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+    DAILY_SCHEMA
     /* A new ledger has saved no row: every event is after the watermark, and
      * the digest of no rows is 0. Both keys are always present from here on. */
     "INSERT INTO meta (key, val) VALUES ('totals_upto', 0), ('totals_digest', 0);";
@@ -137,6 +153,8 @@ enum {
     ST_PROJ_SAVE, ST_PROJ_EACH, ST_SRC_SAVE, ST_SRC_EACH, ST_ADJ_INSERT, ST_ADJ_LATEST,
     ST_ALERT_INSERT, ST_META_SET, ST_META_GET, ST_VERIFY, ST_EV_MAX_ROWID,
     ST_ALERT_AFTER,
+    ST_DAILY_ADD, ST_DAILY_BEFORE, ST_DAILY_SPAN, ST_DAILY_PROJECT,
+    ST_DAILY_ALL,
     ST_COUNT
 };
 
@@ -183,6 +201,18 @@ static const char *const sql[ST_COUNT] = {
     [ST_META_GET] = "SELECT val FROM meta WHERE key = ?1",
     [ST_EV_MAX_ROWID] = "SELECT coalesce(max(rowid), 0) FROM events",
     [ST_ALERT_AFTER] = "SELECT " ALERT_COLS " FROM alerts WHERE seq > ?1 ORDER BY seq",
+    [ST_DAILY_ADD] = "INSERT INTO daily (project, day, fiscal, other, events)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (project, day) DO UPDATE SET"
+                     " fiscal = fiscal + excluded.fiscal, other = other + excluded.other,"
+                     " events = events + excluded.events",
+    /* Whole days before a day, then the events of the part of a day: the
+     * as-of status (bw_store_paid_at). */
+    [ST_DAILY_BEFORE] = "SELECT project, fiscal, other FROM daily WHERE day < ?1",
+    [ST_DAILY_SPAN] = "SELECT project, CASE type WHEN 0 THEN amount ELSE -amount END, fund"
+                      " FROM events WHERE ts >= ?1 AND ts <= ?2",
+    [ST_DAILY_PROJECT] = "SELECT project, day, fiscal + other FROM daily WHERE project = ?1"
+                         " ORDER BY day",
+    [ST_DAILY_ALL] = "SELECT project, day, fiscal + other FROM daily",
     /* Totals recomputed from the ledger beside the saved ones, in one
      * GROUP BY over both (a project on one side only shows up as well). A
      * FULL JOIN of the saved rows with the per-project sums did the same in
@@ -217,6 +247,10 @@ struct bw_store {
     char *path;
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *hist[HIST_VARIANTS];
+    /* The local days the daily sums are keyed by (bw_store_days_set);
+     * without a calendar, UTC days. */
+    bool have_cal;
+    bw_calendar cal;
 };
 
 /* ---- errors and statement helpers ---- */
@@ -422,7 +456,7 @@ static int create_schema(bw_store *s, bw_err *err)
         goto undo;
     }
     if (exec(s, schema_sql, err, "creating the schema") ||
-        exec(s, "PRAGMA user_version = 4", err, "setting the schema version") ||
+        exec(s, "PRAGMA user_version = 5", err, "setting the schema version") ||
         exec(s, "COMMIT", err, "creating the schema"))
         goto undo;
     return 0;
@@ -612,6 +646,111 @@ undo:
     return -1;
 }
 
+/* ---- daily sums: keys and rebuilding ---- */
+
+#define UTC_DAY 86400
+
+/* The start of the day an instant falls in: the local midnight of the
+ * calendar's year, else the UTC midnight (not after the year's end, so that
+ * the keys grow with ts across the year's edges). Every event of the day
+ * starting at d has ts in [d, next day), so "day < d" is "ts < d". */
+static int64_t day_of(const bw_store *s, int64_t ts)
+{
+    int64_t utc = ts < INT64_MIN + UTC_DAY ? INT64_MIN : ts - ((ts % UTC_DAY) + UTC_DAY) % UTC_DAY;
+    if (!s->have_cal)
+        return utc;
+    const bw_calendar *c = &s->cal;
+    if (ts >= c->day_start[c->ndays])
+        return utc > c->day_start[c->ndays] ? utc : c->day_start[c->ndays];
+    if (ts < c->day_start[0])
+        return utc;
+    int lo = 0, hi = c->ndays;          /* day_start[lo] <= ts < day_start[hi] */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (c->day_start[mid] <= ts)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return c->day_start[lo];
+}
+
+/* What the daily table is keyed by: 0 for UTC days, else a digest (FNV-1a)
+ * of the calendar's midnights, kept in meta daily_days. */
+static int64_t days_digest(const bw_store *s)
+{
+    if (!s->have_cal)
+        return 0;
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i <= s->cal.ndays; i++) {
+        uint64_t v = (uint64_t)s->cal.day_start[i];
+        for (int b = 0; b < 8; b++) {
+            h ^= (v >> (8 * b)) & 0xff;
+            h *= 1099511628211ull;
+        }
+    }
+    return (int64_t)(h | 1);            /* never 0, which means UTC */
+}
+
+/* Fills daily anew from the events, keyed as day_of does, inside the
+ * caller's transaction. One statement: the local midnights go into a
+ * temporary table that the events look their day up in. */
+static int daily_rebuild(bw_store *s, bw_err *err)
+{
+    static const char what[] = "rebuilding the daily sums from the events";
+    if (exec(s, "CREATE TEMP TABLE IF NOT EXISTS bw_days (start INTEGER PRIMARY KEY,"
+                " next INTEGER NOT NULL); DELETE FROM temp.bw_days; DELETE FROM daily",
+             err, what))
+        return -1;
+    if (s->have_cal) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s->db, "INSERT INTO temp.bw_days (start, next) VALUES (?1, ?2)",
+                               -1, &q, NULL) != SQLITE_OK)
+            return fail(s, err, "%s", what);
+        int bad = 0;
+        for (int i = 0; i < s->cal.ndays && !bad; i++)
+            bad = run(s, q, bind_i64(q, 1, s->cal.day_start[i]) ||
+                      bind_i64(q, 2, s->cal.day_start[i + 1]), err, "%s", what);
+        (void)sqlite3_finalize(q);      /* stepped to the end or reported */
+        if (bad)
+            return -1;
+    }
+    char sql_text[1536];
+    snprintf(sql_text, sizeof sql_text,
+             "INSERT INTO daily (project, day, fiscal, other, events)"
+             " SELECT project, day, sum(CASE fund WHEN 0 THEN net ELSE 0 END),"
+             "  sum(CASE fund WHEN 1 THEN net ELSE 0 END), count(*) FROM ("
+             "  SELECT project, fund, CASE type WHEN 0 THEN amount ELSE -amount END AS net,"
+             "   coalesce((SELECT d.start FROM temp.bw_days d WHERE d.start <= ts AND d.next > ts"
+             "    ORDER BY d.start DESC LIMIT 1),"
+             "    CASE WHEN ts >= %lld THEN max(ts - ((ts %% 86400) + 86400) %% 86400, %lld)"
+             "    ELSE ts - ((ts %% 86400) + 86400) %% 86400 END) AS day"
+             "  FROM events)"
+             " GROUP BY project, day;"
+             "INSERT OR REPLACE INTO meta (key, val) VALUES ('daily_days', %lld);"
+             "DELETE FROM temp.bw_days",
+             s->have_cal ? (long long)s->cal.day_start[s->cal.ndays] : (long long)INT64_MAX,
+             s->have_cal ? (long long)s->cal.day_start[s->cal.ndays] : 0LL,
+             (long long)days_digest(s));
+    return exec(s, sql_text, err, what);
+}
+
+/* Version 5 keeps the daily sums of the events (and an index on ts), filled
+ * here from the events by UTC day; the daemon's first bw_store_days_set
+ * keys them by the plan's local days (a second pass, on the first start). */
+static int upgrade_v4(bw_store *s, bw_err *err)
+{
+    static const char what[] = "upgrading the schema from version 4";
+    if (exec(s, "BEGIN IMMEDIATE", err, what))
+        return -1;
+    if (exec(s, DAILY_SCHEMA, err, what) || daily_rebuild(s, err) ||
+        exec(s, "PRAGMA user_version = 5", err, what) || exec(s, "COMMIT", err, what)) {
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);   /* already failing */
+        return -1;
+    }
+    return 0;
+}
+
 static int check_schema(bw_store *s, bw_err *err)
 {
     int64_t version = 0;   /* set by query_first */
@@ -624,8 +763,10 @@ static int check_schema(bw_store *s, bw_err *err)
         return -1;
     if ((version == 1 || version == 2) && upgrade_v2(s, err))
         return -1;
-    if (version >= 1 && version <= 3)
-        return upgrade_v3(s, err);
+    if (version >= 1 && version <= 3 && upgrade_v3(s, err))
+        return -1;
+    if (version >= 1 && version <= 4)
+        return upgrade_v4(s, err);
     if (version > SCHEMA_VERSION)
         return bw_err_set(err, "ledger %s: schema version %lld is newer than this budgetwatchd"
                           " understands (%d); run the budgetwatchd that wrote it, or a newer one",
@@ -683,6 +824,26 @@ bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err)
         return NULL;
     }
     return s;
+}
+
+int bw_store_days_set(bw_store *s, const bw_calendar *cal, bw_err *err)
+{
+    static const char what[] = "keying the daily sums by the plan's local days";
+    s->cal = *cal;
+    s->have_cal = true;
+    int64_t have = 0;
+    int found = bw_store_meta_get(s, "daily_days", &have, err);
+    if (found < 0)
+        return -1;
+    if (have == days_digest(s))
+        return 0;
+    if (exec(s, "BEGIN IMMEDIATE", err, what))
+        return -1;
+    if (daily_rebuild(s, err) || exec(s, "COMMIT", err, what)) {
+        bw_store_rollback(s);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- checkpoints ---- */
@@ -831,6 +992,18 @@ int bw_store_event_delete(bw_store *s, const char *src, const char *id, bw_err *
     if (s->nevents > 0 && sqlite3_changes(s->db) > 0)
         s->nevents--;
     return 0;
+}
+
+int bw_store_daily_add(bw_store *s, const bw_event *ev, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[ST_DAILY_ADD];
+    int64_t day = day_of(s, ev->ts), net = ev->type == BW_EV_DISBURSEMENT ? ev->amount : -ev->amount;
+    bool fiscal = ev->fund == BW_FUND_FISCAL;
+    int bad = bind_text(q, 1, ev->project) || bind_i64(q, 2, day) ||
+              bind_i64(q, 3, fiscal ? net : 0) || bind_i64(q, 4, fiscal ? 0 : net) ||
+              bind_i64(q, 5, 1);
+    return run(s, q, bad, err, "adding event (src \"%s\", id \"%s\") to the daily sum of"
+               " project %s, day %lld", ev->src, ev->id, ev->project, (long long)day);
 }
 
 int bw_store_event_exists(bw_store *s, const char *src, const char *id, bw_err *err)
@@ -1386,7 +1559,8 @@ int bw_store_rebuild_totals(bw_store *s, int64_t *rows, bw_err *err)
     uint64_t digest = 0;   /* set by digest_rows */
     if (exec(s, "BEGIN IMMEDIATE", err, what))
         return -1;
-    if (exec(s, sql_text, err, what) || digest_rows(s, false, &digest, err) ||
+    if (exec(s, sql_text, err, what) || daily_rebuild(s, err) ||
+        digest_rows(s, false, &digest, err) ||
         set_digest(s, digest, err, what) ||
         query_first(s, "SELECT count(*) FROM projects", rows, NULL, 0, err, what) ||
         exec(s, "COMMIT", err, what)) {
@@ -1394,6 +1568,52 @@ int bw_store_rebuild_totals(bw_store *s, int64_t *rows, bw_err *err)
         return -1;
     }
     return 0;
+}
+
+/* ---- daily sums: reading ---- */
+
+int bw_store_paid_at(bw_store *s, int64_t at, bw_paid_fn fn, void *ctx, bw_err *err)
+{
+    static const char what[] = "summing the payments up to an instant";
+    int64_t d0 = day_of(s, at);
+    sqlite3_stmt *q = s->st[ST_DAILY_BEFORE];
+    if (bind_i64(q, 1, d0) != SQLITE_OK)
+        return run(s, q, 1, err, "%s", what);
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        stop = fn(ctx, col_text(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
+    if (!stop && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "%s (the whole days before %lld)", what, (long long)d0);
+    release(q);
+    if (stop)
+        return -1;
+    q = s->st[ST_DAILY_SPAN];
+    if (bind_i64(q, 1, d0) || bind_i64(q, 2, at))
+        return run(s, q, 1, err, "%s", what);
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t net = sqlite3_column_int64(q, 1);
+        bool fiscal = sqlite3_column_int(q, 2) == BW_FUND_FISCAL;
+        stop = fn(ctx, col_text(q, 0), fiscal ? net : 0, fiscal ? 0 : net);
+    }
+    if (!stop && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "%s (the events from %lld to %lld)", what, (long long)d0,
+                   (long long)at);
+    release(q);
+    return stop ? -1 : 0;
+}
+
+int bw_store_daily_each(bw_store *s, const char *project, bw_daily_fn fn, void *ctx, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[project ? ST_DAILY_PROJECT : ST_DAILY_ALL];
+    if (project && bind_text(q, 1, project) != SQLITE_OK)
+        return run(s, q, 1, err, "reading the daily sums");
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        stop = fn(ctx, col_text(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
+    if (!stop && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the daily sums");
+    release(q);
+    return stop ? -1 : 0;
 }
 
 /* ---- verify ---- */

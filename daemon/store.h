@@ -182,6 +182,29 @@ int64_t bw_store_integrity_file(const char *path, bool full, char first[BW_PROBL
  * daemon running on the ledger. */
 int bw_store_rebuild_totals(bw_store *s, int64_t *rows, bw_err *err);
 
+/* Daily sums (schema 5): per project and local day, the net paid (fiscal,
+ * other) of the accepted events whose ts falls in that day, written in the
+ * transaction of the events (inserts, and events taken back), so that the
+ * as-of status and the series read days instead of events.
+ * bw_store_days_set gives the store the plan's local days (the calendar is
+ * copied); until then days are UTC days. When the table is keyed by other
+ * days (an upgrade, another time zone or fiscal year), it is rebuilt from
+ * the events in one transaction of its own: call it with no transaction
+ * open. Returns 0, or -1 (err). */
+int bw_store_days_set(bw_store *s, const bw_calendar *cal, bw_err *err);
+int bw_store_daily_add(bw_store *s, const bw_event *ev, bw_err *err);
+/* The net paid of every project from the events with ts <= at, in pieces:
+ * fn may be called several times for one project (whole days, then the
+ * events of the day `at` falls in); its sums are the pieces' sums. fn
+ * returns 0 to go on, non-zero to stop (then -1, with fn's message). */
+typedef int (*bw_paid_fn)(void *ctx, const char *project, int64_t fiscal, int64_t other);
+int bw_store_paid_at(bw_store *s, int64_t at, bw_paid_fn fn, void *ctx, bw_err *err);
+/* The daily sums (day = the local midnight starting it, net = fiscal +
+ * other) of one project, oldest first, or (project NULL) of all projects in
+ * no order. fn returns 0 to go on, non-zero to stop (then -1). */
+typedef int (*bw_daily_fn)(void *ctx, const char *project, int64_t day, int64_t net);
+int bw_store_daily_each(bw_store *s, const char *project, bw_daily_fn fn, void *ctx, bw_err *err);
+
 /* Counts, for stats and tests. */
 int64_t bw_store_event_count(bw_store *s, bw_err *err);
 /* The largest events rowid (0 for an empty ledger), or -1. Rows deleted in the

@@ -34,6 +34,31 @@ def wan(text):
     return int(whole) * 1000000 + int((frac + "000000")[:6])
 
 
+def local_day(ts, offset=8 * 3600):
+    """The Unix s of the local midnight starting the day of ts (UTC+8 by default)."""
+    return ts - (ts + offset) % DAY
+
+
+def daily_of_events(ledger):
+    """The daily sums the ledger should hold, computed here from its events:
+    {(project, day): (fiscal, other, events)}; and what its daily table holds."""
+    import sqlite3
+    db = sqlite3.connect(ledger)
+    try:
+        want = {}
+        for project, ts, typ, fund, amount in db.execute(
+                "SELECT project, ts, type, fund, amount FROM events"):
+            key = (project, local_day(ts))
+            f, o, n = want.get(key, (0, 0, 0))
+            net = amount if typ == 0 else -amount
+            want[key] = (f + net, o, n + 1) if fund == 0 else (f, o + net, n + 1)
+        got = {(p, d): (f, o, n) for p, d, f, o, n in
+               db.execute("SELECT project, day, fiscal, other, events FROM daily")}
+        return want, got
+    finally:
+        db.close()
+
+
 def load_plan(path=PLAN):
     import csv
     with open(path, encoding="utf-8-sig", newline="") as f:

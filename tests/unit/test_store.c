@@ -132,7 +132,7 @@ static int insert(bw_store *s, const bw_event *ev)
 static void test_schema_and_wal(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
     /* The alert slots are one text column keyed by kind word, not columns per kind. */
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"
                                       " WHERE name = 'slots' AND type = 'TEXT'"), 1);
@@ -866,6 +866,7 @@ static void test_verify(void **state)
     /* sum() refuses to wrap: the overflow is an error, not a wrong total. */
     bw_event big1 = event("t", "8", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P7", INT64_MAX);
     bw_event big2 = event("t", "9", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, "P7", 1);
+    big2.ts += 86400;   /* another day: each daily sum fits, their total does not */
     assert_int_equal(insert(f->s, &big1), 1);
     assert_int_equal(insert(f->s, &big2), 1);
     assert_int_equal(bw_store_verify(f->s, on_diff, &d, &err), -1);
@@ -921,12 +922,12 @@ static void test_newer_schema_refused(void **state)
 {
     fixture *f = *state;
     bw_store_close(&f->s);
-    sql_exec(f->path, "PRAGMA user_version = 5");
+    sql_exec(f->path, "PRAGMA user_version = 6");
     bw_err err;
     assert_null(bw_store_open(f->path, false, &err));
     char want[256];
-    snprintf(want, sizeof want, "ledger %s: schema version 5 is newer than this budgetwatchd"
-             " understands (4)", f->path);
+    snprintf(want, sizeof want, "ledger %s: schema version 6 is newer than this budgetwatchd"
+             " understands (5)", f->path);
     if (strncmp(err.msg, want, strlen(want)) != 0)
         fail_msg("got %s", err.msg);
 }
@@ -962,7 +963,10 @@ static void to_v3(fixture *f)
     sqlite3 *db;
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "BEGIN; DROP TABLE projects", NULL, NULL, NULL), SQLITE_OK);
+    /* Version 3 (and 4) had no daily sums and no index on ts. */
+    assert_int_equal(sqlite3_exec(db, "BEGIN; DROP TABLE projects; DROP TABLE daily;"
+                                  " DROP INDEX events_ts; DELETE FROM meta WHERE key = 'daily_days'",
+                                  NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, v3_projects, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO projects VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
                                         " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
@@ -1042,7 +1046,7 @@ static void test_upgrade_from_v3(void **state)
     assert_int_equal(sql_int(f->path, "SELECT milestone_acked FROM projects WHERE code = 'P3'"), 1);
 
     reopen(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"
                                       " WHERE name LIKE 'lag_%'"), 0);
     projects_seen p = { 0 };
@@ -1126,7 +1130,7 @@ static void test_upgrade_of_the_release_fixture(void **state)
     int64_t digest = sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_digest'");
 
     reopen(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
     projects_seen after = { 0 };
     assert_int_equal(bw_store_projects_each(f->s, on_project, &after, &err), 0);
     assert_int_equal(after.n, before.n);
@@ -1222,7 +1226,7 @@ static void test_upgrade_from_v1(void **state)
     f->s = bw_store_open(f->path, false, &err);
     if (f->s == NULL)
         fail_msg("%s", err.msg);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
     projects_seen p = { 0 };
     assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
     assert_int_equal(p.n, 1);
@@ -1281,7 +1285,7 @@ static void test_upgrade_from_v2(void **state)
     f->s = bw_store_open(f->path, false, &err);
     if (f->s == NULL)
         fail_msg("%s", err.msg);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
     int64_t w = -1, digest = 0;
     assert_int_equal(bw_store_meta_get(f->s, "totals_upto", &w, &err), 1);
     assert_int_equal(w, 0);
