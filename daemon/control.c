@@ -95,7 +95,7 @@ static bw_ctl_result op_status(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
     bw_status_query sq = { q->unit, q->project, q->sort, q->limit };
     bw_view_status v;
     bw_err err;
-    if (bw_views_status(a, &sq, &v, &err))
+    if (q->has_at ? bw_views_status_at(a, &sq, q->at, &v, &err) : bw_views_status(a, &sq, &v, &err))
         return fail(c->out, "%s", err.msg);
     bw_mapw m;
     reply_begin(&m, c->out);

@@ -154,7 +154,7 @@ enum {
     ST_ALERT_INSERT, ST_META_SET, ST_META_GET, ST_VERIFY, ST_EV_MAX_ROWID,
     ST_ALERT_AFTER,
     ST_DAILY_ADD, ST_DAILY_BEFORE, ST_DAILY_SPAN, ST_DAILY_PROJECT,
-    ST_DAILY_ALL,
+    ST_DAILY_ALL, ST_ADJ_AT,
     ST_COUNT
 };
 
@@ -213,6 +213,8 @@ static const char *const sql[ST_COUNT] = {
     [ST_DAILY_PROJECT] = "SELECT project, day, fiscal + other FROM daily WHERE project = ?1"
                          " ORDER BY day",
     [ST_DAILY_ALL] = "SELECT project, day, fiscal + other FROM daily",
+    [ST_ADJ_AT] = "SELECT project, new_budget FROM adjustments WHERE id IN"
+                  " (SELECT max(id) FROM adjustments WHERE at <= ?1 GROUP BY project)",
     /* Totals recomputed from the ledger beside the saved ones, in one
      * GROUP BY over both (a project on one side only shows up as well). A
      * FULL JOIN of the saved rows with the per-project sums did the same in
@@ -1598,6 +1600,20 @@ int bw_store_paid_at(bw_store *s, int64_t at, bw_paid_fn fn, void *ctx, bw_err *
     if (!stop && rc != SQLITE_DONE)
         return run(s, q, 1, err, "%s (the events from %lld to %lld)", what, (long long)d0,
                    (long long)at);
+    release(q);
+    return stop ? -1 : 0;
+}
+
+int bw_store_budgets_at(bw_store *s, int64_t at, bw_adjust_fn fn, void *ctx, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[ST_ADJ_AT];
+    if (bind_i64(q, 1, at) != SQLITE_OK)
+        return run(s, q, 1, err, "reading the budgets as adjusted by %lld", (long long)at);
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        stop = fn(ctx, col_text(q, 0), sqlite3_column_int64(q, 1));
+    if (!stop && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the budgets as adjusted by %lld", (long long)at);
     release(q);
     return stop ? -1 : 0;
 }

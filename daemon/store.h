@@ -205,6 +205,11 @@ int bw_store_paid_at(bw_store *s, int64_t at, bw_paid_fn fn, void *ctx, bw_err *
 typedef int (*bw_daily_fn)(void *ctx, const char *project, int64_t day, int64_t net);
 int bw_store_daily_each(bw_store *s, const char *project, bw_daily_fn fn, void *ctx, bw_err *err);
 
+/* The budget each adjusted project had at `at`: its last adjustment with
+ * at <= `at` (projects not adjusted by then are not named: their plan
+ * budget holds). fn returns 0 to go on, non-zero to stop (then -1). */
+int bw_store_budgets_at(bw_store *s, int64_t at, bw_adjust_fn fn, void *ctx, bw_err *err);
+
 /* Counts, for stats and tests. */
 int64_t bw_store_event_count(bw_store *s, bw_err *err);
 /* The largest events rowid (0 for an empty ledger), or -1. Rows deleted in the

@@ -10,6 +10,7 @@
 
 #include "batch.h"
 #include "log.h"
+#include "money.h"
 
 /* A history reply holds at most this many alerts. */
 #define HISTORY_MAX 100000
@@ -149,6 +150,196 @@ int bw_views_status(const bw_app *a, const bw_status_query *q, bw_view_status *v
     v->total.unit = v->total.unit_name = v->total.project = v->total.project_name = "";
     v->at = bw_engine_now(a->engine);
     v->pace_bp = tot.pace_bp;
+    return 0;
+}
+
+/* ---- status as of an instant ---- */
+
+/* What the ledger says of each plan project at `at`: paid, and the budget
+ * (the plan's unless adjusted by then). */
+typedef struct asof_ctx {
+    const bw_plan *p;
+    int64_t *budget, *fiscal, *other;
+    bool overflow;
+} asof_ctx;
+
+static int asof_paid(void *ctx, const char *code, int64_t fiscal, int64_t other)
+{
+    asof_ctx *c = ctx;
+    int64_t ix = bw_plan_find_project(c->p, code, strlen(code));
+    if (ix < 0)
+        return 0;                       /* a project the plan no longer has */
+    if (!bw_fen_add(c->fiscal[ix], fiscal, &c->fiscal[ix]) ||
+        !bw_fen_add(c->other[ix], other, &c->other[ix])) {
+        c->overflow = true;
+        return 1;
+    }
+    return 0;
+}
+
+static int asof_budget(void *ctx, const char *code, int64_t budget)
+{
+    asof_ctx *c = ctx;
+    int64_t ix = bw_plan_find_project(c->p, code, strlen(code));
+    if (ix >= 0)
+        c->budget[ix] = budget;
+    return 0;
+}
+
+typedef struct asof_item {
+    int64_t key;
+    uint32_t ix;
+    bw_status st;
+} asof_item;
+
+static int asof_cmp(const void *x, const void *y)
+{
+    const asof_item *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key > b->key ? -1 : 1;
+    return a->ix < b->ix ? -1 : a->ix > b->ix;
+}
+
+static int asof_cmp_code(const void *x, const void *y, void *plan)
+{
+    return cmp_code(&((const asof_item *)x)->ix, &((const asof_item *)y)->ix, plan);
+}
+
+static void row_named(const bw_plan *p, uint32_t ix, const bw_status *s, bw_view_row *r)
+{
+    const bw_project_def *pd = bw_plan_project(p, ix);
+    const bw_unit_def *u = bw_plan_unit(p, pd->unit);
+    row_of(s, r);
+    r->unit = u->code;
+    r->unit_name = u->name;
+    r->project = pd->code;
+    r->project_name = pd->name;
+}
+
+/* Reads the ledger's figures at `at` into c (arrays of np, zeroed). */
+static int asof_read(const bw_app *a, int64_t at, asof_ctx *c, bw_err *err)
+{
+    size_t np = bw_plan_nprojects(c->p);
+    for (size_t i = 0; i < np; i++)
+        c->budget[i] = bw_plan_project(c->p, i)->budget;
+    if (bw_store_budgets_at(a->store, at, asof_budget, c, err) ||
+        bw_store_paid_at(a->store, at, asof_paid, c, err) < 0)
+        return c->overflow ? bw_err_set(err, "the payments up to %lld sum past 2^63 - 1 fen",
+                                        (long long)at) : -1;
+    return 0;
+}
+
+/* Every plan project's status at `at` and the subtotals, from the ledger. */
+static int asof_rows(const bw_app *a, int64_t at, int64_t unit, asof_item *items, size_t *n,
+                     bw_status *units, bw_status *total, bw_err *err)
+{
+    const bw_plan *p = bw_engine_plan(a->engine);
+    size_t np = bw_plan_nprojects(p);
+    asof_ctx c = { p, calloc(np ? np : 1, sizeof(int64_t)), calloc(np ? np : 1, sizeof(int64_t)),
+                   calloc(np ? np : 1, sizeof(int64_t)), false };
+    int rc = -1;
+    if (c.budget == NULL || c.fiscal == NULL || c.other == NULL) {
+        bw_err_set(err, "out of memory building the status of %zu projects", np);
+        goto out;
+    }
+    if (asof_read(a, at, &c, err))
+        goto out;
+    size_t k = 0;
+    for (size_t i = 0; i < np; i++) {
+        bw_status st;
+        uint32_t u = bw_plan_project(p, i)->unit;
+        bw_engine_project_status_at(a->engine, (uint32_t)i, at, c.budget[i], c.fiscal[i],
+                                    c.other[i], &st);
+        if (bw_engine_status_sum(total, &st) || bw_engine_status_sum(&units[u], &st)) {
+            bw_err_set(err, "the department's figures at %lld sum past 2^63 - 1 fen",
+                       (long long)at);
+            goto out;
+        }
+        if (unit < 0 || u == (uint32_t)unit)
+            items[k++] = (asof_item){ 0, (uint32_t)i, st };
+    }
+    *n = k;
+    rc = 0;
+out:
+    free(c.budget);
+    free(c.fiscal);
+    free(c.other);
+    return rc;
+}
+
+int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw_view_status *v,
+                       bw_err *err)
+{
+    const bw_plan *p = bw_engine_plan(a->engine);
+    int64_t unit, project;
+    memset(v, 0, sizeof *v);
+    if (resolve(a, q, &unit, &project, err))
+        return -1;
+    if (at > bw_engine_now(a->engine))
+        return bw_err_set(err, "at %lld is after the daemon's clock (%lld): the ledger cannot say"
+                          " what will have been paid; ask for an instant up to now",
+                          (long long)at, (long long)bw_engine_now(a->engine));
+    size_t np = bw_plan_nprojects(p), nu = bw_plan_nunits(p), n = 0;
+    asof_item *items = malloc((np ? np : 1) * sizeof *items);
+    bw_status *units = calloc(nu ? nu : 1, sizeof *units), total;
+    memset(&total, 0, sizeof total);
+    v->units = malloc((nu ? nu : 1) * sizeof *v->units);
+    if (items == NULL || units == NULL || v->units == NULL) {
+        free(items);
+        free(units);
+        bw_view_status_free(v);
+        return bw_err_set(err, "out of memory building the status of %zu projects", np);
+    }
+    if (asof_rows(a, at, unit, items, &n, units, &total, err)) {
+        free(items);
+        free(units);
+        bw_view_status_free(v);
+        return -1;
+    }
+    if (project >= 0) {
+        size_t k = 0;
+        while (k < n && items[k].ix != (uint32_t)project)
+            k++;
+        items[0] = items[k];
+        n = 1;
+    } else if (q->sort && q->sort[0]) {
+        bool lag = strcmp(q->sort, "lag") == 0, code = strcmp(q->sort, "code") == 0;
+        for (size_t i = 0; i < n; i++)
+            items[i].key = lag ? items[i].st.lag_bp : items[i].st.shortfall;
+        if (code)
+            qsort_r(items, n, sizeof *items, asof_cmp_code, (void *)p);
+        else
+            qsort(items, n, sizeof *items, asof_cmp);
+    }
+    if (q->limit && n > q->limit)
+        n = q->limit;
+    v->projects = malloc((n ? n : 1) * sizeof *v->projects);
+    if (v->projects == NULL) {
+        free(items);
+        free(units);
+        bw_view_status_free(v);
+        return bw_err_set(err, "out of memory building the status of %zu projects", n);
+    }
+    for (size_t i = 0; i < n; i++)
+        row_named(p, items[i].ix, &items[i].st, &v->projects[i]);
+    v->nprojects = n;
+    for (size_t u = 0; u < nu; u++) {
+        if (unit >= 0 && u != (size_t)unit)
+            continue;
+        bw_engine_status_finish_at(a->engine, at, &units[u]);
+        bw_view_row *r = &v->units[v->nunits++];
+        row_of(&units[u], r);
+        r->unit = bw_plan_unit(p, u)->code;
+        r->unit_name = bw_plan_unit(p, u)->name;
+        r->project = r->project_name = "";
+    }
+    bw_engine_status_finish_at(a->engine, at, &total);
+    row_of(&total, &v->total);
+    v->total.unit = v->total.unit_name = v->total.project = v->total.project_name = "";
+    v->at = at;
+    v->pace_bp = total.pace_bp;
+    free(items);
+    free(units);
     return 0;
 }
 

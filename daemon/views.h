@@ -17,6 +17,13 @@ typedef struct bw_status_query {
 } bw_status_query;
 
 int bw_views_status(const bw_app *a, const bw_status_query *q, bw_view_status *v, bw_err *err);
+/* The same rows as they stood at `at` (at most the daemon's clock): paid
+ * from the events with ts <= at (the daily sums), the budget as adjusted
+ * by then (the adjustments with at <= at, else the plan's), the plan and
+ * 序时进度 at `at`, the severity from those figures (engine.h,
+ * bw_engine_project_status_at). Subtotals are the department's at `at`. */
+int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw_view_status *v,
+                       bw_err *err);
 void bw_views_project_row(const bw_app *a, uint32_t project, bw_view_row *r);
 void bw_views_stats(const bw_app *a, bw_view_stats *v);
 /* The active alerts, each with the seq of its last message in the log. */

@@ -88,6 +88,7 @@ typedef struct bw_ctl_req {
     bool has_since;   int64_t since;    /* history */
     bool has_until;   int64_t until;    /* history */
     uint32_t limit;             /* history/status: 0 = no limit */
+    bool has_at;      int64_t at;       /* status, series: as of this instant (Unix s) */
 } bw_ctl_req;
 
 /* One row of a status reply (a project, a unit subtotal or the total). */

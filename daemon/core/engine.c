@@ -172,18 +172,25 @@ static int32_t rate_bp_of(int64_t paid, int64_t budget)
     return clamp_bp(floor_div((i128)paid * 10000, budget));
 }
 
-static void figures_at(const bw_engine *e, uint32_t ix, int64_t t, bw_figures *f)
+/* A project's figures at t for a budget and a paid total given. */
+static void figures_of(const bw_engine *e, uint32_t ix, int64_t t, int64_t budget, int64_t paid,
+                       bw_figures *f)
 {
-    const proj *pr = &e->p[ix];
     i128 num, den;
     planned_frac(knots_of(e, ix), t, &num, &den);
-    f->budget = pr->st.budget;
-    f->paid = pr->st.paid_fiscal + pr->st.paid_other;
+    f->budget = budget;
+    f->paid = paid;
     f->planned_fen = (int64_t)floor_div(num * f->budget, den * 10000);
     f->rate_bp = rate_bp_of(f->paid, f->budget);
     f->planned_bp = clamp_bp(floor_div(num, den));
     f->lag_bp = f->planned_bp - f->rate_bp;
     f->pace_bp = (int32_t)(bw_cal_days_elapsed(&e->cal, t) * 10000 / e->cal.ndays);
+}
+
+static void figures_at(const bw_engine *e, uint32_t ix, int64_t t, bw_figures *f)
+{
+    const proj *pr = &e->p[ix];
+    figures_of(e, ix, t, pr->st.budget, pr->st.paid_fiscal + pr->st.paid_other, f);
 }
 
 /* ---- alert lifecycle ---- */
@@ -641,6 +648,81 @@ void bw_engine_total_status(const bw_engine *e, bw_status *out)
     for (size_t i = 0; i < e->n; i++)
         status_add(e, (uint32_t)i, out);
     status_finish(e, out);
+}
+
+/* ---- status as of an instant ---- */
+
+/* The one place the as-of level comes from: each project kind's rule asked
+ * with an empty slot, i.e. the severity a first evaluation at t gives these
+ * figures. It knows no history, so a lag inside the hysteresis band below a
+ * threshold reads as the level below (a daemon that was there keeps the
+ * level above until the lag falls hysteresis_bp under it). */
+static uint8_t level_at(const bw_engine *e, uint32_t ix, const bw_figures *f, int64_t t,
+                        uint32_t *firing)
+{
+    bw_rule_project rp;
+    rule_project(e, ix, &rp);
+    const bw_slot empty = { 0 };
+    rp.slot = &empty;
+    uint8_t worst = BW_SEV_NONE;
+    *firing = 0;
+    for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
+        uint8_t sev = bw_rule_of(kind)->want(&rp, f, t).severity;
+        *firing += sev != BW_SEV_NONE;
+        if (sev > worst)
+            worst = sev;
+    }
+    return worst;
+}
+
+void bw_engine_project_status_at(const bw_engine *e, uint32_t ix, int64_t t, int64_t budget,
+                                 int64_t paid_fiscal, int64_t paid_other, bw_status *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ix >= e->n || budget <= 0)
+        return;
+    bw_figures f;
+    figures_of(e, ix, t, budget, paid_fiscal + paid_other, &f);
+    out->budget = budget;
+    out->paid = f.paid;
+    out->paid_fiscal = paid_fiscal;
+    out->paid_other = paid_other;
+    out->planned_fen = f.planned_fen;
+    out->shortfall = f.planned_fen - f.paid;
+    out->rate_bp = f.rate_bp;
+    out->planned_bp = f.planned_bp;
+    out->lag_bp = f.lag_bp;
+    out->pace_bp = f.pace_bp;
+    out->severity = level_at(e, ix, &f, t, &out->firing);
+    out->projects = 1;
+}
+
+int bw_engine_status_sum(bw_status *sum, const bw_status *row)
+{
+    bw_status n = *sum;
+    if (!bw_fen_add(n.budget, row->budget, &n.budget) || !bw_fen_add(n.paid, row->paid, &n.paid) ||
+        !bw_fen_add(n.paid_fiscal, row->paid_fiscal, &n.paid_fiscal) ||
+        !bw_fen_add(n.paid_other, row->paid_other, &n.paid_other) ||
+        !bw_fen_add(n.planned_fen, row->planned_fen, &n.planned_fen))
+        return -1;
+    n.firing += row->firing;
+    n.projects += row->projects;
+    if (row->severity > n.severity)
+        n.severity = row->severity;
+    *sum = n;
+    return 0;
+}
+
+void bw_engine_status_finish_at(const bw_engine *e, int64_t t, bw_status *sum)
+{
+    sum->shortfall = sum->planned_fen - sum->paid;
+    sum->rate_bp = sum->planned_bp = 0;
+    if (sum->budget > 0) {
+        sum->rate_bp = rate_bp_of(sum->paid, sum->budget);
+        sum->planned_bp = clamp_bp(floor_div((i128)sum->planned_fen * 10000, sum->budget));
+    }
+    sum->lag_bp = sum->planned_bp - sum->rate_bp;
+    sum->pace_bp = (int32_t)(bw_cal_days_elapsed(&e->cal, t) * 10000 / e->cal.ndays);
 }
 
 typedef struct rank_item {

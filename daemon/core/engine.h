@@ -130,6 +130,19 @@ bool bw_engine_active(const bw_engine *e, uint32_t project, bw_alert_kind kind,
 void bw_engine_project_status(const bw_engine *e, uint32_t project, bw_status *out);
 void bw_engine_unit_status(const bw_engine *e, uint32_t unit, bw_status *out);
 void bw_engine_total_status(const bw_engine *e, bw_status *out);
+/* Status as of an instant t (the `status` op's `at`): the figures of
+ * project ix at t for the budget it had then and what was paid by then
+ * (both from the ledger, passed in), its severity and firing count from
+ * those figures alone, as a first evaluation at t would give them (the
+ * rules with empty slots; no hysteresis, no acknowledgements). Subtotals:
+ * bw_engine_status_sum each row into a zeroed sum, then
+ * bw_engine_status_finish_at (rates from the summed money, pace at t).
+ * bw_engine_status_sum returns -1, the sum unchanged, when a sum would pass
+ * 2^63 - 1 fen (budgets of the past need not fit as today's do). */
+void bw_engine_project_status_at(const bw_engine *e, uint32_t project, int64_t t, int64_t budget,
+                                 int64_t paid_fiscal, int64_t paid_other, bw_status *out);
+int bw_engine_status_sum(bw_status *sum, const bw_status *row);
+void bw_engine_status_finish_at(const bw_engine *e, int64_t t, bw_status *sum);
 /* Writes up to max project indices, worst first, restricted to one unit unless
  * unit < 0. Returns how many were written. */
 size_t bw_engine_rank(const bw_engine *e, bw_rank_by by, int64_t unit,
