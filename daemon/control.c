@@ -148,6 +148,20 @@ static bw_ctl_result op_stats(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
     return BW_CTL_REPLY;
 }
 
+static bw_ctl_result op_series(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    bw_view_series v;
+    bw_err err;
+    if (bw_views_series(a, q->unit, q->project, &v, &err))
+        return fail(c->out, "%s", err.msg);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_view_series_put(&m, &v);
+    bw_mapw_end(&m);
+    bw_view_series_free(&v);
+    return BW_CTL_REPLY;
+}
+
 /* Runs with every queued row saved and no transaction open (BW_CTL_QUIET):
  * the saved totals then equal the ledger, and SQLite's integrity check
  * must not run inside a write transaction, which it would refuse to go on
@@ -479,6 +493,7 @@ static const struct {
     [BW_OP_ADJUST] = { op_adjust, ADMIN },
     [BW_OP_REPLAY_REJECTED] = { op_replay, ADMIN },
     [BW_OP_ADVANCE] = { op_advance, ADMIN },
+    [BW_OP_SERIES] = { op_series, 0 },
 };
 
 /* A supervisor reads and acknowledges; changing the plan, the budgets, the

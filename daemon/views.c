@@ -343,6 +343,159 @@ int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw
     return 0;
 }
 
+/* ---- series ---- */
+
+typedef struct series_ctx {
+    const bw_plan *p;
+    const bw_calendar *cal;
+    int64_t unit;               /* -1: every unit */
+    int64_t *day;               /* net paid per day index */
+    bool *paid_on;              /* a day with payments */
+    bool overflow;
+} series_ctx;
+
+/* The index of the local day starting at `start` (a daily key), clamped to
+ * the year. */
+static int day_index(const bw_calendar *cal, int64_t start)
+{
+    int lo = 0, hi = cal->ndays;
+    if (start < cal->day_start[0])
+        return 0;
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (cal->day_start[mid] <= start)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int series_day(void *ctx, const char *code, int64_t day, int64_t net)
+{
+    series_ctx *c = ctx;
+    if (c->unit >= 0) {
+        int64_t ix = bw_plan_find_project(c->p, code, strlen(code));
+        if (ix < 0 || bw_plan_project(c->p, (size_t)ix)->unit != (uint32_t)c->unit)
+            return 0;
+    }
+    int i = day_index(c->cal, day);
+    c->paid_on[i] = true;
+    if (!bw_fen_add(c->day[i], net, &c->day[i])) {
+        c->overflow = true;
+        return 1;
+    }
+    return 0;
+}
+
+static bool covered(const bw_plan *p, size_t i, int64_t unit, int64_t project)
+{
+    if (project >= 0)
+        return i == (size_t)project;
+    return unit < 0 || bw_plan_project(p, i)->unit == (uint32_t)unit;
+}
+
+/* The plan line: the instants (year start, each deadline of a schedule the
+ * projects covered use, year end), then the planned money summed at each. */
+static int series_plan(const bw_app *a, int64_t unit, int64_t project, bw_view_series *v,
+                       bw_err *err)
+{
+    const bw_plan *p = bw_engine_plan(a->engine);
+    const bw_calendar *cal = bw_engine_calendar(a->engine);
+    size_t np = bw_plan_nprojects(p), ns = bw_plan_nschedules(p);
+    bool *used = calloc(ns ? ns : 1, sizeof *used), *due = calloc((size_t)cal->ndays + 1, 1);
+    if (used == NULL || due == NULL) {
+        free(used);
+        free(due);
+        return bw_err_set(err, "out of memory building the plan line of %zu projects", np);
+    }
+    for (size_t i = 0; i < np; i++)
+        if (covered(p, i, unit, project))
+            used[bw_plan_project(p, i)->schedule] = true;
+    due[0] = due[cal->ndays] = true;
+    for (size_t k = 0; k < ns; k++) {
+        const bw_schedule *s = bw_plan_schedule(p, k);
+        for (int j = 0; used[k] && j < s->n; j++) {
+            int doy = bw_cal_doy(cal, s->m[j].month, s->m[j].day);
+            if (doy >= 0)
+                due[doy + 1] = true;    /* the deadline: the end of that day */
+        }
+    }
+    size_t n = 0;
+    for (int d = 0; d <= cal->ndays; d++)
+        n += due[d];
+    v->plan = malloc(n * sizeof *v->plan);
+    if (v->plan == NULL) {
+        free(used);
+        free(due);
+        return bw_err_set(err, "out of memory building the plan line of %zu projects", np);
+    }
+    for (int d = 0; d <= cal->ndays; d++) {
+        if (!due[d])
+            continue;
+        int64_t t = cal->day_start[d], sum = 0;
+        for (size_t i = 0; i < np; i++)
+            if (covered(p, i, unit, project))
+                sum += bw_engine_planned_fen(a->engine, (uint32_t)i, t);   /* <= the budgets' sum */
+        v->plan[v->nplan++] = (bw_view_point){ t, sum };
+    }
+    free(used);
+    free(due);
+    return 0;
+}
+
+int bw_views_series(const bw_app *a, const char *unit_code, const char *project_code,
+                    bw_view_series *v, bw_err *err)
+{
+    const bw_plan *p = bw_engine_plan(a->engine);
+    const bw_calendar *cal = bw_engine_calendar(a->engine);
+    bw_status_query q = { unit_code, project_code, NULL, 0 };
+    int64_t unit, project;
+    memset(v, 0, sizeof *v);
+    if (resolve(a, &q, &unit, &project, err))
+        return -1;
+    if (project >= 0)
+        unit = -1;                      /* the project's own rows are asked for by code */
+    size_t nd = (size_t)cal->ndays;
+    series_ctx c = { p, cal, unit, calloc(nd, sizeof(int64_t)), calloc(nd, sizeof(bool)), false };
+    v->points = malloc(nd * sizeof *v->points);
+    if (c.day == NULL || c.paid_on == NULL || v->points == NULL) {
+        free(c.day);
+        free(c.paid_on);
+        bw_view_series_free(v);
+        return bw_err_set(err, "out of memory building a series");
+    }
+    int rc = bw_store_daily_each(a->store, project >= 0 ? bw_plan_project(p, (size_t)project)->code
+                                                        : NULL, series_day, &c, err);
+    if (rc == 0 && c.overflow)
+        rc = bw_err_set(err, "the daily sums pass 2^63 - 1 fen");
+    int64_t cum = 0;
+    for (size_t d = 0; rc == 0 && d < nd; d++) {
+        if (!c.paid_on[d])
+            continue;
+        if (!bw_fen_add(cum, c.day[d], &cum)) {
+            rc = bw_err_set(err, "the cumulative paid passes 2^63 - 1 fen");
+            break;
+        }
+        v->points[v->npoints++] = (bw_view_point){ cal->day_start[d + 1], cum };
+    }
+    free(c.day);
+    free(c.paid_on);
+    for (size_t i = 0; rc == 0 && i < bw_plan_nprojects(p); i++)
+        if (covered(p, i, unit, project))
+            v->budget += bw_engine_state(a->engine, (uint32_t)i)->budget;   /* the engine keeps it below 2^63 */
+    if (rc == 0)
+        rc = series_plan(a, unit, project, v, err);
+    if (rc) {
+        bw_view_series_free(v);
+        return -1;
+    }
+    v->year_start = bw_cal_year_start(cal);
+    v->year_end = bw_cal_year_end(cal);
+    v->now = bw_engine_now(a->engine);
+    return 0;
+}
+
 /* ---- stats ---- */
 
 void bw_views_stats(const bw_app *a, bw_view_stats *v)

@@ -24,6 +24,12 @@ int bw_views_status(const bw_app *a, const bw_status_query *q, bw_view_status *v
  * bw_engine_project_status_at). Subtotals are the department's at `at`. */
 int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw_view_status *v,
                        bw_err *err);
+/* The `series` of one project, one unit or (both NULL/"") the department:
+ * cumulative net paid at the end of each local day with payments, and the
+ * planned money at the year's start, at every milestone deadline of the
+ * projects covered and at the year's end. */
+int bw_views_series(const bw_app *a, const char *unit, const char *project, bw_view_series *v,
+                    bw_err *err);
 void bw_views_project_row(const bw_app *a, uint32_t project, bw_view_row *r);
 void bw_views_stats(const bw_app *a, bw_view_stats *v);
 /* The active alerts, each with the seq of its last message in the log. */

@@ -531,6 +531,7 @@ int bw_heartbeat_decode(const char *buf, size_t len, bw_heartbeat *h, char *w, s
 static const char *const op_names[BW_OP_COUNT] = {
     "ping", "status", "alerts", "history", "ack", "stats", "verify", "reload", "adjust",
     "replay_rejected", "advance",
+    "series",
 };
 
 const char *bw_op_name(int op)
@@ -578,7 +579,7 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
     int o = bw_op_parse(op, strlen(op));
     if (o < 0)
         return why(r, "unknown op \"%s\"; the ops are ping, status, alerts, history, ack, stats, "
-                   "verify, reload, adjust, replay_rejected, advance", op);
+                   "verify, reload, adjust, replay_rejected, advance, series", op);
     q->op = (uint8_t)o;
     if (field_str(r, m, "project", q->project, 0, BW_CODE_LEN_MAX, &have) ||
         field_str(r, m, "unit", q->unit, 0, BW_CODE_LEN_MAX, &have) ||

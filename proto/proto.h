@@ -71,6 +71,7 @@ typedef struct bw_heartbeat {
 typedef enum bw_op {
     BW_OP_PING, BW_OP_STATUS, BW_OP_ALERTS, BW_OP_HISTORY, BW_OP_ACK, BW_OP_STATS,
     BW_OP_VERIFY, BW_OP_RELOAD, BW_OP_ADJUST, BW_OP_REPLAY_REJECTED, BW_OP_ADVANCE,
+    BW_OP_SERIES,
     BW_OP_COUNT
 } bw_op;
 

@@ -241,3 +241,34 @@ void bw_view_verify_put(bw_mapw *m, const bw_view_verify *v)
         bw_mapw_end(&d);
     }
 }
+
+/* ---- series ---- */
+
+void bw_view_series_free(bw_view_series *v)
+{
+    free(v->points);
+    free(v->plan);
+    v->points = v->plan = NULL;
+    v->npoints = v->nplan = 0;
+}
+
+static void points_put(bw_mapw *m, const char *key, const bw_view_point *p, size_t n)
+{
+    msgpack_packer *pk = bw_mapw_key(m, key);
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_int64(pk, p[i].t);
+        msgpack_pack_int64(pk, p[i].fen);
+    }
+}
+
+void bw_view_series_put(bw_mapw *m, const bw_view_series *v)
+{
+    bw_mapw_int(m, "budget", v->budget);
+    bw_mapw_int(m, "year_start", v->year_start);
+    bw_mapw_int(m, "year_end", v->year_end);
+    bw_mapw_int(m, "now", v->now);
+    points_put(m, "points", v->points, v->npoints);
+    points_put(m, "plan", v->plan, v->nplan);
+}

@@ -56,6 +56,20 @@ typedef struct bw_view_status {
     bw_view_row total;          /* 部门整体 */
 } bw_view_status;
 
+/* The `series` reply: a project's, a unit's or the department's cumulative
+ * paid money by local day, and its plan line (PROTOCOL.md, series). */
+typedef struct bw_view_point {
+    int64_t t;                  /* Unix s: the end of a local day, a deadline, ... */
+    int64_t fen;                /* cumulative paid, or planned, at t */
+} bw_view_point;
+
+typedef struct bw_view_series {
+    int64_t budget, year_start, year_end, now;
+    size_t npoints, nplan;
+    bw_view_point *points;      /* owned by the view */
+    bw_view_point *plan;
+} bw_view_series;
+
 /* A count under a name (reject classes, auth domains). */
 typedef struct bw_view_count {
     const char *name;
@@ -106,6 +120,7 @@ typedef struct bw_view_verify {
 void bw_view_status_free(bw_view_status *v);
 void bw_view_alerts_free(bw_view_alerts *v);
 void bw_view_verify_free(bw_view_verify *v);
+void bw_view_series_free(bw_view_series *v);
 /* Appends m to a history view (zeroed to start); -1 when out of memory. */
 int bw_view_alerts_add(bw_view_alerts *v, const bw_alert_msg *m);
 /* Drops a history view's first (oldest) message. */
@@ -120,5 +135,7 @@ void bw_view_stats_put(bw_mapw *m, const bw_view_stats *v);
 void bw_view_alerts_put(bw_mapw *m, const bw_view_alerts *v);     /* seq, alerts */
 void bw_view_history_put(bw_mapw *m, const bw_view_alerts *v);    /* truncated, alerts */
 void bw_view_verify_put(bw_mapw *m, const bw_view_verify *v);
+/* budget, year_start, year_end, now, points, plan */
+void bw_view_series_put(bw_mapw *m, const bw_view_series *v);
 
 #endif

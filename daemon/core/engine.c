@@ -650,6 +650,15 @@ void bw_engine_total_status(const bw_engine *e, bw_status *out)
     status_finish(e, out);
 }
 
+int64_t bw_engine_planned_fen(const bw_engine *e, uint32_t ix, int64_t t)
+{
+    if (ix >= e->n)
+        return 0;
+    bw_figures f;
+    figures_at(e, ix, t, &f);
+    return f.planned_fen;
+}
+
 /* ---- status as of an instant ---- */
 
 /* The one place the as-of level comes from: each project kind's rule asked

@@ -143,6 +143,9 @@ void bw_engine_project_status_at(const bw_engine *e, uint32_t project, int64_t t
                                  int64_t paid_fiscal, int64_t paid_other, bw_status *out);
 int bw_engine_status_sum(bw_status *sum, const bw_status *row);
 void bw_engine_status_finish_at(const bw_engine *e, int64_t t, bw_status *sum);
+/* The planned share of project ix's current budget at t, fen (the status
+ * rows' planned money): the `series` op's plan line. */
+int64_t bw_engine_planned_fen(const bw_engine *e, uint32_t project, int64_t t);
 /* Writes up to max project indices, worst first, restricted to one unit unless
  * unit < 0. Returns how many were written. */
 size_t bw_engine_rank(const bw_engine *e, bw_rank_by by, int64_t unit,
