@@ -33,6 +33,17 @@ typedef enum bw_reject_class {
 
 const char *bw_reject_class_name(int c);
 
+/* A histogram of commit latencies for `stats` (and so for Prometheus):
+ * le[i] counts the commits that took at most bw_latency_bounds[i] µs
+ * (cumulative, as Prometheus buckets are); count and sum_us are all of
+ * them. The bounds are fixed so that every scrape adds up. */
+#define BW_LATENCY_BUCKETS 14
+extern const uint64_t bw_latency_bounds[BW_LATENCY_BUCKETS];
+typedef struct bw_latency {
+    uint64_t count, sum_us, le[BW_LATENCY_BUCKETS];
+} bw_latency;
+void bw_latency_observe(bw_latency *h, uint64_t us);
+
 typedef struct bw_stats {
     uint64_t accepted, duplicates, rejected[BW_REJ_COUNT];
     uint64_t gaps, restarts, batches, alerts, control_requests, control_errors;
@@ -40,6 +51,7 @@ typedef struct bw_stats {
     uint64_t control_denied;    /* control requests a key's role does not allow */
     uint64_t dead_letters_dropped;  /* rejects not kept: max_dead_letters were waiting */
     uint64_t integrity_checks, integrity_failures;  /* background integrity checks run, damaged */
+    bw_latency commit_latency;  /* bw_batch_commit: the rows and SQLite's COMMIT */
 } bw_stats;
 
 /* Exit statuses (sysexits.h values; budgetwatchd(8) lists them). */

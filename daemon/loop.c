@@ -130,10 +130,12 @@ static int commit(bw_daemon *d, bw_err *err)
         return 0;
     if (a->engine != NULL)
         (void)bw_publish_evaluate(a);  /* a failure fails the batch: the commit says so */
+    uint64_t t0 = uv_hrtime();
     if (bw_batch_commit(a->batch, a, err)) {
         ledger_failed(d, err);
         return -1;
     }
+    bw_latency_observe(&a->stats.commit_latency, (uv_hrtime() - t0) / 1000);
     if (bw_flush_committed(&d->flush, a->batch, err)) {
         /* The acks could not be kept for the sync: sync here, answer them now. */
         if (bw_flush_now(&d->flush, err)) {

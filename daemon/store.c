@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -901,6 +902,15 @@ int bw_store_sync(const bw_store *s, bw_err *err)
         return 0;
     return bw_err_set(err, "ledger %s: writing the WAL to the disk (fdatasync of %s-wal): %s",
                       s->path, s->path, strerror(errno));
+}
+
+int64_t bw_store_wal_bytes(const bw_store *s)
+{
+    char wal[4096];
+    struct stat st;
+    if ((size_t)snprintf(wal, sizeof wal, "%s-wal", s->path) >= sizeof wal || stat(wal, &st) != 0)
+        return -1;
+    return (int64_t)st.st_size;
 }
 
 int bw_store_wal_frames(const bw_store *s)

@@ -210,6 +210,9 @@ int bw_store_daily_each(bw_store *s, const char *project, bw_daily_fn fn, void *
  * budget holds). fn returns 0 to go on, non-zero to stop (then -1). */
 int bw_store_budgets_at(bw_store *s, int64_t at, bw_adjust_fn fn, void *ctx, bw_err *err);
 
+/* The size of the ledger's WAL file in bytes, or -1 when it cannot be read. */
+int64_t bw_store_wal_bytes(const bw_store *s);
+
 /* Counts, for stats and tests. */
 int64_t bw_store_event_count(bw_store *s, bw_err *err);
 /* The largest events rowid (0 for an empty ledger), or -1. Rows deleted in the

@@ -526,6 +526,14 @@ void bw_views_stats(const bw_app *a, bw_view_stats *v)
     v->control_denied = s->control_denied;
     v->control_requests = s->control_requests;
     v->control_errors = s->control_errors;
+    v->nlatency = BW_LATENCY_BUCKETS;
+    for (size_t i = 0; i < BW_LATENCY_BUCKETS; i++) {
+        v->latency_bounds[i] = bw_latency_bounds[i];
+        v->latency_counts[i] = s->commit_latency.le[i];
+    }
+    v->latency_sum_us = s->commit_latency.sum_us;
+    v->latency_count = s->commit_latency.count;
+    v->wal_bytes = bw_store_wal_bytes(a->store);
 }
 
 /* ---- alerts ---- */

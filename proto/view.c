@@ -189,6 +189,18 @@ void bw_view_stats_put(bw_mapw *m, const bw_view_stats *v)
     bw_mapw_uint(m, "control_denied", v->control_denied);
     bw_mapw_uint(m, "control_requests", v->control_requests);
     bw_mapw_uint(m, "control_errors", v->control_errors);
+    msgpack_packer *pk = bw_mapw_key(m, "commit_latency_buckets");
+    msgpack_pack_array(pk, v->nlatency);
+    for (size_t i = 0; i < v->nlatency; i++)
+        msgpack_pack_uint64(pk, v->latency_bounds[i]);
+    pk = bw_mapw_key(m, "commit_latency_counts");
+    msgpack_pack_array(pk, v->nlatency);
+    for (size_t i = 0; i < v->nlatency; i++)
+        msgpack_pack_uint64(pk, v->latency_counts[i]);
+    bw_mapw_uint(m, "commit_latency_sum_us", v->latency_sum_us);
+    bw_mapw_uint(m, "commit_latency_count", v->latency_count);
+    if (v->wal_bytes >= 0)
+        bw_mapw_int(m, "wal_bytes", v->wal_bytes);
 }
 
 static void alerts_list(bw_mapw *m, const bw_view_alerts *v)

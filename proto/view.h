@@ -84,6 +84,10 @@ typedef struct bw_view_stats {
     size_t nrejected, nauth;
     bw_view_count rejected[16];     /* by reason class */
     bw_view_count auth_denied[8];   /* by socket domain */
+    /* The commit-latency histogram: counts[i] commits took <= bounds[i] µs. */
+    size_t nlatency;
+    uint64_t latency_bounds[16], latency_counts[16], latency_sum_us, latency_count;
+    int64_t wal_bytes;          /* the ledger's WAL file now, -1 unknown */
 } bw_view_stats;
 
 /* Alert messages: the active alerts (each with the seq it was last

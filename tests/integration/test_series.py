@@ -76,6 +76,22 @@ class Series(unittest.TestCase):
         self.check(self.d.ok("series", project=code), lambda p: p == code,
                    [self.plan[code]["budget"] + 12345])
 
+    def test_stats_carry_the_commit_latency_histogram(self):
+        # Not a series, but the same figures' surface: every commit is in the
+        # histogram once, its buckets cumulative, and the WAL's size is there.
+        s = self.d.ok("stats")
+        b, c = s["commit_latency_buckets"], s["commit_latency_counts"]
+        self.assertEqual(len(b), len(c))
+        self.assertEqual(b, sorted(b))
+        self.assertEqual(c, sorted(c))
+        self.assertGreater(s["batches"], 0)
+        self.assertEqual(s["commit_latency_count"], s["batches"])
+        self.assertLessEqual(c[-1], s["commit_latency_count"])
+        self.assertGreater(c[-1], 0)
+        self.assertGreater(s["commit_latency_sum_us"], 0)
+        wal = os.path.getsize(os.path.join(self.d.dir, "ledger.db-wal"))
+        self.assertEqual(s["wal_bytes"], wal)
+
     def test_unknown_names_are_refused(self):
         r = self.d.control("series", unit="nope")
         self.assertFalse(r["ok"])

@@ -356,7 +356,8 @@ static void test_stats_keys(void **state)
         "ok", "accepted", "duplicates", "rejected", "gaps", "restarts", "batches", "uptime",
         "events_in_ledger", "dead_letters_pending", "dead_letters_dropped", "integrity_checks",
         "integrity_failures", "projects", "alert_seq", "bad_frames", "sources", "auth_denied",
-        "control_denied", "control_requests", "control_errors",
+        "control_denied", "control_requests", "control_errors", "commit_latency_buckets",
+        "commit_latency_counts", "commit_latency_sum_us", "commit_latency_count", "wal_bytes",
     };
     fx_assert_keys(r.m, keys, sizeof keys / sizeof keys[0]);
     const char *classes[BW_REJ_COUNT];

@@ -467,7 +467,8 @@ static void test_encoders_count_their_keys(void **state)
         "ok", "accepted", "duplicates", "rejected", "gaps", "restarts", "batches", "uptime",
         "events_in_ledger", "dead_letters_pending", "dead_letters_dropped", "integrity_checks",
         "integrity_failures", "projects", "alert_seq", "bad_frames", "sources", "auth_denied",
-        "control_denied", "control_requests", "control_errors",
+        "control_denied", "control_requests", "control_errors", "commit_latency_buckets",
+        "commit_latency_counts", "commit_latency_sum_us", "commit_latency_count", "wal_bytes",
     };
     fx_assert_keys(o, stats_keys, sizeof stats_keys / sizeof stats_keys[0]);
     assert_int_equal(bw_map_get(o, "rejected")->via.map.size, vs.nrejected);
