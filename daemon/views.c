@@ -17,6 +17,22 @@
 
 /* ---- status ---- */
 
+/* The plan's budgets (预算数) summed per unit and for the department, into
+ * ub[nu] (zeroed by the caller) and *tot. A plan's budgets cannot pass
+ * 2^63 - 1 fen in sum once the engine holds it (it checks its own sum of
+ * budgets, which starts as the plan's); saturate rather than wrap anyway. */
+static void plan_budgets(const bw_plan *p, int64_t *ub, int64_t *tot)
+{
+    *tot = 0;
+    for (size_t i = 0; i < bw_plan_nprojects(p); i++) {
+        const bw_project_def *pd = bw_plan_project(p, i);
+        if (!bw_fen_add(ub[pd->unit], pd->budget, &ub[pd->unit]))
+            ub[pd->unit] = INT64_MAX;
+        if (!bw_fen_add(*tot, pd->budget, tot))
+            *tot = INT64_MAX;
+    }
+}
+
 static void row_of(const bw_status *s, bw_view_row *r)
 {
     r->budget = s->budget;
@@ -45,6 +61,7 @@ void bw_views_project_row(const bw_app *a, uint32_t ix, bw_view_row *r)
     r->unit_name = u->name;
     r->project = pd->code;
     r->project_name = pd->name;
+    r->plan_budget = pd->budget;
 }
 
 static void unit_row(const bw_app *a, uint32_t u, bw_view_row *r)
@@ -141,12 +158,24 @@ int bw_views_status(const bw_app *a, const bw_status_query *q, bw_view_status *v
         bw_views_project_row(a, ix[i], &v->projects[i]);
     free(ix);
     v->nprojects = n;
-    for (size_t u = 0; u < nu; u++)
-        unit_row(a, unit >= 0 ? (uint32_t)unit : (uint32_t)u, &v->units[u]);
+    size_t nall = bw_plan_nunits(p);
+    int64_t *ub = calloc(nall ? nall : 1, sizeof *ub), tb = 0;
+    if (ub == NULL) {
+        bw_view_status_free(v);
+        return bw_err_set(err, "out of memory building the status of %zu units", nall);
+    }
+    plan_budgets(p, ub, &tb);
+    for (size_t u = 0; u < nu; u++) {
+        uint32_t ux = unit >= 0 ? (uint32_t)unit : (uint32_t)u;
+        unit_row(a, ux, &v->units[u]);
+        v->units[u].plan_budget = ub[ux];
+    }
+    free(ub);
     v->nunits = nu;
     bw_status tot;
     bw_engine_total_status(a->engine, &tot);
     row_of(&tot, &v->total);
+    v->total.plan_budget = tb;
     v->total.unit = v->total.unit_name = v->total.project = v->total.project_name = "";
     v->at = bw_engine_now(a->engine);
     v->pace_bp = tot.pace_bp;
@@ -214,6 +243,7 @@ static void row_named(const bw_plan *p, uint32_t ix, const bw_status *s, bw_view
     r->unit_name = u->name;
     r->project = pd->code;
     r->project_name = pd->name;
+    r->plan_budget = pd->budget;
 }
 
 /* Reads the ledger's figures at `at` into c (arrays of np, zeroed). */
@@ -323,6 +353,14 @@ int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw
     for (size_t i = 0; i < n; i++)
         row_named(p, items[i].ix, &items[i].st, &v->projects[i]);
     v->nprojects = n;
+    int64_t *ub = calloc(nu ? nu : 1, sizeof *ub), tb = 0;
+    if (ub == NULL) {
+        free(items);
+        free(units);
+        bw_view_status_free(v);
+        return bw_err_set(err, "out of memory building the status of %zu units", nu);
+    }
+    plan_budgets(p, ub, &tb);
     for (size_t u = 0; u < nu; u++) {
         if (unit >= 0 && u != (size_t)unit)
             continue;
@@ -332,9 +370,12 @@ int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw
         r->unit = bw_plan_unit(p, u)->code;
         r->unit_name = bw_plan_unit(p, u)->name;
         r->project = r->project_name = "";
+        r->plan_budget = ub[u];
     }
+    free(ub);
     bw_engine_status_finish_at(a->engine, at, &total);
     row_of(&total, &v->total);
+    v->total.plan_budget = tb;
     v->total.unit = v->total.unit_name = v->total.project = v->total.project_name = "";
     v->at = at;
     v->pace_bp = total.pace_bp;

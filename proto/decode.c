@@ -642,8 +642,11 @@ int bw_status_row_from_object(const msgpack_object *o, bw_status_row *s, char *w
         field_int(&r, o, "pace_bp", &pace, &have) ||
         field_word(&r, o, "severity", sevs, 3, 0, false, &sev) ||
         field_uint(&r, o, "firing", &firing, &have) ||
-        field_uint(&r, o, "projects", &projects, &have))
+        field_uint(&r, o, "projects", &projects, &have) ||
+        field_int(&r, o, "plan_budget", &s->plan_budget, &have))
         return -1;
+    if (!have)
+        s->plan_budget = s->budget;     /* a daemon before plan_budget */
     s->rate_bp = (int32_t)rate;
     s->planned_bp = (int32_t)planned;
     s->lag_bp = (int32_t)lag;

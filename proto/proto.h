@@ -101,6 +101,7 @@ typedef struct bw_status_row {
     uint8_t severity;           /* worst firing severity, 0 = none */
     uint32_t firing;
     uint32_t projects;
+    int64_t plan_budget;        /* 预算数: the plan's budget before adjustments (= budget when absent) */
 } bw_status_row;
 
 const char *bw_op_name(int op);

@@ -137,6 +137,7 @@ void bw_view_row_pack(msgpack_sbuffer *sb, const bw_view_row *r)
     bw_mapw_str(&m, "severity", bw_severity_name(r->severity));
     bw_mapw_uint(&m, "firing", r->firing);
     bw_mapw_uint(&m, "projects", r->projects);
+    bw_mapw_int(&m, "plan_budget", r->plan_budget);
     bw_mapw_end(&m);
 }
 

@@ -45,6 +45,7 @@ typedef struct bw_view_row {
     uint8_t severity;           /* worst firing severity, 0 = none */
     uint32_t firing;            /* firing alerts */
     uint32_t projects;          /* projects summed */
+    int64_t plan_budget;        /* the budget of the plan, before any adjustment (预算数) */
 } bw_view_row;
 
 typedef struct bw_view_status {

@@ -18,7 +18,8 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "examples", "zunhua-2022"))
 import generate  # noqa: E402
 
 FIGURES = ("budget", "paid", "paid_fiscal", "paid_other", "shortfall", "rate_bp", "planned_bp",
-           "lag_bp", "pace_bp", "projects", "unit", "unit_name", "project", "project_name")
+           "lag_bp", "pace_bp", "projects", "unit", "unit_name", "project", "project_name",
+           "plan_budget")
 WARN, CRIT, HYST = 1000, 2000, 100
 
 

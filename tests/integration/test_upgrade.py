@@ -12,7 +12,7 @@ import shutil
 import sqlite3
 import unittest
 
-from harness import DAEMON, Daemon, daily_of_events
+from harness import DAEMON, Daemon, daily_of_events, load_plan
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
@@ -55,6 +55,8 @@ class UpgradeFromV3(unittest.TestCase):
         total = self.d.ok("status")["total"]
         self.assertEqual((total["paid_fiscal"], total["paid_other"], total["paid"]),
                          (fiscal, other, fiscal + other))
+        # Rows gained plan_budget (预算数: the plan's, before adjustments) since.
+        self.assertEqual(total.pop("plan_budget"), sum(p["budget"] for p in load_plan().values()))
         self.assertEqual(total, self.before["total"])
         alerts = self.d.ok("alerts")
         del alerts["ok"], self.before["alerts"]["ok"]
