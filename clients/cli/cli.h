@@ -56,6 +56,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_push(cli *c, int argc, char **argv);
 int cmd_watch(cli *c, int argc, char **argv);
 int cmd_status(cli *c, int argc, char **argv);
+int cmd_report(cli *c, int argc, char **argv);
 int cmd_simple(cli *c, const char *name, int argc, char **argv);
 void alert_line(FILE *f, const bw_alert_msg *a);
 void alert_json(FILE *f, const bw_alert_msg *a);

@@ -26,10 +26,16 @@ static const command commands[] = {
       "(or a heartbeat ahead of it) is reported and the active alerts are read again.\n"
       "--exec runs CMD with /bin/sh for each alert, fields in BW_* environment\n"
       "variables. --count exits after N alerts, --timeout after S quiet seconds." },
-    { "status", "[--unit U] [--project P] [--sort lag|shortfall|code] [--limit N] [--json|--csv]",
+    { "status", "[--unit U] [--project P] [--sort lag|shortfall|code] [--limit N] [--at T] [--json|--csv]",
       "A table per project: budget and paid in 万元, rate and plan in %, lag in\n"
       "percentage points, shortfall against the plan, alert state; unit subtotals\n"
-      "and the department total (部门整体)." },
+      "and the department total (部门整体). --at: as the ledger had it at T." },
+    { "report", "[--as-of DATE | --month YYYY-MM | --quarter YYYY-Qn] [--unit U] [--bureau NAME] (--xlsx FILE | --csv | --json)",
+      "The 执行进度表 as of the end of DATE (default today) or of the period's last\n"
+      "day: 单位, 项目编码, 项目名称, 预算数, 调整后预算数, 支出数, 支出进度, 序时进度,\n"
+      "超(短)序时进度, 超(短)序时金额, 计划进度, 预警级别, with unit subtotals and 部门整体;\n"
+      "the xlsx also has the period's alerts and a chart of the months, and the\n"
+      "通报 paragraph, which is printed too. Money in 万元, exact to the fen." },
     { "history", "[--project P] [--unit U] [--since T] [--until T] [--limit N] [--json]",
       "The alert log: who was told what, and when." },
     { "ack", "PROJECT KIND --by NAME [--note TEXT]",
@@ -237,6 +243,8 @@ int main(int argc, char **argv)
         rc = cmd_watch(&c, argc - 1, argv + 1);
     else if (!strcmp(name, "status"))
         rc = cmd_status(&c, argc - 1, argv + 1);
+    else if (!strcmp(name, "report"))
+        rc = cmd_report(&c, argc - 1, argv + 1);
     else
         rc = cmd_simple(&c, name, argc - 1, argv + 1);
     if (c.have_reply)

@@ -196,7 +196,7 @@ int cmd_status(cli *c, int argc, char **argv)
         { "unit", required_argument, NULL, 'u' }, { "project", required_argument, NULL, 'p' },
         { "sort", required_argument, NULL, 's' }, { "limit", required_argument, NULL, 'l' },
         { "json", no_argument, NULL, 'j' },       { "csv", no_argument, NULL, 'c' },
-        { NULL, 0, NULL, 0 },
+        { "at", required_argument, NULL, 'a' },   { NULL, 0, NULL, 0 },
     };
     bw_ctl_req q = { .op = BW_OP_STATUS };
     snprintf(q.sort, sizeof q.sort, "lag");
@@ -216,6 +216,14 @@ int cmd_status(cli *c, int argc, char **argv)
         }
         case 'j': json = 1; break;
         case 'c': csv = 1; break;
+        case 'a':
+            if (parse_time(optarg, &q.at)) {
+                fprintf(stderr, "budgetwatch status: --at \"%s\" is not Unix seconds or ISO 8601 "
+                        "with an offset\n", optarg);
+                return EXIT_USAGE;
+            }
+            q.has_at = true;
+            break;
         default: return EXIT_USAGE;
         }
     }
