@@ -19,7 +19,9 @@ for f in usr/sbin/budgetwatchd usr/bin/budgetwatch usr/include/budgetwatch.h \
          usr/lib/tmpfiles.d/budgetwatch.conf etc/budgetwatch/budgetwatchd.conf \
          usr/share/budgetwatch/zunhua-2022/plan.csv usr/share/man/man8/budgetwatchd.8.gz \
          usr/share/man/man1/budgetwatch.1.gz usr/share/man/man5/budgetwatch.conf.5.gz \
-         usr/share/doc/budgetwatch/copyright usr/share/doc/budgetwatch/changelog.gz; do
+         usr/share/doc/budgetwatch/copyright usr/share/doc/budgetwatch/changelog.gz \
+         usr/bin/budgetwatch-metrics usr/lib/systemd/system/budgetwatch-metrics.service \
+         usr/share/man/man8/budgetwatch-metrics.8.gz; do
     [ -e "$work/root/$f" ] || fail "not installed: /$f"
 done
 ls "$work"/root/usr/lib/*/libbudgetwatch.so.0 >/dev/null || fail "libbudgetwatch.so.0 not installed"
@@ -40,13 +42,19 @@ score=$(systemd-analyze security --offline=true "$unit" 2>/dev/null | sed -n 's/
 [ -n "$score" ] || fail "no exposure level from systemd-analyze security"
 awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "exposure level $score is over 2.0"
 echo "systemd-analyze security: exposure level $score"
+munit="$work/budgetwatch-metrics.service"
+sed -e "s|/usr/bin/budgetwatch-metrics|$work/root/usr/bin/budgetwatch-metrics|g" \
+    "$work/root/usr/lib/systemd/system/budgetwatch-metrics.service" > "$munit"
+MANPATH="$work/root/usr/share/man" systemd-analyze verify "$munit" ||
+    fail "systemd-analyze verify budgetwatch-metrics.service"
 
 (cd "$work/build" && cpack -G DEB >/dev/null) || fail "cpack -G DEB"
 deb=$(ls "$work"/build/budgetwatch_*.deb)
 dpkg-deb --info "$deb" | grep -q "Depends:.*libzmq5" || fail "the package does not depend on libzmq5"
 dpkg -x "$deb" "$work/deb"
 for f in usr/sbin/budgetwatchd usr/bin/budgetwatch etc/budgetwatch/budgetwatchd.conf \
-         usr/lib/systemd/system/budgetwatchd.service; do
+         usr/lib/systemd/system/budgetwatchd.service usr/bin/budgetwatch-metrics \
+         usr/lib/systemd/system/budgetwatch-metrics.service; do
     [ -e "$work/deb/$f" ] || fail "not in the package: /$f"
 done
 # The manual pages render without warnings.
