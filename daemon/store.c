@@ -695,47 +695,80 @@ static int64_t days_digest(const bw_store *s)
     return (int64_t)(h | 1);            /* never 0, which means UTC */
 }
 
+/* Puts the local midnights into temp.bw_days (start, next), where the SQL
+ * below looks each event's day up. */
+static int days_table(bw_store *s, bw_err *err, const char *what)
+{
+    if (exec(s, "CREATE TEMP TABLE IF NOT EXISTS bw_days (start INTEGER PRIMARY KEY,"
+                " next INTEGER NOT NULL); DELETE FROM temp.bw_days", err, what))
+        return -1;
+    if (!s->have_cal)
+        return 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO temp.bw_days (start, next) VALUES (?1, ?2)", -1, &q,
+                           NULL) != SQLITE_OK)
+        return fail(s, err, "%s", what);
+    int bad = 0;
+    for (int i = 0; i < s->cal.ndays && !bad; i++)
+        bad = run(s, q, bind_i64(q, 1, s->cal.day_start[i]) || bind_i64(q, 2, s->cal.day_start[i + 1]),
+                  err, "%s", what);
+    (void)sqlite3_finalize(q);          /* stepped to the end or reported */
+    return bad ? -1 : 0;
+}
+
+/* The events as (project, fund, net, day), day as day_of gives it: the
+ * local midnight from temp.bw_days, else the UTC one (not before the year's
+ * end once past it). */
+static void events_by_day(const bw_store *s, char *out, size_t len)
+{
+    long long end = s->have_cal ? (long long)s->cal.day_start[s->cal.ndays] : (long long)INT64_MAX;
+    snprintf(out, len,
+             "SELECT project, fund, CASE type WHEN 0 THEN amount ELSE -amount END AS net,"
+             " coalesce((SELECT d.start FROM temp.bw_days d WHERE d.start <= ts AND d.next > ts"
+             "  ORDER BY d.start DESC LIMIT 1),"
+             "  CASE WHEN ts >= %lld THEN max(ts - ((ts %% 86400) + 86400) %% 86400, %lld)"
+             "  ELSE ts - ((ts %% 86400) + 86400) %% 86400 END) AS day FROM events",
+             end, s->have_cal ? end : 0LL);
+}
+
 /* Fills daily anew from the events, keyed as day_of does, inside the
- * caller's transaction. One statement: the local midnights go into a
- * temporary table that the events look their day up in. */
+ * caller's transaction. */
 static int daily_rebuild(bw_store *s, bw_err *err)
 {
     static const char what[] = "rebuilding the daily sums from the events";
-    if (exec(s, "CREATE TEMP TABLE IF NOT EXISTS bw_days (start INTEGER PRIMARY KEY,"
-                " next INTEGER NOT NULL); DELETE FROM temp.bw_days; DELETE FROM daily",
-             err, what))
+    char ev[1024], sql_text[2048];
+    if (days_table(s, err, what) || exec(s, "DELETE FROM daily", err, what))
         return -1;
-    if (s->have_cal) {
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(s->db, "INSERT INTO temp.bw_days (start, next) VALUES (?1, ?2)",
-                               -1, &q, NULL) != SQLITE_OK)
-            return fail(s, err, "%s", what);
-        int bad = 0;
-        for (int i = 0; i < s->cal.ndays && !bad; i++)
-            bad = run(s, q, bind_i64(q, 1, s->cal.day_start[i]) ||
-                      bind_i64(q, 2, s->cal.day_start[i + 1]), err, "%s", what);
-        (void)sqlite3_finalize(q);      /* stepped to the end or reported */
-        if (bad)
-            return -1;
-    }
-    char sql_text[1536];
+    events_by_day(s, ev, sizeof ev);
     snprintf(sql_text, sizeof sql_text,
              "INSERT INTO daily (project, day, fiscal, other, events)"
              " SELECT project, day, sum(CASE fund WHEN 0 THEN net ELSE 0 END),"
-             "  sum(CASE fund WHEN 1 THEN net ELSE 0 END), count(*) FROM ("
-             "  SELECT project, fund, CASE type WHEN 0 THEN amount ELSE -amount END AS net,"
-             "   coalesce((SELECT d.start FROM temp.bw_days d WHERE d.start <= ts AND d.next > ts"
-             "    ORDER BY d.start DESC LIMIT 1),"
-             "    CASE WHEN ts >= %lld THEN max(ts - ((ts %% 86400) + 86400) %% 86400, %lld)"
-             "    ELSE ts - ((ts %% 86400) + 86400) %% 86400 END) AS day"
-             "  FROM events)"
+             "  sum(CASE fund WHEN 1 THEN net ELSE 0 END), count(*) FROM (%s)"
              " GROUP BY project, day;"
              "INSERT OR REPLACE INTO meta (key, val) VALUES ('daily_days', %lld);"
-             "DELETE FROM temp.bw_days",
-             s->have_cal ? (long long)s->cal.day_start[s->cal.ndays] : (long long)INT64_MAX,
-             s->have_cal ? (long long)s->cal.day_start[s->cal.ndays] : 0LL,
-             (long long)days_digest(s));
+             "DELETE FROM temp.bw_days", ev, (long long)days_digest(s));
     return exec(s, sql_text, err, what);
+}
+
+int64_t bw_store_daily_verify(bw_store *s, bw_err *err)
+{
+    static const char what[] = "comparing the daily sums with the events";
+    char ev[1024], sql_text[2048];
+    int64_t n = 0;
+    if (days_table(s, err, what))
+        return -1;
+    events_by_day(s, ev, sizeof ev);
+    /* Both sides in one GROUP BY: a day on one side only shows up too. */
+    snprintf(sql_text, sizeof sql_text,
+             "SELECT count(*) FROM (SELECT project, day FROM ("
+             " SELECT project, day, fiscal AS f, other AS o, events AS n FROM daily"
+             " UNION ALL SELECT project, day, CASE fund WHEN 0 THEN -net ELSE 0 END,"
+             "  CASE fund WHEN 1 THEN -net ELSE 0 END, -1 FROM (%s))"
+             " GROUP BY project, day HAVING sum(f) != 0 OR sum(o) != 0 OR sum(n) != 0)", ev);
+    if (query_first(s, sql_text, &n, NULL, 0, err, what) ||
+        exec(s, "DELETE FROM temp.bw_days", err, what))
+        return -1;
+    return n;
 }
 
 /* Version 5 keeps the daily sums of the events (and an index on ts), filled

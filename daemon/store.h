@@ -193,6 +193,9 @@ int bw_store_rebuild_totals(bw_store *s, int64_t *rows, bw_err *err);
  * open. Returns 0, or -1 (err). */
 int bw_store_days_set(bw_store *s, const bw_calendar *cal, bw_err *err);
 int bw_store_daily_add(bw_store *s, const bw_event *ev, bw_err *err);
+/* How many (project, day) sums differ from the events (0: they all agree),
+ * or -1. For verify, with no transaction open. */
+int64_t bw_store_daily_verify(bw_store *s, bw_err *err);
 /* The net paid of every project from the events with ts <= at, in pieces:
  * fn may be called several times for one project (whole days, then the
  * events of the day `at` falls in); its sums are the pieces' sums. fn

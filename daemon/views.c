@@ -773,11 +773,15 @@ int bw_views_verify(bw_app *a, bw_view_verify *v, bw_err *err)
         return 0;
     }
     v->checked = bw_store_verify(a->store, verify_diff, v, err);
-    if (v->checked < 0) {
+    v->daily_differences = v->checked < 0 ? 0 : bw_store_daily_verify(a->store, err);
+    if (v->checked < 0 || v->daily_differences < 0) {
         bw_view_verify_free(v);
         return -1;
     }
     if (v->ndiff)
         bw_log(BW_LOG_ERR, "verify: %zu project(s) whose totals differ from the ledger", v->ndiff);
+    if (v->daily_differences)
+        bw_log(BW_LOG_ERR, "verify: %lld daily sum(s) differ from the events; stop budgetwatchd "
+               "and run budgetwatchd --rebuild-totals", (long long)v->daily_differences);
     return 0;
 }

@@ -234,7 +234,8 @@ void bw_view_history_put(bw_mapw *m, const bw_view_alerts *v)
 
 void bw_view_verify_put(bw_mapw *m, const bw_view_verify *v)
 {
-    bw_mapw_bool(m, "consistent", !v->damaged && v->ndiff == 0);
+    bw_mapw_bool(m, "consistent", !v->damaged && v->ndiff == 0 && v->daily_differences == 0);
+    bw_mapw_int(m, "daily_differences", v->daily_differences);
     bw_mapw_bool(m, "damaged", v->damaged);
     msgpack_packer *pk = bw_mapw_key(m, "damage");
     msgpack_pack_array(pk, v->ndamage);

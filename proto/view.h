@@ -120,6 +120,7 @@ typedef struct bw_view_verify {
     size_t ndamage, ndiff;
     char **damage;              /* integrity_check's problems (owned) */
     bw_view_difference *diff;
+    int64_t daily_differences;  /* (project, day) sums that differ from the events */
 } bw_view_verify;
 
 void bw_view_status_free(bw_view_status *v);

@@ -484,8 +484,12 @@ int cmd_simple(cli *c, const char *name, int argc, char **argv)
         }
         printf("verify: ledger file intact; %" PRId64 " projects checked: %s\n", checked,
                consistent ? "totals equal the ledger (账账相符)" : "TOTALS DIFFER FROM THE LEDGER");
+        int64_t daily = 0;
         if (!consistent)
             print_json(bw_map_get(m, "differences"));
+        if (bw_map_get_int(m, "daily_differences", &daily) && daily > 0)
+            printf("verify: %" PRId64 " daily sum(s) (the as-of figures) differ from the events: stop "
+                   "budgetwatchd and run budgetwatchd --rebuild-totals\n", daily);
         return consistent ? EXIT_OK : EXIT_FAILED;
     }
     case BW_OP_ACK:

@@ -7,6 +7,8 @@ table holds, per project and local day (Asia/Shanghai)."""
 
 import os
 import random
+import sqlite3
+import subprocess
 import unittest
 
 from harness import DAEMON, JAN1, DAY, Daemon, daily_of_events, event, load_plan, local_day
@@ -85,6 +87,35 @@ class DailySums(unittest.TestCase):
                 total = self.d.ok("status")["total"]
                 self.assertEqual(total["paid"], sum(f + o for f, o, _ in model.values()),
                                  "seed %d" % seed)
+
+    def test_verify_finds_an_edited_day_and_rebuild_repairs_it(self):
+        rng = random.Random(7)
+        self.d = Daemon().start()
+        paid, model = {}, {}
+        hist = self.history(rng, sorted(load_plan()), 120, 1, paid)
+        self.first = 1
+        self.send(hist, model)
+        self.assertEqual(self.d.ok("verify")["daily_differences"], 0)
+        self.assertEqual(self.d.stop(), 0)
+        db = sqlite3.connect(os.path.join(self.d.dir, "ledger.db"))
+        db.execute("UPDATE daily SET fiscal = fiscal + 1 WHERE (project, day) ="
+                   " (SELECT project, day FROM daily ORDER BY project, day LIMIT 1)")
+        db.execute("DELETE FROM daily WHERE (project, day) ="
+                   " (SELECT project, day FROM daily ORDER BY project DESC, day DESC LIMIT 1)")
+        db.commit()
+        db.close()
+        self.d.start()
+        v = self.d.ok("verify")
+        self.assertEqual((v["consistent"], v["daily_differences"]), (False, 2))
+        self.assertIn("daily sum(s) differ from the events", self.d.logtext())
+        self.assertEqual(self.d.stop(), 0)
+        r = subprocess.run([DAEMON, "-c", self.d.conf, "--rebuild-totals"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.check(model)
+        self.d.start()
+        v = self.d.ok("verify")
+        self.assertEqual((v["consistent"], v["daily_differences"]), (True, 0))
 
 
 if __name__ == "__main__":

@@ -638,8 +638,8 @@ static void test_verify_needs_quiet(void **state)
     assert_int_equal(r.rc, BW_CTL_REPLY);
     assert_ok(&r);
     static const char *const keys[] = { "ok", "consistent", "damaged", "damage", "checked",
-                                        "differences" };
-    fx_assert_keys(r.m, keys, 6);
+                                        "differences", "daily_differences" };
+    fx_assert_keys(r.m, keys, 7);
     bool damaged = true;
     assert_true(bw_map_get_bool(r.m, "consistent", &consistent));
     assert_true(bw_map_get_bool(r.m, "damaged", &damaged));

@@ -513,15 +513,15 @@ static void test_encoders_count_their_keys(void **state)
     char d1[] = "page 7: btree damaged", d2[] = "row 3 missing from index";
     char *damage[] = { d1, d2 };
     bw_view_difference diff[] = { { "P1", 1, 2, 3, 4 }, { "P2", 5, 6, 7, 8 } };
-    bw_view_verify vv = { true, 0, 2, 2, damage, diff };
+    bw_view_verify vv = { true, 0, 2, 2, damage, diff, 0 };
     sb.size = 0;
     bw_mapw_begin(&m, &sb);
     bw_view_verify_put(&m, &vv);
     bw_mapw_end(&m);
     o = unpack(&sb, &u);
     static const char *const verify_keys[] = { "consistent", "damaged", "damage", "checked",
-                                               "differences" };
-    fx_assert_keys(o, verify_keys, 5);
+                                               "differences", "daily_differences" };
+    fx_assert_keys(o, verify_keys, 6);
     bool b = true;
     assert_true(bw_map_get_bool(o, "consistent", &b));
     assert_false(b);
@@ -548,9 +548,10 @@ static void test_encoders_count_their_keys(void **state)
     bw_view_verify_put(&m, &vv);
     bw_mapw_end(&m);
     o = unpack(&sb, &u);
-    fx_assert_keys(o, verify_keys, 5);
+    fx_assert_keys(o, verify_keys, 6);
     assert_true(bw_map_get_bool(o, "consistent", &b));
     assert_true(b);
+    assert_int_equal(vv.daily_differences, 0);
     msgpack_unpacked_destroy(&u);
     bw_view_verify_free(&vv);
 
