@@ -95,6 +95,12 @@ def main():
         out["status_at_all_rows_s"] = {"median": round(lat[len(lat) // 2], 3), "max": round(lat[-1], 3)}
         out["status_now_all_rows_s"] = round(ask(op="status"), 3)
         out["series_department_s"] = round(ask(op="series"), 3)
+        t = subprocess.run(["/usr/bin/time", "-f", "%e %M", cli, "report", "--month", "2022-06",
+                            "--json"], env=env, check=True, capture_output=True, text=True)
+        secs, kib = t.stderr.strip().splitlines()[-1].split()
+        out["report_json"] = {"seconds": float(secs), "peak_rss_mib": round(int(kib) / 1024, 1)}
+        out["history_june_s"] = round(ask(op="history", since=JAN1 + 151 * DAY,
+                                          until=JAN1 + 181 * DAY + 1), 3)
         xlsx = os.path.join(work, "r.xlsx")
         t = subprocess.run(["/usr/bin/time", "-f", "%e %M", cli, "report", "--month", "2022-06",
                             "--xlsx", xlsx], env=env, check=True, capture_output=True, text=True)

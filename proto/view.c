@@ -202,6 +202,17 @@ void bw_view_stats_put(bw_mapw *m, const bw_view_stats *v)
     bw_mapw_uint(m, "commit_latency_count", v->latency_count);
     if (v->wal_bytes >= 0)
         bw_mapw_int(m, "wal_bytes", v->wal_bytes);
+    pk = bw_mapw_key(m, "alerts_active");
+    msgpack_pack_array(pk, v->nactive);
+    for (size_t i = 0; i < v->nactive; i++) {
+        bw_mapw e;
+        bw_mapw_begin(&e, m->sb);
+        bw_mapw_str(&e, "kind", v->active[i].kind);
+        bw_mapw_str(&e, "severity", v->active[i].severity);
+        bw_mapw_str(&e, "state", v->active[i].state);
+        bw_mapw_uint(&e, "n", v->active[i].n);
+        bw_mapw_end(&e);
+    }
 }
 
 static void alerts_list(bw_mapw *m, const bw_view_alerts *v)

@@ -77,6 +77,12 @@ typedef struct bw_view_count {
     uint64_t n;
 } bw_view_count;
 
+/* Active alerts of one kind, severity and state, counted. */
+typedef struct bw_view_active {
+    const char *kind, *severity, *state;
+    uint64_t n;
+} bw_view_active;
+
 typedef struct bw_view_stats {
     uint64_t accepted, duplicates, gaps, restarts, batches;
     int64_t uptime, events_in_ledger, dead_letters_pending;
@@ -89,6 +95,11 @@ typedef struct bw_view_stats {
     size_t nlatency;
     uint64_t latency_bounds[16], latency_counts[16], latency_sum_us, latency_count;
     int64_t wal_bytes;          /* the ledger's WAL file now, -1 unknown */
+    /* The active alerts counted by kind, severity and state (firing or
+     * acknowledged), only the non-zero ones: what `alerts` would list,
+     * without making 100,000 messages to count them. */
+    size_t nactive;
+    bw_view_active active[64];
 } bw_view_stats;
 
 /* Alert messages: the active alerts (each with the seq it was last

@@ -52,8 +52,6 @@ const char *bwr_state_word(int state)
 void bwr_report_free(bwr_report *r)
 {
     free(r->rows);
-    free(r->alerts);
-    free(r->handling);
     free(r->bulletin);
     memset(r, 0, sizeof *r);
 }
@@ -207,6 +205,20 @@ out:
 
 /* ---- the alerts of the period ---- */
 
+int bwr_alert_at(const bwr_report *r, size_t i, bw_alert_msg *out, char handling[32])
+{
+    char why[BW_WHY_MAX];
+    const msgpack_object *o = &r->alerts->via.array.ptr[i];
+    if (bw_alert_from_object(o, out, why, sizeof why))
+        return -1;
+    /* A daemon with handling steps (issue 16) says so per message. */
+    if (!bw_map_get_str(o, "handling", handling, 32))
+        handling[0] = '\0';
+    return 0;
+}
+
+/* Checks every message once, so that a bad one stops the report before
+ * anything is written. */
 static int read_alerts(bwr_report *r, const msgpack_object *m)
 {
     const msgpack_object *a = bw_map_get(m, "alerts");
@@ -215,20 +227,14 @@ static int read_alerts(bwr_report *r, const msgpack_object *m)
         return -1;
     bw_map_get_bool(m, "truncated", &trunc);
     r->alerts_truncated = trunc;
-    size_t n = a->via.array.size;
-    r->alerts = calloc(n ? n : 1, sizeof *r->alerts);
-    r->handling = calloc(n ? n : 1, sizeof *r->handling);
-    if (r->alerts == NULL || r->handling == NULL)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char why[BW_WHY_MAX];
-        if (bw_alert_from_object(&a->via.array.ptr[i], &r->alerts[i], why, sizeof why))
+    r->alerts = a;
+    r->nalerts = a->via.array.size;
+    for (size_t i = 0; i < r->nalerts; i++) {
+        bw_alert_msg msg;
+        char handling[32];
+        if (bwr_alert_at(r, i, &msg, handling))
             return -1;
-        /* A daemon with handling steps (issue 16) says so per message. */
-        if (!bw_map_get_str(&a->via.array.ptr[i], "handling", r->handling[i], sizeof r->handling[i]))
-            r->handling[i][0] = '\0';
     }
-    r->nalerts = n;
     return 0;
 }
 
@@ -539,13 +545,6 @@ static int gather(cli *c, bwr_report *r, const char *unit)
         return rc;
     if (build_rows(r, m, unit != NULL))
         return bad_reply(c, "status");
-    q = (bw_ctl_req){ .op = BW_OP_HISTORY, .has_since = true, .since = r->since,
-                      .has_until = true, .until = r->at + 1 };
-    snprintf(q.unit, sizeof q.unit, "%s", unit ? unit : "");
-    if ((rc = cli_request(c, &q, &m)))
-        return rc;
-    if (read_alerts(r, m))
-        return bad_reply(c, "history");
     q = (bw_ctl_req){ .op = BW_OP_SERIES };
     snprintf(q.unit, sizeof q.unit, "%s", unit ? unit : "");
     if ((rc = cli_request(c, &q, &m)))
@@ -556,6 +555,14 @@ static int gather(cli *c, bwr_report *r, const char *unit)
         fprintf(stderr, "budgetwatch report: out of memory writing the 通报\n");
         return EXIT_FAILED;
     }
+    /* Last: the alerts stay in this reply until the report is written. */
+    q = (bw_ctl_req){ .op = BW_OP_HISTORY, .has_since = true, .since = r->since,
+                      .has_until = true, .until = r->at + 1 };
+    snprintf(q.unit, sizeof q.unit, "%s", unit ? unit : "");
+    if ((rc = cli_request(c, &q, &m)))
+        return rc;
+    if (read_alerts(r, m))
+        return bad_reply(c, "history");
     return EXIT_OK;
 }
 

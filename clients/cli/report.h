@@ -49,8 +49,11 @@ typedef struct bwr_report {
     int32_t pace_bp;
     bwr_row *rows;              /* units in order, each: its projects, then its 小计; last 部门整体 */
     size_t nrows, nprojects;
-    bw_alert_msg *alerts;       /* the period's alert messages, oldest first */
-    char (*handling)[32];       /* per alert: its handling word ("" when the daemon has none) */
+    /* The period's alert messages, oldest first, as the history reply holds
+     * them (a message is 1.4 KB as a struct, 300 bytes packed, and a
+     * province's June may have 100,000): the reply is asked for last and
+     * lives until the report is written; bwr_alert_at decodes one. */
+    const msgpack_object *alerts;
     size_t nalerts;
     bool alerts_truncated;
     bwr_month months[12];
@@ -59,6 +62,9 @@ typedef struct bwr_report {
 } bwr_report;
 
 void bwr_report_free(bwr_report *r);
+/* The i-th alert message of the period and its handling word ("" when the
+ * daemon has none); 0, or -1 when it cannot be read. */
+int bwr_alert_at(const bwr_report *r, size_t i, bw_alert_msg *out, char handling[32]);
 
 /* The word of a level in 预警级别 (the one place it is spelled). */
 const char *bwr_level_word(uint8_t severity);

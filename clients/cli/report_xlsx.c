@@ -195,9 +195,14 @@ static int alerts_sheet(lxw_workbook *wb, const fmts *f, const bwr_report *r, ch
         CHECK(worksheet_write_string(ws, 0, (lxw_col_t)c, h[c], f->head));
     }
     for (size_t i = 0; i < r->nalerts; i++) {
-        const bw_alert_msg *a = &r->alerts[i];
+        bw_alert_msg msg;
+        const bw_alert_msg *a = &msg;
+        char handling[32], t[32];
         lxw_row_t row = (lxw_row_t)(i + 1);
-        char t[32];
+        if (bwr_alert_at(r, i, &msg, handling)) {
+            snprintf(why, whylen, "alert message %zu of the history cannot be read", i);
+            return -1;
+        }
         CHECK(worksheet_write_string(ws, row, 0, fmt_time(a->at, t, sizeof t), f->text));
         CHECK(worksheet_write_string(ws, row, 1, a->unit_name, f->text));
         CHECK(worksheet_write_string(ws, row, 2, a->project, f->text));
@@ -207,7 +212,7 @@ static int alerts_sheet(lxw_workbook *wb, const fmts *f, const bwr_report *r, ch
         CHECK(worksheet_write_string(ws, row, 6, bwr_level_word(a->severity), f->text));
         CHECK(worksheet_write_number(ws, row, 7, ratio(a->rate_bp), f->pct));
         CHECK(worksheet_write_number(ws, row, 8, ratio(a->planned_bp), f->pct));
-        CHECK(worksheet_write_string(ws, row, 9, r->handling[i], f->text));
+        CHECK(worksheet_write_string(ws, row, 9, handling, f->text));
         CHECK(worksheet_write_string(ws, row, 10, a->by, f->text));
         CHECK(worksheet_write_string(ws, row, 11, a->note, f->text));
     }

@@ -108,6 +108,15 @@ class Metrics(unittest.TestCase):
                              * 10000, u["rate_bp"])
         self.assertEqual(s['budgetwatch_commit_latency_seconds_bucket{le="+Inf"}'],
                          s["budgetwatch_commit_latency_seconds_count"])
+        # Active alerts by kind, severity and state: what `alerts` lists.
+        want = {}
+        for a in self.d.ok("alerts")["alerts"]:
+            k = 'budgetwatch_alerts_active{kind="%s",severity="%s",state="%s"}' % (
+                a["kind"], a["severity"], a["state"])
+            want[k] = want.get(k, 0) + 1
+        self.assertTrue(want)
+        got = {k: int(v) for k, v in s.items() if k.startswith("budgetwatch_alerts_active{")}
+        self.assertEqual(got, want)
 
         # A real Prometheus, scraping every second.
         prom_port = free_port()

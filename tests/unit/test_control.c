@@ -358,6 +358,7 @@ static void test_stats_keys(void **state)
         "integrity_failures", "projects", "alert_seq", "bad_frames", "sources", "auth_denied",
         "control_denied", "control_requests", "control_errors", "commit_latency_buckets",
         "commit_latency_counts", "commit_latency_sum_us", "commit_latency_count", "wal_bytes",
+        "alerts_active",
     };
     fx_assert_keys(r.m, keys, sizeof keys / sizeof keys[0]);
     const char *classes[BW_REJ_COUNT];

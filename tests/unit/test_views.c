@@ -469,6 +469,7 @@ static void test_encoders_count_their_keys(void **state)
         "integrity_failures", "projects", "alert_seq", "bad_frames", "sources", "auth_denied",
         "control_denied", "control_requests", "control_errors", "commit_latency_buckets",
         "commit_latency_counts", "commit_latency_sum_us", "commit_latency_count", "wal_bytes",
+        "alerts_active",
     };
     fx_assert_keys(o, stats_keys, sizeof stats_keys / sizeof stats_keys[0]);
     assert_int_equal(bw_map_get(o, "rejected")->via.map.size, vs.nrejected);
