@@ -151,8 +151,33 @@ static int read_rows(const msgpack_object *m, const char *key, bw_status_row **o
     return 0;
 }
 
+/* A project row's place: its unit's position in the units list, then its
+ * own in the daemon's order. */
+typedef struct place {
+    size_t unit, i;
+} place;
+
+static int cmp_place(const void *x, const void *y)
+{
+    const place *a = x, *b = y;
+    if (a->unit != b->unit)
+        return a->unit < b->unit ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+typedef struct unit_ix {
+    const char *code;
+    size_t k;
+} unit_ix;
+
+static int cmp_unit_ix(const void *x, const void *y)
+{
+    return strcmp(((const unit_ix *)x)->code, ((const unit_ix *)y)->code);
+}
+
 /* Each unit's projects (in the daemon's plan order), then its 小计; then
- * 部门整体 unless the report is of one unit. */
+ * 部门整体 unless the report is of one unit. Grouped by sorting, not by a
+ * pass over the projects per unit (100,000 projects in 500 units). */
 static int build_rows(bwr_report *r, const msgpack_object *m, bool one_unit)
 {
     bw_status_row *p = NULL, *u = NULL, tot;
@@ -160,25 +185,40 @@ static int build_rows(bwr_report *r, const msgpack_object *m, bool one_unit)
     char why[BW_WHY_MAX];
     int64_t pace = 0;
     int rc = -1;
+    place *pl = NULL;
+    unit_ix *ux = NULL;
     if (read_rows(m, "projects", &p, &np) || read_rows(m, "units", &u, &nu) ||
         bw_status_row_from_object(bw_map_get(m, "total"), &tot, why, sizeof why) ||
         !bw_map_get_int(m, "pace_bp", &pace))
         goto out;
     r->pace_bp = (int32_t)pace;
     r->rows = calloc(np + nu + 1, sizeof *r->rows);
-    if (r->rows == NULL)
+    pl = malloc((np ? np : 1) * sizeof *pl);
+    ux = malloc((nu ? nu : 1) * sizeof *ux);
+    if (r->rows == NULL || pl == NULL || ux == NULL)
         goto out;
+    for (size_t k = 0; k < nu; k++)
+        ux[k] = (unit_ix){ u[k].unit, k };
+    qsort(ux, nu, sizeof *ux, cmp_unit_ix);
+    size_t n = 0;
+    for (size_t i = 0; i < np; i++) {
+        unit_ix key = { p[i].unit, 0 };
+        const unit_ix *hit = bsearch(&key, ux, nu, sizeof *ux, cmp_unit_ix);
+        if (hit)                        /* every project's unit is in the list */
+            pl[n++] = (place){ hit->k, i };
+    }
+    qsort(pl, n, sizeof *pl, cmp_place);
     int64_t all = 0;
+    size_t at = 0;
     for (size_t k = 0; k < nu; k++) {
         int64_t sum = 0;
-        for (size_t i = 0; i < np; i++) {
-            if (strcmp(p[i].unit, u[k].unit) != 0)
-                continue;
+        for (; at < n && pl[at].unit == k; at++) {
+            const bw_status_row *pr = &p[pl[at].i];
             bwr_row *row = &r->rows[r->nrows++];
             row->kind = BWR_PROJECT;
-            row->r = p[i];
-            row->pace_diff_bp = p[i].rate_bp - r->pace_bp;
-            row->pace_amount = p[i].paid - pace_share(p[i].budget, r->pace_bp);
+            row->r = *pr;
+            row->pace_diff_bp = pr->rate_bp - r->pace_bp;
+            row->pace_amount = pr->paid - pace_share(pr->budget, r->pace_bp);
             sum += row->pace_amount;    /* each |.| <= its budget or paid: the sums fit */
             r->nprojects++;
         }
@@ -198,6 +238,8 @@ static int build_rows(bwr_report *r, const msgpack_object *m, bool one_unit)
     }
     rc = 0;
 out:
+    free(pl);
+    free(ux);
     free(p);
     free(u);
     return rc;
