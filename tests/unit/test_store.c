@@ -1469,8 +1469,98 @@ static void test_errors_carry_the_path(void **state)
     assert_int_equal(insert(f->s, &ev), 1);
 }
 
+/* ---- daily sums (schema 5) ---- */
+
+typedef struct paid_sum {
+    int64_t fiscal, other;
+    int calls;
+} paid_sum;
+
+static int on_paid(void *ctx, const char *project, int64_t fiscal, int64_t other)
+{
+    paid_sum *p = ctx;
+    assert_string_equal(project, "P1");
+    p->fiscal += fiscal;
+    p->other += other;
+    p->calls++;
+    return 0;
+}
+
+static paid_sum paid_at(bw_store *s, int64_t at)
+{
+    bw_err err;
+    paid_sum p = { 0 };
+    if (bw_store_paid_at(s, at, on_paid, &p, &err))
+        fail_msg("%s", err.msg);
+    return p;
+}
+
+/* Paid up to an instant at every boundary: the last second of a local day,
+ * its midnight, the instant of an event itself; a refund; the other fund;
+ * and the same after the days are keyed anew for another zone. */
+static void test_daily_sums_and_paid_at(void **state)
+{
+    fixture *f = *state;
+    bw_err err;
+    bw_calendar cal;
+    bw_cal_init_fixed(&cal, 2022, 8 * 3600);
+    assert_int_equal(bw_store_days_set(f->s, &cal, &err), 0);
+    const int64_t d10 = cal.day_start[10], d11 = cal.day_start[11];   /* Jan 11, Jan 12 (+08:00) */
+    struct {
+        const char *id;
+        int type, fund;
+        int64_t amount, ts;
+    } ev[] = {
+        { "a", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, 100, d10 },          /* the day's first second */
+        { "b", BW_EV_DISBURSEMENT, BW_FUND_OTHER, 7, d10 + 3600 },
+        { "c", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, 1000, d11 - 1 },     /* its last second */
+        { "d", BW_EV_REFUND, BW_FUND_FISCAL, 30, d11 },                 /* the next midnight */
+        { "e", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, 5, d11 + 50 },
+        { "f", BW_EV_DISBURSEMENT, BW_FUND_FISCAL, 1, d10 - 1 },        /* late: the day before */
+    };
+    assert_int_equal(bw_store_begin(f->s, &err), 0);
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++) {
+        bw_event e = event("s", ev[i].id, (bw_event_type)ev[i].type, (bw_fund)ev[i].fund, "P1",
+                           ev[i].amount);
+        e.ts = ev[i].ts;
+        assert_int_equal(insert(f->s, &e), 1);
+        assert_int_equal(bw_store_daily_add(f->s, &e, &err), 0);
+    }
+    assert_int_equal(bw_store_commit(f->s, &err), 0);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM daily"), 3);
+    assert_int_equal(sql_int(f->path, "SELECT fiscal FROM daily WHERE day = (SELECT max(day) FROM daily)"),
+                     -25);
+    struct {
+        int64_t at, fiscal, other;
+    } want[] = {
+        { d10 - 2, 0, 0 },     { d10 - 1, 1, 0 },       { d10, 101, 0 },      { d10 + 3599, 101, 0 },
+        { d10 + 3600, 101, 7 }, { d11 - 2, 101, 7 },    { d11 - 1, 1101, 7 }, { d11, 1071, 7 },
+        { d11 + 49, 1071, 7 },  { d11 + 50, 1076, 7 },  { cal.day_start[cal.ndays], 1076, 7 },
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        paid_sum p = paid_at(f->s, want[i].at);
+        if (p.fiscal != want[i].fiscal || p.other != want[i].other)
+            fail_msg("at %lld (case %zu): paid %lld + %lld, want %lld + %lld", (long long)want[i].at,
+                     i, (long long)p.fiscal, (long long)p.other, (long long)want[i].fiscal,
+                     (long long)want[i].other);
+    }
+    assert_int_equal(bw_store_daily_verify(f->s, &err), 0);
+    /* Another zone: the table is keyed anew (UTC+0: "c" and "d" now share a day). */
+    bw_calendar utc;
+    bw_cal_init_fixed(&utc, 2022, 0);
+    assert_int_equal(bw_store_days_set(f->s, &utc, &err), 0);
+    assert_int_equal(bw_store_daily_verify(f->s, &err), 0);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM daily"), 2);
+    assert_int_equal(paid_at(f->s, d11 + 49).fiscal, 1071);
+    /* An edited day is found. */
+    sql_exec(f->path, "UPDATE daily SET other = other + 1 WHERE day = (SELECT min(day) FROM daily)");
+    assert_int_equal(bw_store_daily_verify(f->s, &err), 1);
+}
+
+
 int main(void)
 {
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_schema_and_wal),
@@ -1486,6 +1576,7 @@ int main(void)
         T(test_alert_log_and_history),
         T(test_meta),
         T(test_verify),
+        T(test_daily_sums_and_paid_at),
         T(test_reopen_sees_everything),
         T(test_newer_schema_refused),
         T(test_upgrade_from_v1),
