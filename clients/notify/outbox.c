@@ -170,7 +170,7 @@ int bwn_outbox_queue(bwn_outbox *o, const char *receiver, uint64_t seq, const ch
                      const char *group_key, int64_t now, int64_t due)
 {
     return done(o, stmt(o, "INSERT OR IGNORE INTO queue(receiver, seq, route, group_key, queued_at,"
-                        " due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", "titiii", receiver,
+                        " due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", "tittii", receiver,
                         (int64_t)seq, route, group_key, now, due), "queueing an alert");
 }
 
