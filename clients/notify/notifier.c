@@ -388,17 +388,18 @@ static void items_free(items *is)
 
 /* Makes the group's digest (one notification per part) in one transaction. */
 static int make_digest(notifier *n, const group_ref *g, const bwn_receiver *r,
-                       const bwn_route *route, int64_t now)
+                       const bwn_route *route, int64_t now, bool repost)
 {
     items is = { 0 };
     size_t *lens = NULL, *starts = NULL;
     int rc = -1;
     if (bwn_outbox_begin(n->ob))
         return -1;
-    if (bwn_outbox_group_items(n->ob, g->receiver, g->route, g->key, now, collect_item, &is))
+    if (repost ? bwn_outbox_firing_each(n->ob, g->receiver, collect_item, &is)
+               : bwn_outbox_group_items(n->ob, g->receiver, g->route, g->key, now, collect_item, &is))
         goto out;
     if (is.n == 0) {
-        rc = 0;
+        rc = repost ? bwn_outbox_group_set_last(n->ob, g->receiver, g->route, g->key, now) : 0;
         goto out;
     }
     lens = calloc(is.n, sizeof *lens);
@@ -426,7 +427,7 @@ static int make_digest(notifier *n, const group_ref *g, const bwn_receiver *r,
         }
         int bad = bwn_outbox_note_payload(n->ob, d.id, payload, strlen(payload));
         free(payload);
-        for (size_t i = from; !bad && i < to; i++)
+        for (size_t i = from; !bad && !repost && i < to; i++)
             bad = bwn_outbox_assign(n->ob, r->name, is.it[i].a.seq, d.id);
         if (bad)
             goto out;
@@ -472,9 +473,38 @@ static void make_digests(notifier *n, int64_t now)
             continue;
         }
         if (bwn_route_group_due(route, g->first, last) <= now)
-            (void)make_digest(n, g, &n->cfg.receivers[ri], route, now);
+            (void)make_digest(n, g, &n->cfg.receivers[ri], route, now, false);
     }
     free(gs.g);
+}
+
+/* Alertmanager resolves an alert nobody posts again within resolve_timeout:
+ * each Alertmanager receiver gets the alerts still firing again every half
+ * of it (the queue is not touched: these are the same alerts, posted again). */
+static void make_reposts(notifier *n, int64_t now)
+{
+    for (int i = 0; i < n->cfg.nreceivers; i++) {
+        const bwn_receiver *r = &n->cfg.receivers[i];
+        if (r->type != BWN_ALERTMANAGER)
+            continue;
+        group_ref g = { .first = now };
+        snprintf(g.receiver, sizeof g.receiver, "%s", r->name);
+        snprintf(g.route, sizeof g.route, "_repost");
+        int64_t last;
+        if (bwn_outbox_group_last(n->ob, g.receiver, g.route, g.key, &last)) {
+            say("%s", bwn_outbox_error(n->ob));
+            continue;
+        }
+        if (last == 0) {
+            /* The first turn only starts the clock: what fires was just posted. */
+            if (bwn_outbox_group_set_last(n->ob, g.receiver, g.route, g.key, now))
+                say("%s", bwn_outbox_error(n->ob));
+            continue;
+        }
+        static const bwn_route repost = { .name = "_repost" };
+        if (now - last >= r->resolve_timeout_ms / 2)
+            (void)make_digest(n, &g, r, &repost, now, true);
+    }
 }
 
 /* ---- deliveries ---- */
@@ -734,6 +764,7 @@ static void on_tick(uv_timer_t *t)
     notifier *n = t->data;
     int64_t now = now_ms();
     make_digests(n, now);
+    make_reposts(n, now);
     start_sends(n, now);
 }
 

@@ -21,7 +21,9 @@ static const char schema[] =
     "PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, val INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS alerts(seq INTEGER PRIMARY KEY, body BLOB NOT NULL, kind TEXT NOT NULL,"
-    " state TEXT NOT NULL, severity TEXT, unit TEXT, project TEXT, at INTEGER, taken_at INTEGER NOT NULL);"
+    " state TEXT NOT NULL, severity TEXT, unit TEXT, project TEXT, at INTEGER, taken_at INTEGER NOT NULL,"
+    " akey TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alerts_key ON alerts(akey, seq);"
     "CREATE INDEX IF NOT EXISTS alerts_project ON alerts(project);"
     "CREATE TABLE IF NOT EXISTS last_state(key TEXT PRIMARY KEY, state TEXT NOT NULL, severity TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS queue(receiver TEXT NOT NULL, seq INTEGER NOT NULL, route TEXT NOT NULL,"
@@ -157,10 +159,12 @@ int bwn_outbox_set_last_seq(bwn_outbox *o, uint64_t seq)
 
 int bwn_outbox_add_alert(bwn_outbox *o, const bwn_alert *a, const void *raw, size_t len, int64_t now)
 {
+    char key[200];
+    bwn_alert_key(a, key, sizeof key);
     sqlite3_stmt *q = stmt(o, "INSERT OR IGNORE INTO alerts(seq, body, kind, state, severity, unit,"
-                           " project, at, taken_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                           "ibtttttii", (int64_t)a->seq, raw, len, a->kind, a->state, a->severity,
-                           a->unit, a->project, a->at, now);
+                           " project, at, taken_at, akey) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           "ibtttttiit", (int64_t)a->seq, raw, len, a->kind, a->state, a->severity,
+                           a->unit, a->project, a->at, now, key);
     if (done(o, q, "keeping an alert"))
         return -1;
     return sqlite3_changes(o->db) > 0;
@@ -409,4 +413,26 @@ int bwn_outbox_log(bwn_outbox *o, const char *project, int64_t since, bwn_log_fn
     }
     sqlite3_finalize(q);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(o, "reading the log");
+}
+
+int bwn_outbox_firing_each(bwn_outbox *o, const char *receiver, bwn_item_fn fn, void *ctx)
+{
+    /* The last message of each alert this receiver was given, unless it ended
+     * the alert; a source's gap is a one-time notice, not a standing alert. */
+    sqlite3_stmt *q = stmt(o, "SELECT a.seq, a.body FROM alerts a WHERE a.seq IN"
+                           " (SELECT max(a2.seq) FROM alerts a2 JOIN queue q ON q.seq = a2.seq"
+                           "  AND q.receiver = ?1 GROUP BY a2.akey)"
+                           " AND a.state <> 'resolved' AND a.kind <> 'source_gap' ORDER BY a.seq",
+                           "t", receiver);
+    if (q == NULL)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (fn(ctx, (uint64_t)sqlite3_column_int64(q, 0), sqlite3_column_blob(q, 1),
+               (size_t)sqlite3_column_bytes(q, 1)) != 0) {
+            sqlite3_finalize(q);
+            return -1;
+        }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : fail(o, "reading the firing alerts");
 }

@@ -95,6 +95,11 @@ typedef int (*bwn_time_fn)(void *ctx, int64_t t);
 int bwn_outbox_attempt_times(bwn_outbox *o, const char *receiver, int64_t since_ms, bwn_time_fn fn,
                              void *ctx);
 
+/* The alerts still firing for a receiver (the last message of each alert it
+ * was given, unless that one resolved it), in seq order: for Alertmanager,
+ * which forgets an alert not posted again within its resolve_timeout. */
+int bwn_outbox_firing_each(bwn_outbox *o, const char *receiver, bwn_item_fn fn, void *ctx);
+
 /* Counts of notifications by state, and of failed ones. */
 int bwn_outbox_counts(bwn_outbox *o, int64_t *pending, int64_t *sent, int64_t *failed);
 
