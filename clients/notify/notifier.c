@@ -629,8 +629,12 @@ static int setup(delivery *s, const bwn_receiver *r, int64_t now)
     }
     curl_easy_setopt(e, CURLOPT_URL, s->url);
     s->hdr = curl_slist_append(s->hdr, "Content-Type: application/json; charset=utf-8");
-    if (s->hdr == NULL)
+    /* No "Expect: 100-continue": a robot answers the whole POST anyway, and
+     * the wait for a 100 that never comes would cost every message a second. */
+    struct curl_slist *ex = s->hdr ? curl_slist_append(s->hdr, "Expect:") : NULL;
+    if (ex == NULL)
         return -1;
+    s->hdr = ex;
     if (r->type == BWN_WEBHOOK) {
         char h[256];
         snprintf(h, sizeof h, "X-Budgetwatch-Notification: %lld", (long long)s->note);
@@ -704,8 +708,14 @@ static void on_done(void *ctx, CURL *easy, CURLcode rc)
     }
     if (bwn_outbox_attempt_end(n->ob, s->attempt, s->note, result, status, ans.what, now, next))
         say("%s (the attempt is sent again)", bwn_outbox_error(n->ob));
-    if (ri >= 0)
+    if (ri >= 0) {
+        /* Counted when answered, not when started: the robot counts the
+         * message when it arrives, which is before the answer, and with one
+         * delivery at a time per receiver nothing starts in between. So 21
+         * arrivals never fit in one window, however slow one was. */
+        bwn_rate_take(&n->rs[ri].rate, now);
         n->rs[ri].busy = false;
+    }
     send_free(s);
     if (!n->stopping)
         start_sends(n, now);
@@ -749,7 +759,6 @@ static void start_one(notifier *n, int ri, int64_t now)
         send_free(s);
         return;
     }
-    bwn_rate_take(&st->rate, now);
     st->busy = true;
 }
 

@@ -358,8 +358,8 @@ int bwn_outbox_interrupted(bwn_outbox *o, int64_t now)
 int bwn_outbox_attempt_times(bwn_outbox *o, const char *receiver, int64_t since, bwn_time_fn fn,
                              void *ctx)
 {
-    sqlite3_stmt *q = stmt(o, "SELECT started_at FROM attempts WHERE receiver = ?1 AND"
-                           " started_at >= ?2 ORDER BY started_at", "ti", receiver, since);
+    sqlite3_stmt *q = stmt(o, "SELECT coalesce(ended_at, started_at) AS t FROM attempts"
+                           " WHERE receiver = ?1 AND t >= ?2 ORDER BY t", "ti", receiver, since);
     if (q == NULL)
         return -1;
     int rc;

@@ -90,7 +90,8 @@ int bwn_outbox_attempt_end(bwn_outbox *o, int64_t attempt, int64_t note, const c
                            long status, const char *answer, int64_t now_ms, int64_t next_ms);
 /* Attempts left 'sending' by a crash become 'interrupted'; returns how many. */
 int bwn_outbox_interrupted(bwn_outbox *o, int64_t now_ms);
-/* Start times of the receiver's attempts since since_ms, oldest first. */
+/* When the receiver's attempts since since_ms ended (or started, for one
+ * cut short), oldest first: the send limit counts them at their end. */
 typedef int (*bwn_time_fn)(void *ctx, int64_t t);
 int bwn_outbox_attempt_times(bwn_outbox *o, const char *receiver, int64_t since_ms, bwn_time_fn fn,
                              void *ctx);

@@ -26,7 +26,8 @@ void bwn_rate_free(bwn_rate *r);
 /* The earliest instant at or after now when one more send keeps the limit. */
 int64_t bwn_rate_next(const bwn_rate *r, int64_t now);
 
-/* Counts a send at `now` (callers ask bwn_rate_next first). Instants must not
+/* Counts a send at `now` (callers ask bwn_rate_next first; the notifier
+ * counts a delivery when its answer came, see notifier.c). Instants must not
  * go backwards; one that does is taken as the last instant seen. */
 void bwn_rate_take(bwn_rate *r, int64_t now);
 
