@@ -246,6 +246,32 @@ class CheckAndLog(NotifyTest):
         none = self.n.run("log", "--project", "P00001", "--since", str(2 ** 40), "-c", self.n.conf)
         self.assertEqual(none.stdout, "")
 
+    def test_sighup_reload_keeps_a_good_file_and_takes_a_new_one(self):
+        import signal
+        self.n = Notifier(self.d, robots_conf(self.robots, receivers=("hook",)))
+        self.n.start()
+        with open(self.n.conf, encoding="utf-8") as f:
+            good = f.read()
+        with open(self.n.conf, "w") as f:
+            f.write(good + "[route broken]\nreceivers = nobody\n")
+        self.n.proc.send_signal(signal.SIGHUP)
+        self.n.wait_for("the refusal logged", lambda: "stays in use" in self.n.logtext())
+        self.assertIn(self.n.conf + ":", self.n.logtext())
+        self.d.ok("advance", to=JAN1 + 31 * DAY)
+        self.n.wait_for("delivered under the old file", lambda: self.n.settled() and self.n.sql(
+            "SELECT count(*) FROM alerts")[0][0] == 3)
+        self.assertEqual(len(self.robots.got["wecom"]), 0)
+        with open(self.n.conf, "w") as f:
+            f.write(good.split("[receiver hook]")[0] + robots_conf(self.robots, receivers=("hook", "wecom")))
+        self.n.proc.send_signal(signal.SIGHUP)
+        self.n.wait_for("reloaded", lambda: "reloaded " in self.n.logtext())
+        self.d.ok("advance", to=JAN1 + 61 * DAY)    # the critical escalations
+        self.n.wait_for("delivered under the new file", lambda: self.n.settled() and self.n.sql(
+            "SELECT count(*) FROM alerts")[0][0] == 6)
+        codes = [c for codes in self.robot_codes("wecom", "content").values() for c in codes]
+        self.assertEqual(sorted(codes), sorted(self.codes))     # only the new alerts
+        self.assertEqual(self.n.proc.poll(), None)
+
     def n_run(self, *args):
         import subprocess
         return subprocess.run([NOTIFY] + list(args), capture_output=True, text=True, timeout=60)
