@@ -79,6 +79,7 @@ struct notifier {
     uint64_t last_seq;
     bool need_catchup, ready, stopping;
     int64_t catchup_after_ms;   /* a failed catch-up is retried from then */
+    int64_t catchup_wait_ms;    /* and the wait doubles, to a minute */
     char hostname[256];
     int64_t taken, delivered, failed;
     int exit_code;
@@ -180,7 +181,7 @@ static int catch_up(notifier *n)
         int rc = bwc_client_request(n->client, sb.data, sb.size, &reply, &rlen);
         msgpack_sbuffer_destroy(&sb);
         if (rc) {
-            say("catching up after alert %" PRIu64 ": %s; trying again in 5 s", n->last_seq,
+            say("catching up after alert %" PRIu64 ": %s; trying again later", n->last_seq,
                 bwc_client_error(n->client));
             return -1;
         }
@@ -188,7 +189,7 @@ static int catch_up(notifier *n)
         char why[256];
         const msgpack_object *m = bw_reply_unpack(reply, rlen, &u, why, sizeof why);
         if (m == NULL) {
-            say("catching up: the reply from %s is unreadable (%s); trying again in 5 s",
+            say("catching up: the reply from %s is unreadable (%s); trying again later",
                 n->cfg.control, why);
             return -1;
         }
@@ -198,7 +199,7 @@ static int catch_up(notifier *n)
             char e[512] = "";
             bw_map_get_str(m, "error", e, sizeof e);
             say("catching up: %s refused history after_seq=%" PRIu64 ": %s (is the daemon older "
-                "than this notifier?); trying again in 5 s", n->cfg.control, n->last_seq, e);
+                "than this notifier?); trying again later", n->cfg.control, n->last_seq, e);
             msgpack_unpacked_destroy(&u);
             return -1;
         }
@@ -300,17 +301,29 @@ static void on_stream(uv_timer_t *t)
             n->need_catchup = true;
         }
     }
+    bool tried = false;
     if (n->need_catchup && now >= n->catchup_after_ms) {
-        if (catch_up(n) == 0)
+        tried = true;
+        if (catch_up(n) == 0) {
             n->need_catchup = false;
-        else
-            n->catchup_after_ms = now + 5000;
+            n->catchup_wait_ms = 0;
+        } else {
+            /* Each try blocks the loop up to the request timeout: back off to
+             * a minute, so deliveries go on while the daemon is away. */
+            n->catchup_wait_ms = n->catchup_wait_ms ? n->catchup_wait_ms * 2 : 2000;
+            if (n->catchup_wait_ms > 60000)
+                n->catchup_wait_ms = 60000;
+            n->catchup_after_ms = now_ms() + n->catchup_wait_ms;
+        }
     }
-    if (!n->ready && !n->need_catchup) {
+    /* Ready after the first catch-up, or the first try at it: a daemon that is
+     * down must not keep the outbox's deliveries from starting. */
+    if (!n->ready && (tried || !n->need_catchup)) {
         n->ready = true;
-        sd_notify(0, "READY=1\nSTATUS=delivering");
-        say("ready: %d receivers, %d routes, last alert taken %" PRIu64, n->cfg.nreceivers,
-            n->cfg.nroutes, n->last_seq);
+        say("ready: %d receivers, %d routes, last alert taken %" PRIu64 "%s", n->cfg.nreceivers,
+            n->cfg.nroutes, n->last_seq, n->need_catchup ? " (the daemon did not answer; trying again)" : "");
+        sd_notify(0, n->need_catchup ? "READY=1\nSTATUS=delivering; the daemon did not answer yet"
+                                     : "READY=1\nSTATUS=delivering");
     }
 }
 
@@ -858,7 +871,7 @@ static void on_watchdog(uv_timer_t *t)
 
 static int open_client(notifier *n)
 {
-    bwc_client_opts o = { .control = n->cfg.control, .alerts = n->cfg.alerts, .timeout_ms = 5000,
+    bwc_client_opts o = { .control = n->cfg.control, .alerts = n->cfg.alerts, .timeout_ms = 2000,
                           .server_key = n->cfg.server_key[0] ? n->cfg.server_key : NULL,
                           .public_key = n->cfg.public_key[0] ? n->cfg.public_key : NULL,
                           .secret_key = n->cfg.secret_key[0] ? n->cfg.secret_key : NULL };

@@ -272,6 +272,20 @@ class CheckAndLog(NotifyTest):
         self.assertEqual(sorted(codes), sorted(self.codes))     # only the new alerts
         self.assertEqual(self.n.proc.poll(), None)
 
+    def test_starts_while_the_daemon_is_down_and_catches_up(self):
+        self.d.ok("advance", to=JAN1 + 31 * DAY)        # made before the notifier ever ran
+        self.d.stop()
+        self.n = Notifier(self.d, robots_conf(self.robots, receivers=("hook",)))
+        self.n.start()                                  # ready, though nobody answers
+        self.assertIn("did not answer", self.n.logtext())
+        self.d.start()
+        self.d.ok("advance", to=JAN1 + 61 * DAY)
+        total = len(self.history())
+        self.n.wait_for("caught up", lambda: self.n.settled() and self.n.sql(
+            "SELECT count(*) FROM alerts")[0][0] == total)
+        seqs = sorted(a["seq"] for _, m in self.robots.got["hook"] for a in m["alerts"])
+        self.assertEqual(seqs, list(range(1, total + 1)))
+
     def n_run(self, *args):
         import subprocess
         return subprocess.run([NOTIFY] + list(args), capture_output=True, text=True, timeout=60)
