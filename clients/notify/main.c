@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "config.h"
 #include "notifier.h"
 #include "outbox.h"
@@ -20,18 +22,42 @@ static void usage(FILE *f)
     fprintf(f, "usage: budgetwatch-notify [-c FILE]            run (SIGHUP reloads FILE)\n"
                "       budgetwatch-notify --check [-c FILE]    check FILE and exit\n"
                "       budgetwatch-notify --test RECEIVER [-c FILE]  send a test message\n"
-               "       budgetwatch-notify log [--project P] [--since T] [-c FILE]\n"
+               "       budgetwatch-notify log [--project P] [--since T] [--json] [-c FILE]\n"
                "FILE defaults to " DEFAULT_CONF "; T is Unix seconds or YYYY-MM-DD (local).\n");
 }
 
 typedef struct log_ctx {
     int64_t off;
     long n;
+    bool json;
 } log_ctx;
+
+/* One JSON object a line: what the web console (or any tool) reads. */
+static void print_json(const bwn_log_row *r)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(r->id));
+    json_object_object_add(o, "created_ms", json_object_new_int64(r->created_ms));
+    json_object_object_add(o, "done_ms", r->done_ms ? json_object_new_int64(r->done_ms) : NULL);
+    json_object_object_add(o, "receiver", json_object_new_string(r->receiver));
+    json_object_object_add(o, "state", json_object_new_string(r->state));
+    json_object_object_add(o, "attempts", json_object_new_int(r->attempts));
+    json_object_object_add(o, "nalerts", json_object_new_int(r->nalerts));
+    json_object_object_add(o, "title", json_object_new_string(r->title));
+    json_object_object_add(o, "alerts", json_object_new_string(r->alerts));
+    json_object_object_add(o, "answer", json_object_new_string(r->answer));
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
 
 static int print_row(void *ctx, const bwn_log_row *r)
 {
     log_ctx *l = ctx;
+    if (l->json) {
+        print_json(r);
+        l->n++;
+        return 0;
+    }
     char made[32], done[32];
     bwn_text_time(r->created_ms / 1000, l->off, made, sizeof made);
     if (r->done_ms)
@@ -67,9 +93,11 @@ static int cmd_log(const char *conf, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "project", required_argument, NULL, 'p' }, { "since", required_argument, NULL, 's' },
-        { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 },
     };
     const char *project = NULL, *since = NULL;
+    bool json = false;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -77,6 +105,7 @@ static int cmd_log(const char *conf, int argc, char **argv)
         case 'p': project = optarg; break;
         case 's': since = optarg; break;
         case 'c': conf = optarg; break;
+        case 'j': json = true; break;
         default: usage(stderr); return 2;
         }
     }
@@ -98,7 +127,7 @@ static int cmd_log(const char *conf, int argc, char **argv)
         bwn_config_free(&c);
         return 1;
     }
-    log_ctx l = { c.utc_offset_s, 0 };
+    log_ctx l = { c.utc_offset_s, 0, json };
     int rc = bwn_outbox_log(o, project, since_ms, print_row, &l);
     if (rc)
         fprintf(stderr, "budgetwatch-notify: %s\n", bwn_outbox_error(o));

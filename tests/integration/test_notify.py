@@ -243,6 +243,10 @@ class CheckAndLog(NotifyTest):
             self.assertIn("\tsent\t", l)
             self.assertIn("lag firing P00001", l)
             self.assertIn("errcode 0" if "hook" not in l else "HTTP 200", l)
+        js = [json.loads(l) for l in self.n.run("log", "--json", "--project", "P00001", "-c",
+                                                 self.n.conf).stdout.strip().split("\n")]
+        self.assertEqual(sorted(j["receiver"] for j in js), ["ding", "hook", "wecom"])
+        self.assertTrue(all(j["state"] == "sent" and j["attempts"] == 1 and "P00001" in j["alerts"] for j in js))
         none = self.n.run("log", "--project", "P00001", "--since", str(2 ** 40), "-c", self.n.conf)
         self.assertEqual(none.stdout, "")
 
