@@ -123,7 +123,7 @@ static bw_ctl_result op_alerts(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 static bw_ctl_result op_history(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 {
     bw_history_filter f = { q->project, q->unit, q->has_since, q->since, q->has_until, q->until,
-                            q->limit };
+                            q->limit, q->has_after_seq, q->after_seq };
     bw_view_alerts v;
     bw_err err;
     if (bw_views_history(a, &f, &v, &err))

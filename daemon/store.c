@@ -235,9 +235,11 @@ static const char *const sql[ST_COUNT] = {
 };
 
 /* History queries: one statement per combination of filters (bit 0 project,
- * 1 unit, 2 since, 3 until), so each can use its index; the newest `limit`
- * rows are picked in descending seq, then handed out ascending. */
-enum { HF_PROJECT = 1, HF_UNIT = 2, HF_SINCE = 4, HF_UNTIL = 8, HIST_VARIANTS = 16 };
+ * 1 unit, 2 since, 3 until, 4 after_seq), so each can use its index; the
+ * newest `limit` rows are picked in descending seq, then handed out
+ * ascending. With after_seq it is the oldest `limit` rows after it instead:
+ * a notifier catching up reads forward from the last seq it took. */
+enum { HF_PROJECT = 1, HF_UNIT = 2, HF_SINCE = 4, HF_UNTIL = 8, HF_AFTER = 16, HIST_VARIANTS = 32 };
 
 struct bw_store {
     sqlite3 *db;
@@ -825,11 +827,18 @@ static int prepare_history(bw_store *s, bw_err *err)
 {
     for (unsigned m = 0; m < HIST_VARIANTS; m++) {
         char q[768];
-        snprintf(q, sizeof q,
-                 "SELECT " ALERT_COLS " FROM (SELECT * FROM alerts WHERE 1%s%s%s%s"
-                 " ORDER BY seq DESC LIMIT ?5) ORDER BY seq",
-                 m & HF_PROJECT ? " AND project = ?1" : "", m & HF_UNIT ? " AND unit = ?2" : "",
-                 m & HF_SINCE ? " AND at >= ?3" : "", m & HF_UNTIL ? " AND at < ?4" : "");
+        const char *filters[4] = {
+            m & HF_PROJECT ? " AND project = ?1" : "", m & HF_UNIT ? " AND unit = ?2" : "",
+            m & HF_SINCE ? " AND at >= ?3" : "", m & HF_UNTIL ? " AND at < ?4" : "" };
+        if (m & HF_AFTER)
+            snprintf(q, sizeof q,
+                     "SELECT " ALERT_COLS " FROM alerts WHERE seq > ?6%s%s%s%s ORDER BY seq LIMIT ?5",
+                     filters[0], filters[1], filters[2], filters[3]);
+        else
+            snprintf(q, sizeof q,
+                     "SELECT " ALERT_COLS " FROM (SELECT * FROM alerts WHERE 1%s%s%s%s"
+                     " ORDER BY seq DESC LIMIT ?5) ORDER BY seq",
+                     filters[0], filters[1], filters[2], filters[3]);
         if (prepare(s, q, &s->hist[m], err))
             return -1;
     }
@@ -1419,12 +1428,13 @@ static sqlite3_stmt *history_stmt(bw_store *s, const bw_history_filter *f, int *
 {
     unsigned m = (f->project && f->project[0] ? HF_PROJECT : 0) |
                  (f->unit && f->unit[0] ? HF_UNIT : 0) | (f->has_since ? HF_SINCE : 0) |
-                 (f->has_until ? HF_UNTIL : 0);
+                 (f->has_until ? HF_UNTIL : 0) | (f->has_after_seq ? HF_AFTER : 0);
     sqlite3_stmt *q = s->hist[m];
     *bad = (m & HF_PROJECT && bind_text(q, 1, f->project)) ||
            (m & HF_UNIT && bind_text(q, 2, f->unit)) ||
            (m & HF_SINCE && bind_i64(q, 3, f->since)) ||
            (m & HF_UNTIL && bind_i64(q, 4, f->until)) ||
+           (m & HF_AFTER && bind_i64(q, 6, f->after_seq > INT64_MAX ? INT64_MAX : (int64_t)f->after_seq)) ||
            bind_i64(q, 5, f->limit ? (int64_t)f->limit : -1);   /* LIMIT -1: no limit */
     return q;
 }

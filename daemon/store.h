@@ -139,6 +139,8 @@ typedef struct bw_history_filter {
     bool has_since; int64_t since;   /* at >= since */
     bool has_until; int64_t until;   /* at <  until */
     uint32_t limit;             /* 0 = no limit; the newest `limit`, in seq order */
+    /* seq > after_seq only, and then `limit` takes the OLDEST of them */
+    bool has_after_seq; uint64_t after_seq;
 } bw_history_filter;
 /* fn returns 0 to go on, non-zero to stop (not an error). */
 typedef int (*bw_alert_msg_fn)(void *ctx, const bw_alert_msg *a);

@@ -721,8 +721,8 @@ static int history_row(void *ctx, const bw_alert_msg *m)
 }
 
 /* The store is asked for one more than wanted: if it comes, older alerts
- * match too, the view says `truncated`, and that extra oldest one is
- * dropped. So `truncated` means exactly "the log holds older matching
+ * match too (with after_seq: newer ones), the view says `truncated`, and that
+ * extra one is dropped. So `truncated` means exactly "the log holds older matching
  * alerts than these", whichever of the limit or the cap left them out. */
 int bw_views_history(bw_app *a, const bw_history_filter *f, bw_view_alerts *v, bw_err *err)
 {
@@ -737,7 +737,11 @@ int bw_views_history(bw_app *a, const bw_history_filter *f, bw_view_alerts *v, b
     }
     v->truncated = v->n > want;
     if (v->truncated) {
-        bw_view_alerts_drop_first(v);
+        /* after_seq reads forward: the extra one is the newest */
+        if (f->has_after_seq)
+            bw_view_alerts_drop_last(v);
+        else
+            bw_view_alerts_drop_first(v);
     }
     return 0;
 }

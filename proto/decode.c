@@ -593,7 +593,8 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
         field_int(r, m, "since", &q->since, &q->has_since) ||
         field_int(r, m, "until", &q->until, &q->has_until) ||
         field_int(r, m, "at", &q->at, &q->has_at) ||
-        field_uint(r, m, "limit", &limit, &have))
+        field_uint(r, m, "limit", &limit, &have) ||
+        field_uint(r, m, "after_seq", &q->after_seq, &q->has_after_seq))
         return -1;
     if (limit > UINT32_MAX)
         return why(r, "key 'limit' is too large");

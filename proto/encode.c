@@ -162,7 +162,7 @@ int bw_ctl_req_encode(const bw_ctl_req *q, msgpack_sbuffer *out)
         { "note", q->note },       { "reason", q->reason }, { "sort", q->sort },
     };
     size_t n = 1 + q->has_budget + q->has_to + q->has_since + q->has_until + (q->limit > 0) +
-               q->has_at;
+               q->has_at + q->has_after_seq;
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         n += strs[i][1][0] != '\0';
     msgpack_packer pk;
@@ -184,6 +184,8 @@ int bw_ctl_req_encode(const bw_ctl_req *q, msgpack_sbuffer *out)
         bw_pack_kv_uint(&pk, "limit", q->limit);
     if (q->has_at)
         bw_pack_kv_int(&pk, "at", q->at);
+    if (q->has_after_seq)
+        bw_pack_kv_uint(&pk, "after_seq", q->after_seq);
     return 0;
 }
 

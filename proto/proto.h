@@ -90,6 +90,7 @@ typedef struct bw_ctl_req {
     bool has_until;   int64_t until;    /* history */
     uint32_t limit;             /* history/status: 0 = no limit */
     bool has_at;      int64_t at;       /* status, series: as of this instant (Unix s) */
+    bool has_after_seq; uint64_t after_seq;   /* history: seq > after_seq, oldest first */
 } bw_ctl_req;
 
 /* One row of a status reply (a project, a unit subtotal or the total). */

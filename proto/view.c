@@ -117,6 +117,14 @@ void bw_view_alerts_drop_first(bw_view_alerts *v)
     v->n--;
 }
 
+void bw_view_alerts_drop_last(bw_view_alerts *v)
+{
+    if (v->n == 0)
+        return;
+    v->n--;
+    v->packed.size = v->off[v->n];
+}
+
 void bw_view_row_pack(msgpack_sbuffer *sb, const bw_view_row *r)
 {
     bw_mapw m;

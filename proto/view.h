@@ -140,6 +140,8 @@ void bw_view_verify_free(bw_view_verify *v);
 void bw_view_series_free(bw_view_series *v);
 /* Appends m to a history view (zeroed to start); -1 when out of memory. */
 int bw_view_alerts_add(bw_view_alerts *v, const bw_alert_msg *m);
+/* Drops a history view's last (newest) message. */
+void bw_view_alerts_drop_last(bw_view_alerts *v);
 /* Drops a history view's first (oldest) message. */
 void bw_view_alerts_drop_first(bw_view_alerts *v);
 /* The i-th message of the view, i < n. */

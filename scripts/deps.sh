@@ -8,6 +8,9 @@ PKGS="build-essential cmake pkg-config libuv1-dev libzmq3-dev libmsgpack-dev \
 libsqlite3-dev libsystemd-dev libinih-dev libcsv-dev libjson-c-dev libczmq-dev libcmocka-dev tzdata \
 python3 python3-zmq python3-msgpack sqlite3 strace systemd man-db dpkg-dev lintian \
 libxlsxwriter-dev libmicrohttpd-dev python3-openpyxl prometheus"
+# budgetwatch-notify: libcurl (HTTPS, SMTP), libsodium (HMAC-SHA256 signatures);
+# its tests: a real SMTP server and a real Alertmanager.
+PKGS="$PKGS libcurl4-openssl-dev libsodium-dev python3-aiosmtpd prometheus-alertmanager"
 [ $# -gt 0 ] && PKGS="$PKGS $*"
 
 missing=""

@@ -94,6 +94,35 @@ class ZunhuaAlerts(DaemonTest):
         self.assertFalse(bad["ok"])
         self.assertIn("no firing overspend alert", bad["error"])
 
+    def test_history_after_seq_reads_forward(self):
+        # A notifier that took alerts up to some seq reads on from it, in
+        # pages: every message once, oldest first, `truncated` until the end.
+        self.d.ok("advance", to=MAR31_END)
+        everything = self.d.ok("history")["alerts"]
+        self.assertGreater(len(everything), 50)
+        start = everything[10]["seq"]
+        got, after, pages = [], start, 0
+        while True:
+            r = self.d.ok("history", after_seq=after, limit=7)
+            pages += 1
+            self.assertLessEqual(len(r["alerts"]), 7)
+            got.extend(r["alerts"])
+            if not r["truncated"]:
+                break
+            self.assertEqual(len(r["alerts"]), 7)
+            after = r["alerts"][-1]["seq"]
+        self.assertEqual([a["seq"] for a in got], [a["seq"] for a in everything[11:]])
+        self.assertEqual(got, everything[11:])
+        self.assertEqual(pages, -(-(len(everything) - 11) // 7))    # a full last page is not truncated
+        # With the other filters, and past the end.
+        p1 = self.d.ok("history", after_seq=start, project=P1)["alerts"]
+        self.assertEqual(p1, [a for a in everything[11:] if a["project"] == P1])
+        end = self.d.ok("history", after_seq=everything[-1]["seq"])
+        self.assertEqual((end["alerts"], end["truncated"]), ([], False))
+        bad = self.d.control("history", after_seq=-1)
+        self.assertFalse(bad["ok"])
+        self.assertIn("after_seq", bad["error"])
+
     def test_overspend_and_adjust(self):
         sub = self.d.subscriber()
         b = PLAN[P1]["budget"]

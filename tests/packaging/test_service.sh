@@ -24,6 +24,15 @@ for f in usr/sbin/budgetwatchd usr/bin/budgetwatch usr/include/budgetwatch.h \
          usr/share/man/man8/budgetwatch-metrics.8.gz; do
     [ -e "$work/root/$f" ] || fail "not installed: /$f"
 done
+for f in usr/bin/budgetwatch-notify usr/lib/systemd/system/budgetwatch-notify.service \
+         usr/share/man/man8/budgetwatch-notify.8.gz usr/share/man/man5/budgetwatch-notify.conf.5.gz \
+         usr/share/doc/budgetwatch/examples/budgetwatch-notify.conf; do
+    [ -e "$work/root/$f" ] || fail "not installed: /$f"
+done
+# It links the installed libbudgetwatch, which is in the scratch root.
+LD_LIBRARY_PATH=$(dirname "$(ls "$work"/root/usr/lib/*/libbudgetwatch.so.0)") \
+    "$work/root/usr/bin/budgetwatch-notify" --check -c "$work/root/usr/share/doc/budgetwatch/examples/budgetwatch-notify.conf" |
+    grep -q ": ok (" || fail "budgetwatch-notify --check on the installed example"
 ls "$work"/root/usr/lib/*/libbudgetwatch.so.0 >/dev/null || fail "libbudgetwatch.so.0 not installed"
 ls "$work"/root/usr/lib/*/pkgconfig/budgetwatch.pc >/dev/null || fail "budgetwatch.pc not installed"
 
@@ -48,10 +57,19 @@ sed -e "s|/usr/bin/budgetwatch-metrics|$work/root/usr/bin/budgetwatch-metrics|g"
 MANPATH="$work/root/usr/share/man" systemd-analyze verify "$munit" ||
     fail "systemd-analyze verify budgetwatch-metrics.service"
 
+nunit="$work/budgetwatch-notify.service"
+sed -e "s|/usr/bin/budgetwatch-notify|$work/root/usr/bin/budgetwatch-notify|g" \
+    "$work/root/usr/lib/systemd/system/budgetwatch-notify.service" > "$nunit"
+MANPATH="$work/root/usr/share/man" systemd-analyze verify "$nunit" || fail "systemd-analyze verify (notify)"
+nscore=$(systemd-analyze security --offline=true "$nunit" 2>/dev/null | sed -n 's/.*exposure level for .*: \([0-9.]*\).*/\1/p')
+awk -v s="$nscore" 'BEGIN { exit !(s <= 2.0) }' || fail "budgetwatch-notify: exposure level $nscore is over 2.0"
+echo "systemd-analyze security (budgetwatch-notify): exposure level $nscore"
+
 (cd "$work/build" && cpack -G DEB >/dev/null) || fail "cpack -G DEB"
 deb=$(ls "$work"/build/budgetwatch_*.deb)
 dpkg-deb --info "$deb" | grep -q "Depends:.*libzmq5" || fail "the package does not depend on libzmq5"
 dpkg -x "$deb" "$work/deb"
+[ -e "$work/deb/usr/bin/budgetwatch-notify" ] || fail "not in the package: /usr/bin/budgetwatch-notify"
 for f in usr/sbin/budgetwatchd usr/bin/budgetwatch etc/budgetwatch/budgetwatchd.conf \
          usr/lib/systemd/system/budgetwatchd.service usr/bin/budgetwatch-metrics \
          usr/lib/systemd/system/budgetwatch-metrics.service; do

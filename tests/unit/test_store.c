@@ -747,6 +747,23 @@ static void test_alert_log_and_history(void **state)
     assert_int_equal(none.n, 0);
     seqs empty_is_any = history(f->s, &(bw_history_filter){ .project = "", .unit = "" });
     assert_int_equal(empty_is_any.n, 8);
+    /* after_seq reads forward: the OLDEST `limit` after it, with the other filters. */
+    seqs after = history(f->s, &(bw_history_filter){ .has_after_seq = true, .after_seq = 2 });
+    assert_seqs(&after, 6, (uint64_t[]){ 3, 4, 5, 6, 7, 8 });
+    seqs after_lim = history(f->s, &(bw_history_filter){ .has_after_seq = true, .after_seq = 2,
+                                                         .limit = 2 });
+    assert_seqs(&after_lim, 2, (uint64_t[]){ 3, 4 });
+    seqs after_p1 = history(f->s, &(bw_history_filter){ .has_after_seq = true, .after_seq = 1,
+                                                        .project = "P1", .limit = 2 });
+    assert_seqs(&after_p1, 2, (uint64_t[]){ 4, 6 });
+    seqs after_zero = history(f->s, &(bw_history_filter){ .has_after_seq = true, .after_seq = 0,
+                                                          .limit = 1 });
+    assert_seqs(&after_zero, 1, (uint64_t[]){ 1 });
+    seqs after_end = history(f->s, &(bw_history_filter){ .has_after_seq = true, .after_seq = 8 });
+    assert_int_equal(after_end.n, 0);
+    seqs after_huge = history(f->s, &(bw_history_filter){ .has_after_seq = true,
+                                                          .after_seq = UINT64_MAX });
+    assert_int_equal(after_huge.n, 0);
 
     /* A seq used twice is refused, and the message names the file. */
     assert_int_equal(bw_store_alert_append(f->s, &ack, &err), -1);

@@ -336,7 +336,7 @@ static void test_alerts_and_history(void **state)
     bw_view_alerts_free(&v);
 
     /* History: the newest `limit`, oldest first, and whether older ones match. */
-    bw_history_filter h = { NULL, NULL, false, 0, false, 0, 3 };
+    bw_history_filter h = { .limit = 3 };
     assert_int_equal(bw_views_history(a, &h, &v, &err), 0);
     assert_int_equal(v.n, 3);
     assert_true(v.truncated);
@@ -356,11 +356,35 @@ static void test_alerts_and_history(void **state)
     assert_int_equal(v.n, log.n);
     assert_false(v.truncated);      /* exactly all: nothing older left out */
     bw_view_alerts_free(&v);
+    /* after_seq: the OLDEST `limit` after it; truncated while newer ones remain,
+     * and reading on from the last seq got walks the whole log once. */
+    bw_history_filter ha = { NULL, NULL, false, 0, false, 0, 2, true, log.m[0].seq };
+    size_t walked = 1;
+    for (;;) {
+        assert_int_equal(bw_views_history(a, &ha, &v, &err), 0);
+        for (size_t i = 0; i < v.n; i++) {
+            bw_alert_msg got;
+            bw_view_alerts_get(&v, i, &got);
+            assert_int_equal(got.seq, log.m[walked + i].seq);
+        }
+        walked += v.n;
+        bool more = v.truncated;
+        assert_int_equal(more, walked < log.n);
+        if (v.n) {
+            bw_alert_msg last;
+            bw_view_alerts_get(&v, v.n - 1, &last);
+            ha.after_seq = last.seq;
+        }
+        bw_view_alerts_free(&v);
+        if (!more)
+            break;
+    }
+    assert_int_equal(walked, log.n);
     const char *p = log.m[0].project;
     size_t mine = 0;
     for (size_t k = 0; k < log.n; k++)
         mine += strcmp(log.m[k].project, p) == 0;
-    bw_history_filter hp = { p, NULL, false, 0, false, 0, 0 };
+    bw_history_filter hp = { .project = p };
     assert_int_equal(bw_views_history(a, &hp, &v, &err), 0);
     assert_int_equal(v.n, mine);
     for (size_t i = 0; i < v.n; i++) {
