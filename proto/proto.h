@@ -71,6 +71,7 @@ typedef struct bw_heartbeat {
 typedef enum bw_op {
     BW_OP_PING, BW_OP_STATUS, BW_OP_ALERTS, BW_OP_HISTORY, BW_OP_ACK, BW_OP_STATS,
     BW_OP_VERIFY, BW_OP_RELOAD, BW_OP_ADJUST, BW_OP_REPLAY_REJECTED, BW_OP_ADVANCE,
+    BW_OP_PAYMENTS, BW_OP_ADJUSTMENTS,
     BW_OP_COUNT
 } bw_op;
 
@@ -88,6 +89,13 @@ typedef struct bw_ctl_req {
     bool has_since;   int64_t since;    /* history */
     bool has_until;   int64_t until;    /* history */
     uint32_t limit;             /* history/status: 0 = no limit */
+    /* status paging and filters; payments' cursor */
+    uint64_t offset;            /* status: rows to skip after sorting */
+    char q[BW_NAME_LEN_MAX + 1];    /* status: substring of the project code or name */
+    char band[32];              /* status: band name, "none" = no band */
+    char alert[16];             /* status: "firing", "none" or "" */
+    bool desc;                  /* status: sort descending */
+    uint64_t before;            /* payments: events rowid cursor, 0 = newest */
 } bw_ctl_req;
 
 /* One row of a status reply (a project, a unit subtotal or the total). */
