@@ -1,0 +1,421 @@
+/* test_web: budgetwatch-web's pure parts — HTML and JSON escaping, money in
+ * 万元 from fen, form fields, the language choice, the page builders from
+ * fixed views (a project named with markup shows as text; a viewer gets no
+ * acknowledge form; a part the daemon lacks shows as unavailable), sessions
+ * and their CSRF tokens, the login rate limit, and the password hash round
+ * trip through the accounts file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "accounts.h"
+#include "pages.h"
+#include "session.h"
+#include "text.h"
+
+static void test_html_escaping(void **state)
+{
+    (void)state;
+    bww_buf b = { 0 };
+    bww_buf_html(&b, "<script>alert(\"x\")&'</script>\x01\x7f\ttab\n遵化");
+    assert_string_equal(b.data, "&lt;script&gt;alert(&quot;x&quot;)&amp;&#39;&lt;/script&gt;\ttab\n遵化");
+    bww_buf_free(&b);
+    bww_buf_json_str(&b, "a\"b\\c\n</script>\x02");
+    assert_string_equal(b.data, "a\\\"b\\\\c\\u000a<\\/script>\\u0002");
+    bww_buf_free(&b);
+    bww_buf_url(&b, "a b/&=中");
+    assert_string_equal(b.data, "a%20b%2F%26%3D%E4%B8%AD");
+    bww_buf_free(&b);
+}
+
+static void test_money_from_fen(void **state)
+{
+    (void)state;
+    char w[40];
+    assert_string_equal(bww_wan(123456789, w, sizeof w), "123.45");    /* 1,234,567.89 yuan */
+    assert_string_equal(bww_wan(1869200000000, w, sizeof w), "1869200.00");
+    assert_string_equal(bww_wan(9999, w, sizeof w), "0.00");
+    assert_string_equal(bww_wan(-350000, w, sizeof w), "-0.35");
+    assert_string_equal(bww_wan(-9999, w, sizeof w), "0.00");
+    assert_string_equal(bww_wan(INT64_MIN, w, sizeof w), "-9223372036854.77");
+    assert_string_equal(bww_wan(INT64_MAX, w, sizeof w), "9223372036854.77");
+    assert_string_equal(bww_yuan(123456789, w, sizeof w), "1234567.89");
+    assert_string_equal(bww_yuan(-1, w, sizeof w), "-0.01");
+    assert_string_equal(bww_pct(3750, w, sizeof w), "37.50");
+    assert_string_equal(bww_pct(-5, w, sizeof w), "-0.05");
+}
+
+static void test_form_fields(void **state)
+{
+    (void)state;
+    const char *body = "csrf=ab12&note=%E5%A4%87+x%26y&empty=&flag&name=alice";
+    char out[64];
+    assert_true(bww_form_get(body, strlen(body), "note", out, sizeof out));
+    assert_string_equal(out, "备 x&y");
+    assert_true(bww_form_get(body, strlen(body), "csrf", out, sizeof out));
+    assert_string_equal(out, "ab12");
+    assert_true(bww_form_get(body, strlen(body), "empty", out, sizeof out));
+    assert_string_equal(out, "");
+    assert_true(bww_form_get(body, strlen(body), "flag", out, sizeof out));
+    assert_true(bww_form_get(body, strlen(body), "name", out, sizeof out));
+    assert_string_equal(out, "alice");
+    assert_false(bww_form_get(body, strlen(body), "nam", out, sizeof out));
+    assert_false(bww_form_get("a=%4", 4, "a", out, sizeof out));
+    assert_false(bww_form_get("a=%zz", 5, "a", out, sizeof out));
+    assert_false(bww_form_get("a=x%00y", 7, "a", out, sizeof out));
+    assert_false(bww_form_get("a=abcdef", 8, "a", out, 4));
+}
+
+static void test_language(void **state)
+{
+    (void)state;
+    assert_int_equal(bww_lang_of(NULL), BWW_ZH);
+    assert_int_equal(bww_lang_of(""), BWW_ZH);
+    assert_int_equal(bww_lang_of("en-US,en;q=0.9"), BWW_EN);
+    assert_int_equal(bww_lang_of("zh-CN,zh;q=0.9,en;q=0.8"), BWW_ZH);
+    assert_int_equal(bww_lang_of("en;q=0.5, zh;q=0.6"), BWW_ZH);
+    assert_int_equal(bww_lang_of("zh;q=0.4, en-GB;q=0.7"), BWW_EN);
+    assert_int_equal(bww_lang_of("fr-FR"), BWW_ZH);
+    assert_int_equal(bww_lang_of("en;q=0"), BWW_ZH);
+}
+
+/* ---- page builders from fixed views ---- */
+
+static bww_row fixed_row(const char *unit, const char *unit_name, const char *code,
+                         const char *name, int64_t budget, int64_t paid, int severity)
+{
+    bww_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.r.unit, sizeof r.r.unit, "%s", unit);
+    snprintf(r.r.unit_name, sizeof r.r.unit_name, "%s", unit_name);
+    snprintf(r.r.project, sizeof r.r.project, "%s", code);
+    snprintf(r.r.project_name, sizeof r.r.project_name, "%s", name);
+    r.r.budget = budget;
+    r.r.paid = paid;
+    r.r.rate_bp = (int32_t)(paid * 10000 / budget);
+    r.r.planned_bp = 5000;
+    r.r.lag_bp = 5000 - r.r.rate_bp;
+    r.r.pace_bp = 4000;
+    r.r.shortfall = budget / 2 - paid;
+    r.r.severity = (uint8_t)severity;
+    r.r.projects = 1;
+    return r;
+}
+
+typedef struct fixture {
+    bww_row projects[2], units[1];
+    bww_status st;
+    bww_alert al[2];
+    bww_alerts alerts;
+    bww_session se;
+} fixture;
+
+static void fixture_init(fixture *f, bww_role role)
+{
+    memset(f, 0, sizeof *f);
+    f->projects[0] = fixed_row("U1", "遵化市<b>局</b>", "P<1>", "<script>alert(1)</script>项目",
+                               100000000, 12345678, BW_SEV_CRITICAL);
+    f->projects[1] = fixed_row("U1", "遵化市<b>局</b>", "P2", "培训补贴", 50000000, 40000000, 0);
+    f->units[0] = fixed_row("U1", "遵化市<b>局</b>", "", "", 150000000, 52345678, BW_SEV_CRITICAL);
+    f->units[0].r.projects = 2;
+    f->st.total = f->units[0];
+    f->st.units = f->units;
+    f->st.nunits = 1;
+    f->st.projects = f->projects;
+    f->st.nprojects = 2;
+    f->st.matched = 2;
+    f->st.at = 1648742400;
+    for (int i = 0; i < 2; i++) {
+        bw_alert_msg *m = &f->al[i].m;
+        m->seq = 10 + (uint64_t)i;
+        m->kind = i == 0 ? BW_KIND_LAG : BW_KIND_OVERSPEND;
+        m->state = i == 0 ? BW_STATE_FIRING : BW_STATE_ACKNOWLEDGED;
+        m->severity = BW_SEV_CRITICAL;
+        snprintf(m->project, sizeof m->project, "P<1>");
+        snprintf(m->project_name, sizeof m->project_name, "<script>alert(1)</script>项目");
+        snprintf(m->unit_name, sizeof m->unit_name, "遵化市<b>局</b>");
+        m->shortfall = 37654322;
+        if (i == 1) {
+            snprintf(m->by, sizeof m->by, "王<i>");
+            snprintf(m->note, sizeof m->note, "已核实\"ok\"");
+        }
+    }
+    f->alerts.v = f->al;
+    f->alerts.n = 2;
+    f->alerts.seq = 11;
+    snprintf(f->se.user, sizeof f->se.user, "alice");
+    snprintf(f->se.csrf, sizeof f->se.csrf, "%064d", 7);
+    f->se.role = role;
+}
+
+static void assert_no_markup_from_data(const char *html)
+{
+    assert_null(strstr(html, "<script>alert"));
+    assert_null(strstr(html, "<b>局"));
+    assert_null(strstr(html, "王<i>"));
+    /* The only script elements are the two files. */
+    const char *p = html;
+    int scripts = 0;
+    while ((p = strstr(p, "<script")) != NULL) {
+        assert_true(strncmp(p, "<script src=\"/", 14) == 0);
+        scripts++;
+        p++;
+    }
+    assert_int_equal(scripts, 2);
+}
+
+static void test_overview_page(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, BWW_VIEWER);
+    bww_ctx c = { BWW_ZH, &f.se, f.st.at };
+    bww_overview o = { &f.st, &f.st, &f.st, &f.alerts, false };
+    bww_buf b = { 0 };
+    bww_page_overview(&b, &c, &o);
+    assert_false(b.oom);
+    assert_no_markup_from_data(b.data);
+    assert_non_null(strstr(b.data, "&lt;script&gt;alert(1)&lt;/script&gt;项目"));
+    assert_non_null(strstr(b.data, "部门整体"));
+    /* The total: 150,000,000 fen = 150.00 万元 budget, 52,345,678 fen = 52.34 paid. */
+    assert_non_null(strstr(b.data, "data-fen=\"150000000\" title=\"1500000.00 元\">150.00<"));
+    assert_non_null(strstr(b.data, "data-fen=\"52345678\" title=\"523456.78 元\">52.34<"));
+    assert_non_null(strstr(b.data, "data-count=\"critical\">2<"));
+    assert_non_null(strstr(b.data, "data-count=\"unhandled\">1<"));
+    assert_non_null(strstr(b.data, "data-count=\"handled\">1<"));
+    assert_non_null(strstr(b.data, "class=\"unavailable\""));    /* no series: no chart */
+    assert_null(strstr(b.data, "<canvas"));
+    assert_non_null(strstr(b.data, "href=\"/project?code=P%3C1%3E\""));
+    bww_buf_free(&b);
+
+    o.series = true;
+    c.lang = BWW_EN;
+    bww_page_overview(&b, &c, &o);
+    assert_non_null(strstr(b.data, "<canvas id=\"chart\" data-series=\"/api/v1/series\""));
+    assert_non_null(strstr(b.data, "Department"));
+    assert_null(strstr(b.data, "部门整体"));
+    bww_buf_free(&b);
+}
+
+static void test_alerts_page_roles(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, BWW_VIEWER);
+    bww_ctx c = { BWW_ZH, &f.se, f.st.at };
+    bww_alerts_page p = { &f.alerts, &f.alerts, false, "", "<x>", "", "", "", "" };
+    bww_buf b = { 0 };
+    bww_page_alerts(&b, &c, &p);
+    assert_no_markup_from_data(b.data);
+    assert_null(strstr(b.data, "action=\"/alerts/ack\""));     /* a viewer: no form */
+    assert_non_null(strstr(b.data, "value=\"&lt;x&gt;\""));     /* the filter, escaped */
+    assert_non_null(strstr(b.data, "王&lt;i&gt;"));
+    assert_non_null(strstr(b.data, "data-stream=\"/events\""));
+    bww_buf_free(&b);
+
+    f.se.role = BWW_HANDLER;
+    bww_page_alerts(&b, &c, &p);
+    assert_non_null(strstr(b.data, "action=\"/alerts/ack\""));
+    char want[128];
+    snprintf(want, sizeof want, "name=\"csrf\" value=\"%s\"", f.se.csrf);
+    assert_non_null(strstr(b.data, want));
+    assert_null(strstr(b.data, "action=\"/alerts/handle\""));  /* the daemon has no handle */
+    assert_non_null(strstr(b.data, "class=\"unavailable\""));
+    bww_buf_free(&b);
+
+    p.handle_available = true;
+    bww_page_alerts(&b, &c, &p);
+    assert_non_null(strstr(b.data, "action=\"/alerts/handle\""));
+    assert_null(strstr(b.data, "class=\"unavailable\""));
+    bww_buf_free(&b);
+}
+
+static void test_project_and_list_pages(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, BWW_HANDLER);
+    bww_ctx c = { BWW_ZH, &f.se, f.st.at };
+    bww_payment pay[2] = {
+        { 9, 1641000000, 500, 1641000001, "bank<1>", "r1", "p1", "refund", "fiscal" },
+        { 7, 1640990000, 12345678, 1640990001, "bank<1>", "p1", "", "disbursement", "other" },
+    };
+    bww_payments ps = { 2, pay, 40, 7 };
+    bww_adjustment adj[1] = { { 100000000, 120000000, 1641000000, "追加<b>预算</b>" } };
+    bww_adjustments as = { 1, adj };
+    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts, false };
+    bww_buf b = { 0 };
+    bww_page_project(&b, &c, &d);
+    assert_no_markup_from_data(b.data);
+    assert_non_null(strstr(b.data, "<title>&lt;script&gt;"));
+    assert_non_null(strstr(b.data, "data-fen=\"-500\">-5.00<"));          /* a refund */
+    assert_non_null(strstr(b.data, "data-fen=\"12345678\">123456.78<"));
+    assert_non_null(strstr(b.data, "before=7\""));                        /* the next page */
+    assert_non_null(strstr(b.data, "追加&lt;b&gt;预算&lt;/b&gt;"));
+    assert_non_null(strstr(b.data, "bank&lt;1&gt;"));
+    bww_buf_free(&b);
+
+    d.payments_available = d.adjustments_available = false;
+    bww_page_project(&b, &c, &d);
+    assert_null(strstr(b.data, "id=\"payments\""));
+    assert_non_null(strstr(b.data, "class=\"unavailable\""));
+    bww_buf_free(&b);
+
+    bww_list_query q = { .per_page = 1, .page = 1 };
+    snprintf(q.sort, sizeof q.sort, "paid");
+    snprintf(q.q, sizeof q.q, "\"><script>");
+    f.st.matched = 3;
+    bww_page_projects(&b, &c, &f.st, &f.st, &q);
+    assert_no_markup_from_data(b.data);
+    assert_non_null(strstr(b.data, "value=\"&quot;&gt;&lt;script&gt;\""));
+    assert_non_null(strstr(b.data, "rel=\"prev\""));
+    assert_non_null(strstr(b.data, "rel=\"next\""));
+    assert_non_null(strstr(b.data, "q=%22%3E%3Cscript%3E"));
+    assert_non_null(strstr(b.data, "data-matched=\"3\""));
+    bww_buf_free(&b);
+}
+
+static void test_login_page(void **state)
+{
+    (void)state;
+    bww_ctx c = { BWW_EN, NULL, 0 };
+    bww_buf b = { 0 };
+    bww_page_login(&b, &c, "Wrong <password>", "abc");
+    assert_non_null(strstr(b.data, "Wrong &lt;password&gt;"));
+    assert_non_null(strstr(b.data, "name=\"csrf\" value=\"abc\""));
+    assert_null(strstr(b.data, "<nav>"));       /* nothing but the form before logging in */
+    bww_buf_free(&b);
+}
+
+/* ---- sessions, CSRF, the rate limit ---- */
+
+static void test_sessions_and_csrf(void **state)
+{
+    (void)state;
+    bww_sessions s;
+    bww_sessions_init(&s, 600);
+    const bww_session *a = bww_session_new(&s, "alice", BWW_HANDLER, 1000);
+    assert_non_null(a);
+    char token[BWW_TOKEN_HEX + 1], csrf[BWW_TOKEN_HEX + 1];
+    snprintf(token, sizeof token, "%s", a->token);
+    snprintf(csrf, sizeof csrf, "%s", a->csrf);
+    assert_int_equal(strlen(token), BWW_TOKEN_HEX);
+    assert_string_not_equal(token, csrf);
+    const bww_session *b = bww_session_new(&s, "bob", BWW_VIEWER, 1000);
+    assert_string_not_equal(b->token, token);
+
+    const bww_session *g = bww_session_get(&s, token, 1500);
+    assert_non_null(g);
+    assert_string_equal(g->user, "alice");
+    assert_int_equal(g->role, BWW_HANDLER);
+    assert_true(bww_csrf_ok(g, csrf));
+    assert_false(bww_csrf_ok(g, ""));
+    assert_false(bww_csrf_ok(g, NULL));
+    char wrong[BWW_TOKEN_HEX + 1];
+    snprintf(wrong, sizeof wrong, "%s", csrf);
+    wrong[5] = wrong[5] == 'a' ? 'b' : 'a';
+    assert_false(bww_csrf_ok(g, wrong));
+    assert_false(bww_csrf_ok(g, bww_session_get(&s, b->token, 1500)->csrf));
+    assert_false(bww_csrf_ok(NULL, csrf));
+
+    assert_null(bww_session_get(&s, wrong, 1500));
+    assert_null(bww_session_get(&s, NULL, 1500));
+    assert_null(bww_session_get(&s, "", 1500));
+    /* Used at 1500, so it lives to 2100; unused after that it is gone. */
+    assert_non_null(bww_session_get(&s, token, 2099));
+    assert_null(bww_session_get(&s, token, 2699));
+    const bww_session *c = bww_session_new(&s, "carol", BWW_ADMIN, 3000);
+    snprintf(token, sizeof token, "%s", c->token);
+    bww_session_end(&s, token);
+    assert_null(bww_session_get(&s, token, 3001));
+    bww_sessions_free(&s);
+}
+
+static void test_login_rate_limit(void **state)
+{
+    (void)state;
+    bww_sessions s;
+    bww_sessions_init(&s, 600);
+    int64_t retry;
+    for (int i = 0; i < BWW_LOGIN_TRIES; i++) {
+        assert_true(bww_login_allowed(&s, "10.0.0.1", 100 + i, &retry));
+        bww_login_failed(&s, "10.0.0.1", 100 + i);
+    }
+    assert_false(bww_login_allowed(&s, "10.0.0.1", 110, &retry));
+    assert_int_equal(retry, 100 + BWW_LOGIN_WINDOW - 110);
+    assert_true(bww_login_allowed(&s, "10.0.0.2", 110, &retry));    /* another address */
+    assert_true(bww_login_allowed(&s, "10.0.0.1", 100 + BWW_LOGIN_WINDOW, &retry));
+    bww_login_failed(&s, "10.0.0.2", 120);
+    bww_login_succeeded(&s, "10.0.0.2");
+    for (int i = 0; i < BWW_LOGIN_TRIES - 1; i++)
+        bww_login_failed(&s, "10.0.0.2", 130);
+    assert_true(bww_login_allowed(&s, "10.0.0.2", 131, &retry));    /* the success forgot one */
+    bww_sessions_free(&s);
+}
+
+static void test_password_round_trip(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bww-accounts.XXXXXX", why[512];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);       /* a missing file is no accounts */
+    bww_accounts a;
+    assert_int_equal(bww_accounts_load(path, &a, why, sizeof why), 0);
+    assert_int_equal(a.n, 0);
+    assert_int_equal(bww_accounts_set(path, "alice", BWW_HANDLER, "correct horse", why, sizeof why), 0);
+    assert_int_equal(bww_accounts_set(path, "王芳", BWW_VIEWER, "另一个密码", why, sizeof why), 0);
+    assert_int_equal(bww_accounts_set(path, "alice", BWW_ADMIN, "battery staple", why, sizeof why), 0);
+    assert_int_equal(bww_accounts_set(path, "bad name", BWW_ADMIN, "x", why, sizeof why), -1);
+    assert_non_null(strstr(why, "bad name"));
+    assert_int_equal(bww_accounts_load(path, &a, why, sizeof why), 0);
+    assert_int_equal(a.n, 2);
+    assert_non_null(strstr(a.v[0].hash, "$argon2id$"));
+    const bww_account *ok = bww_accounts_check(&a, "alice", "battery staple");
+    assert_non_null(ok);
+    assert_int_equal(ok->role, BWW_ADMIN);
+    assert_null(bww_accounts_check(&a, "alice", "correct horse"));   /* replaced */
+    assert_null(bww_accounts_check(&a, "alice", "battery stapl"));
+    assert_null(bww_accounts_check(&a, "nobody", "battery staple"));
+    assert_non_null(bww_accounts_check(&a, "王芳", "另一个密码"));
+    bww_accounts_free(&a);
+
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fprintf(f, "carol superuser $argon2id$x\n");
+    fclose(f);
+    assert_int_equal(bww_accounts_load(path, &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, ":4: expected \"NAME ROLE HASH\""));
+    unlink(path);
+    assert_int_equal(bww_role_parse("handler"), BWW_HANDLER);
+    assert_int_equal(bww_role_parse("root"), -1);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_html_escaping),
+        cmocka_unit_test(test_money_from_fen),
+        cmocka_unit_test(test_form_fields),
+        cmocka_unit_test(test_language),
+        cmocka_unit_test(test_overview_page),
+        cmocka_unit_test(test_alerts_page_roles),
+        cmocka_unit_test(test_project_and_list_pages),
+        cmocka_unit_test(test_login_page),
+        cmocka_unit_test(test_sessions_and_csrf),
+        cmocka_unit_test(test_login_rate_limit),
+        cmocka_unit_test(test_password_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
