@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define L(c, zh, en) ((c)->lang == BWW_EN ? (en) : (zh))
 
@@ -94,9 +95,14 @@ static void head(bww_buf *b, const bww_ctx *c, const char *title, const char *ac
     }
     bww_buf_puts(b, "<title>");
     h(b, title);
+    /* The script shows streamed times in the same zone as the server's pages. */
+    time_t now = c->now > 0 ? (time_t)c->now : time(NULL);
+    struct tm tm;
+    long off = localtime_r(&now, &tm) ? tm.tm_gmtoff : 0;
     bww_buf_printf(b, " · budgetwatch</title><link rel=\"stylesheet\" href=\"/static/console.css\">"
-                      "</head><body data-lang=\"%s\"><header><span class=\"brand\">budgetwatch</span>",
-                   L(c, "zh", "en"));
+                      "</head><body data-lang=\"%s\" data-tzoff=\"%ld\"><header>"
+                      "<span class=\"brand\">budgetwatch</span>",
+                   L(c, "zh", "en"), off);
     if (c->se != NULL) {
         static const struct { const char *id, *href, *zh, *en; } nav[] = {
             { "overview", "/", "总览", "Overview" },
@@ -180,6 +186,12 @@ static const char *const figure_heads_en[] = { "Budget", "Paid", "Rate", "Plan",
 static const char *const figure_cols[] = { "budget", "paid", "rate_bp", "planned_bp", "pace_bp",
                                            "lag_bp", "", "shortfall", "severity" };
 
+/* The one row of an empty table, so that "none" is said, not left blank. */
+static void empty_row(bww_buf *b, const bww_ctx *c, unsigned cols)
+{
+    bww_buf_printf(b, "<tr class=\"empty\"><td colspan=\"%u\">%s</td></tr>", cols, L(c, "暂无", "None"));
+}
+
 static void figure_ths(bww_buf *b, const bww_ctx *c)
 {
     for (size_t i = 0; i < 9; i++)
@@ -229,6 +241,8 @@ static void projects_table(bww_buf *b, const bww_ctx *c, const bww_status *s, co
     bww_buf_puts(b, "</tr></thead><tbody>");
     for (size_t i = 0; i < s->nprojects; i++)
         project_tr(b, c, &s->projects[i]);
+    if (s->nprojects == 0)
+        empty_row(b, c, 12);
     bww_buf_puts(b, "</tbody></table>");
 }
 
@@ -449,10 +463,8 @@ static void hidden(bww_buf *b, const char *name, const char *value)
     bww_buf_puts(b, "\">");
 }
 
-static void alert_actions(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool handle)
+static void ack_form(bww_buf *b, const bww_ctx *c, const bww_alert *a)
 {
-    if (!can_handle(c) || !bw_kind_ackable(a->m.kind))
-        return;
     bww_buf_puts(b, "<form class=\"ack\" method=\"post\" action=\"/alerts/ack\">");
     hidden(b, "csrf", c->se->csrf);
     hidden(b, "project", a->m.project);
@@ -460,8 +472,10 @@ static void alert_actions(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool
     bww_buf_printf(b, "<input name=\"note\" placeholder=\"%s\" maxlength=\"500\">"
                       "<button type=\"submit\" class=\"ack-button\">%s</button></form>",
                    L(c, "备注", "note"), L(c, "确认", "Acknowledge"));
-    if (!handle)
-        return;
+}
+
+static void handle_form(bww_buf *b, const bww_ctx *c, const bww_alert *a)
+{
     bww_buf_puts(b, "<form class=\"handle\" method=\"post\" action=\"/alerts/handle\">");
     hidden(b, "csrf", c->se->csrf);
     hidden(b, "project", a->m.project);
@@ -476,6 +490,17 @@ static void alert_actions(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool
                    L(c, "备注", "note"), L(c, "处理", "Handle"));
 }
 
+/* An acknowledged alert needs no second ack, but may still be handled. */
+static void alert_actions(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool handle)
+{
+    if (!can_handle(c) || !bw_kind_ackable(a->m.kind))
+        return;
+    if (a->m.state != BW_STATE_ACKNOWLEDGED)
+        ack_form(b, c, a);
+    if (handle)
+        handle_form(b, c, a);
+}
+
 static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool actions, bool handle)
 {
     char t[32], t2[32], p[24], w[40];
@@ -488,7 +513,7 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
                    m->severity == BW_SEV_CRITICAL ? L(c, "严重", "critical") : L(c, "警告", "warning"),
                    c->lang == BWW_EN ? bw_kind_name(m->kind) : bw_kind_label(m->kind));
     h(b, m->unit_name);
-    bww_buf_puts(b, "</td><td>");
+    bww_buf_puts(b, "</td><td class=\"name\">");
     if (m->project[0])
         project_link(b, m->project, m->project_name);
     else
@@ -530,6 +555,8 @@ static void alerts_table(bww_buf *b, const bww_ctx *c, const bww_alerts *a, cons
     bww_buf_puts(b, "</tr></thead><tbody>");
     for (size_t i = 0; a != NULL && i < a->n; i++)
         alert_row(b, c, &a->v[newest_first ? a->n - 1 - i : i], actions, handle);
+    if (a == NULL || a->n == 0)
+        empty_row(b, c, actions ? 10 : 9);
     bww_buf_puts(b, "</tbody></table>");
 }
 
@@ -672,6 +699,8 @@ void bww_page_project(bww_buf *b, const bww_ctx *c, const bww_detail *d)
             h(b, x->reason);
             bww_buf_puts(b, "</td></tr>");
         }
+        if (d->adjustments->n == 0)
+            empty_row(b, c, 4);
         bww_buf_puts(b, "</tbody></table>");
     }
     bww_buf_printf(b, "</section><section><h2>%s</h2>", L(c, "预警与处理记录", "Alerts and handling"));

@@ -743,8 +743,15 @@ static enum MHD_Result login_form(bww_server *s, struct MHD_Connection *c, bww_c
     char token[BWW_TOKEN_HEX + 1], cookie[160];
     unsigned char raw[BWW_TOKEN_HEX / 2];
     (void)s;
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(token, sizeof token, raw, sizeof raw);
+    /* The token already set is kept: a second tab, or the browser's own
+     * requests (its icon) coming back here, must not make the first form stale. */
+    const char *have = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "bww_login");
+    if (have != NULL && strlen(have) == BWW_TOKEN_HEX && strspn(have, "0123456789abcdef") == BWW_TOKEN_HEX) {
+        snprintf(token, sizeof token, "%s", have);
+    } else {
+        randombytes_buf(raw, sizeof raw);
+        sodium_bin2hex(token, sizeof token, raw, sizeof raw);
+    }
     snprintf(cookie, sizeof cookie, "bww_login=%s; Path=/login; HttpOnly; SameSite=Strict", token);
     bww_buf b = { 0 };
     bww_page_login(&b, x, error, token);
@@ -854,7 +861,7 @@ static enum MHD_Result route(bww_server *s, struct MHD_Connection *c, const char
     }
     bool api = strncmp(url, "/api/v1/", 8) == 0;
     if (se == NULL) {
-        if (api || !get)
+        if (api || !get || strcmp(url, "/favicon.ico") == 0)
             return json_error(c, MHD_HTTP_UNAUTHORIZED, "log in first: POST /login");
         return redirect(c, "/login", NULL);
     }

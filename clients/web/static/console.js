@@ -20,11 +20,13 @@
     const m = Math.abs(bp);
     return (bp < 0 ? "-" : "") + Math.floor(m / 100) + "." + String(m % 100).padStart(2, "0") + "%";
   }
+  /* In the server's zone (body data-tzoff, seconds east of UTC), as its pages. */
+  const tzoff = Number(document.body.dataset.tzoff || 0);
   function when(t) {
-    const d = new Date(t * 1000);
+    const d = new Date((t + tzoff) * 1000);
     const p = (n) => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " +
-      p(d.getHours()) + ":" + p(d.getMinutes());
+    return d.getUTCFullYear() + "-" + p(d.getUTCMonth() + 1) + "-" + p(d.getUTCDate()) + " " +
+      p(d.getUTCHours()) + ":" + p(d.getUTCMinutes());
   }
 
   /* ---- charts ---- */
@@ -108,6 +110,7 @@
     tr.appendChild(td(zh ? (labels[a.kind] || a.kind) : a.kind));
     tr.appendChild(td(a.unit_name || ""));
     const p = document.createElement("td");
+    p.className = "name";
     if (a.project) {
       const l = document.createElement("a");
       l.href = "/project?code=" + encodeURIComponent(a.project);
@@ -139,6 +142,8 @@
     const old = Array.from(tbody.rows).find((r) => r.dataset.project === (a.project || "") && r.dataset.kind === a.kind);
     if (a.state === "resolved") { if (old) old.remove(); return; }
     const fresh = row(a);
+    const none = tbody.querySelector("tr.empty");
+    if (none) none.remove();
     if (old) old.replaceWith(fresh); else tbody.prepend(fresh);
   }
   const live = document.getElementById("live");
