@@ -6,7 +6,8 @@ set -eu
 
 PKGS="build-essential cmake pkg-config libuv1-dev libzmq3-dev libmsgpack-dev \
 libsqlite3-dev libsystemd-dev libinih-dev libcsv-dev libjson-c-dev libczmq-dev libcmocka-dev tzdata \
-python3 python3-zmq python3-msgpack sqlite3 strace systemd man-db dpkg-dev lintian"
+python3 python3-zmq python3-msgpack sqlite3 strace systemd man-db dpkg-dev lintian \
+libmicrohttpd-dev libsodium-dev libjs-chart.js chromium chromium-driver python3-selenium fonts-wqy-zenhei"
 [ $# -gt 0 ] && PKGS="$PKGS $*"
 
 missing=""
