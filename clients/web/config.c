@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <czmq.h>
 #include <ini.h>
 
 #ifndef BWW_STATIC_DIR
@@ -103,6 +104,8 @@ static int on_value(void *user, const char *section, const char *name, const cha
     } else if (strcmp(section, "daemon") == 0) {
         if (strcmp(name, "control") == 0) return copy(l, line, c->control, sizeof c->control, name, v);
         if (strcmp(name, "alerts") == 0) return copy(l, line, c->alerts, sizeof c->alerts, name, v);
+        if (strcmp(name, "server_cert") == 0) return copy(l, line, c->server_cert, sizeof c->server_cert, name, v);
+        if (strcmp(name, "key") == 0) return copy(l, line, c->key, sizeof c->key, name, v);
         if (strcmp(name, "server_key") == 0) return copy(l, line, c->server_key, sizeof c->server_key, name, v);
         if (strcmp(name, "public_key") == 0) return copy(l, line, c->public_key, sizeof c->public_key, name, v);
         if (strcmp(name, "secret_key") == 0) return copy(l, line, c->secret_key, sizeof c->secret_key, name, v);
@@ -142,6 +145,39 @@ int bww_config_load(const char *path, bww_config *c, char *why, size_t whylen)
         if (why[0] == '\0')
             snprintf(why, whylen, "%s:%d: not an INI line (expected [section] or name = value)",
                      path, rc);
+        return -1;
+    }
+    return 0;
+}
+
+int bww_config_keys(bww_config *c, char *why, size_t whylen)
+{
+    if (c->server_cert[0]) {
+        zcert_t *cert = zcert_load(c->server_cert);
+        if (cert == NULL) {
+            snprintf(why, whylen, "[daemon] server_cert %s: cannot read a CURVE certificate there "
+                     "(the daemon's NAME.cert, as `budgetwatch keygen` writes it)", c->server_cert);
+            return -1;
+        }
+        snprintf(c->server_key, sizeof c->server_key, "%s", zcert_public_txt(cert));
+        zcert_destroy(&cert);
+    }
+    if (c->key[0]) {
+        zcert_t *cert = zcert_load(c->key);
+        if (cert == NULL || strcmp(zcert_secret_txt(cert), "0000000000000000000000000000000000000000") == 0) {
+            zcert_destroy(&cert);
+            snprintf(why, whylen, "[daemon] key %s: cannot read a secret CURVE key there (this "
+                     "console's NAME.cert_secret from `budgetwatch keygen`, mode 0600; its public "
+                     "NAME.cert goes in the daemon's supervisor_keys)", c->key);
+            return -1;
+        }
+        snprintf(c->public_key, sizeof c->public_key, "%s", zcert_public_txt(cert));
+        snprintf(c->secret_key, sizeof c->secret_key, "%s", zcert_secret_txt(cert));
+        zcert_destroy(&cert);
+    }
+    if (c->server_key[0] && (!c->public_key[0] || !c->secret_key[0])) {
+        snprintf(why, whylen, "[daemon] has the daemon's key but no key of this console: set key "
+                 "(a NAME.cert_secret whose NAME.cert is in the daemon's supervisor_keys)");
         return -1;
     }
     return 0;

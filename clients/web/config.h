@@ -21,11 +21,16 @@ typedef struct bww_config {
     char control[BWW_PATH_MAX];     /* [daemon] control */
     char alerts[BWW_PATH_MAX];      /* [daemon] alerts */
     char server_key[64], public_key[64], secret_key[64];   /* [daemon] CURVE, Z85 */
+    char server_cert[BWW_PATH_MAX]; /* [daemon] server_cert: the daemon's NAME.cert (czmq) */
+    char key[BWW_PATH_MAX];         /* [daemon] key: this console's NAME.cert_secret */
     int timeout_ms;             /* [daemon] timeout (ms) */
 } bww_config;
 
 void bww_config_defaults(bww_config *c);
 /* Reads path over the defaults: 0, or -1 with why (FILE:LINE: ...). */
 int bww_config_load(const char *path, bww_config *c, char *why, size_t whylen);
+/* Reads server_cert and key, when set, into the Z85 keys (czmq's zcert, the
+ * files `budgetwatch keygen` writes): 0, or -1 with why. */
+int bww_config_keys(bww_config *c, char *why, size_t whylen);
 
 #endif

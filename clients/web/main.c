@@ -34,7 +34,9 @@ static int load_config(const char *path, bww_config *cfg, bool must_exist)
     bww_config_defaults(cfg);
     if (!must_exist && access(path, F_OK) != 0)
         return 0;
-    if (bww_config_load(path, cfg, why, sizeof why)) {
+    /* passwd (must_exist false) needs no keys, and may run where they are not readable. */
+    if (bww_config_load(path, cfg, why, sizeof why) ||
+        (must_exist && bww_config_keys(cfg, why, sizeof why))) {
         fprintf(stderr, "budgetwatch-web: %s\n", why);
         return -1;
     }

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "accounts.h"
+#include "config.h"
 #include "pages.h"
 #include "session.h"
 #include "text.h"
@@ -400,6 +401,59 @@ static void test_password_round_trip(void **state)
     assert_int_equal(bww_role_parse("root"), -1);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_config(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bww-conf.XXXXXX", why[1024];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    bww_config c;
+    bww_config_defaults(&c);
+    assert_string_equal(c.listen_addr, "127.0.0.1");
+    assert_int_equal(c.port, 8680);
+    write_file(path, "[web]\nlisten = 0.0.0.0:9001\nsession_ttl = 600\n[daemon]\n"
+                     "control = tcp://127.0.0.1:7603\ntimeout = 250\n");
+    assert_int_equal(bww_config_load(path, &c, why, sizeof why), 0);
+    assert_string_equal(c.listen_addr, "0.0.0.0");
+    assert_int_equal(c.port, 9001);
+    assert_int_equal(c.session_ttl, 600);
+    assert_string_equal(c.control, "tcp://127.0.0.1:7603");
+    assert_int_equal(c.timeout_ms, 250);
+    assert_int_equal(bww_config_keys(&c, why, sizeof why), 0);     /* no keys: plain */
+
+    static const struct { const char *text, *want; } bad[] = {
+        { "[web]\n\nlisten = 8680\n", ":3: listen must be ADDRESS:PORT" },
+        { "[web]\nlisten = 127.0.0.1:70000\n", ":2: the port of listen must be" },
+        { "[daemon]\ncolour = red\n", ":2: unknown setting [daemon] colour" },
+        { "[web]\nsession_ttl = 5\n", ":2: session_ttl must be" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bww_config_defaults(&c);
+        write_file(path, bad[i].text);
+        assert_int_equal(bww_config_load(path, &c, why, sizeof why), -1);
+        if (strstr(why, bad[i].want) == NULL || strncmp(why, path, strlen(path)) != 0)
+            fail_msg("config %zu: \"%s\" does not say \"%s\"", i, why, bad[i].want);
+    }
+    bww_config_defaults(&c);
+    snprintf(c.server_cert, sizeof c.server_cert, "/nonexistent/server.cert");
+    assert_int_equal(bww_config_keys(&c, why, sizeof why), -1);
+    assert_non_null(strstr(why, "/nonexistent/server.cert"));
+    bww_config_defaults(&c);
+    snprintf(c.server_key, sizeof c.server_key, "%040d", 1);
+    assert_int_equal(bww_config_keys(&c, why, sizeof why), -1);
+    assert_non_null(strstr(why, "no key of this console"));
+    unlink(path);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -416,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_sessions_and_csrf),
         cmocka_unit_test(test_login_rate_limit),
         cmocka_unit_test(test_password_round_trip),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
