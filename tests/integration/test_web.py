@@ -157,10 +157,14 @@ class WebConsole(unittest.TestCase):
             cls.browser.quit()
         finally:
             cls.web.terminate()
-            cls.web.wait(30)
+            rc = cls.web.wait(30)
             cls.web_log.close()
+            log = cls.weblog()
             cls.d.cleanup()
             shutil.rmtree(cls.tmp, ignore_errors=True)
+        # SIGTERM ends it cleanly; under ASan, LeakSanitizer has run by then.
+        if rc != 0 or "Sanitizer" in log:
+            raise AssertionError("budgetwatch-web exited %d:\n%s" % (rc, log))
 
     @classmethod
     def cli(cls, *args):
