@@ -248,21 +248,6 @@ static void projects_table(bww_buf *b, const bww_ctx *c, const bww_status *s, co
 
 /* ---- 总览 ---- */
 
-static void count_alerts(const bww_alerts *a, unsigned sev[3], unsigned *firing, unsigned *handled)
-{
-    memset(sev, 0, 3 * sizeof *sev);
-    *firing = *handled = 0;
-    for (size_t i = 0; a != NULL && i < a->n; i++) {
-        const bw_alert_msg *m = &a->v[i].m;
-        if (m->severity < 3)
-            sev[m->severity]++;
-        if (m->state == BW_STATE_ACKNOWLEDGED)
-            (*handled)++;
-        else
-            (*firing)++;
-    }
-}
-
 void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o)
 {
     const bww_status *s = o->status;
@@ -291,32 +276,29 @@ void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o)
     }
     bww_buf_puts(b, "</tbody></table></section>");
 
-    unsigned sev[3], firing, handled;
-    count_alerts(o->active, sev, &firing, &handled);
-    bww_buf_printf(b, "<section><h2>%s</h2><table class=\"counts\" id=\"alert-counts\"><tbody>"
-                      "<tr><th>%s</th><td class=\"num band-red\" data-count=\"critical\">%u</td>"
-                      "<th>%s</th><td class=\"num band-yellow\" data-count=\"warning\">%u</td>"
-                      "<th>%s</th><td class=\"num\" data-count=\"unhandled\">%u</td>"
-                      "<th>%s</th><td class=\"num\" data-count=\"handled\">%u</td></tr>",
-                   L(c, "预警", "Active alerts"), L(c, "严重", "Critical"), sev[2],
-                   L(c, "警告", "Warning"), sev[1], L(c, "未处理", "Unhandled"), firing,
-                   L(c, "已处理", "Handled"), handled);
-    /* By band, when the daemon names bands. */
-    for (size_t i = 0; o->active != NULL && i < o->active->n; i++) {
-        const char *band = o->active->v[i].band;
-        bool first = band[0] != '\0';
-        for (size_t k = 0; first && k < i; k++)
-            first = strcmp(o->active->v[k].band, band) != 0;
-        if (!first)
-            continue;
-        unsigned n = 0;
-        for (size_t k = i; k < o->active->n; k++)
-            n += strcmp(o->active->v[k].band, band) == 0;
-        bww_buf_printf(b, "<tr><th class=\"%s\">", bww_band_class(band, 1));
-        h(b, band);
-        bww_buf_printf(b, "</th><td class=\"num\" data-band-count=\"\">%u</td></tr>", n);
+    const bww_active_counts *n = o->counts;
+    bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "预警", "Active alerts"));
+    if (n == NULL) {
+        bww_buf_printf(b, "<p class=\"unavailable\">%s</p></section>",
+                       L(c, "预警统计暂不可用：未能从守护进程读取当前预警。",
+                         "Alert counts unavailable: the daemon's active alerts could not be read."));
+    } else {
+        bww_buf_printf(b, "<table class=\"counts\" id=\"alert-counts\"><tbody>"
+                          "<tr><th>%s</th><td class=\"num band-red\" data-count=\"critical\">%u</td>"
+                          "<th>%s</th><td class=\"num band-yellow\" data-count=\"warning\">%u</td>"
+                          "<th>%s</th><td class=\"num\" data-count=\"unhandled\">%u</td>"
+                          "<th>%s</th><td class=\"num\" data-count=\"handled\">%u</td></tr>",
+                       L(c, "严重", "Critical"), n->severity[BW_SEV_CRITICAL], L(c, "警告", "Warning"),
+                       n->severity[BW_SEV_WARNING], L(c, "未处理", "Unhandled"), n->unhandled,
+                       L(c, "已处理", "Handled"), n->handled);
+        /* By band, when the daemon names bands. */
+        for (size_t i = 0; i < n->nbands; i++) {
+            bww_buf_printf(b, "<tr><th class=\"%s\">", bww_band_class(n->bands[i].band, 1));
+            h(b, n->bands[i].band);
+            bww_buf_printf(b, "</th><td class=\"num\" data-band-count=\"\">%u</td></tr>", n->bands[i].n);
+        }
+        bww_buf_puts(b, "</tbody></table></section>");
     }
-    bww_buf_puts(b, "</tbody></table></section>");
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "执行进度图", "Execution over the year"));
     if (o->series)
@@ -577,6 +559,9 @@ void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
     bww_buf_printf(b, "<div id=\"active-wrap\" data-stream=\"/events\" data-seq=\"%" PRIu64 "\" "
                       "data-can-handle=\"%d\">",
                    p->active ? p->active->seq : 0, can_handle(c) ? 1 : 0);
+    if (p->active && p->active_total > p->active->n)
+        bww_buf_printf(b, "<p class=\"notice\" id=\"active-shown\">%s %zu / %zu</p>",
+                       L(c, "显示最新的预警：", "The newest active alerts:"), p->active->n, p->active_total);
     alerts_table(b, c, p->active, "active-alerts", true, p->handle_available, true);
     bww_buf_puts(b, "</div></section>");
 

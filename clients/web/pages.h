@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "active.h"
 #include "model.h"
 #include "session.h"
 #include "text.h"
@@ -40,7 +41,7 @@ typedef struct bww_overview {
     const bww_status *status;       /* units and total */
     const bww_status *worst_lag;    /* top 10 by lag */
     const bww_status *worst_short;  /* top 10 by shortfall */
-    const bww_alerts *active;
+    const bww_active_counts *counts; /* the active alerts counted; NULL: not known now */
     bool series;                    /* the daemon has `series`: draw the chart */
 } bww_overview;
 
@@ -68,6 +69,7 @@ typedef struct bww_alerts_page {
     bool handle_available;      /* the daemon has `handle` */
     const char *f_unit, *f_project, *f_kind, *f_since, *f_until;   /* history filters, "" */
     const char *notice;         /* "" or a line to show at the top (e.g. what an ack did) */
+    size_t active_total;        /* active alerts in all, when more than `active` holds */
 } bww_alerts_page;
 
 void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o);

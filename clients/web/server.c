@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "active.h"
 #include "dc.h"
 #include "model.h"
 #include "pages.h"
@@ -34,6 +35,7 @@
 #define KEEPALIVE_MS 15000      /* an SSE comment this often finds closed connections */
 #define PROBE_TTL 60            /* seconds an op's availability is believed */
 #define PER_PAGE 50
+#define ACTIVE_SHOWN 500        /* active alerts on the page; a province has far more */
 
 static const char CSP[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,6 +69,7 @@ struct bww_server {
     bool polling, timing, keeping;
     sse *streams;
     probe series, handle;
+    bww_active active;          /* the daemon's active alerts, mirrored from the stream */
 };
 
 typedef struct request {
@@ -351,9 +354,30 @@ static void sse_broadcast(bww_server *s, const char *text, size_t len)
         run_mhd(s);
 }
 
-static void on_alert(void *ctx, uint64_t seq, const char *json, size_t len)
+/* Reads the active alerts again into the mirror (at start, and whenever the
+ * stream lost a message); the stream's messages after the snapshot's seq
+ * then apply on top of it. */
+static void resync(bww_server *s)
+{
+    bww_req q = { .op = "alerts" };
+    bww_reply r;
+    bww_alerts a = { 0 };
+    char why[256];
+    if (bww_dc_call(&s->dc, &q, &r) == 0 && bww_alerts_decode(r.m, &a, why, sizeof why) == 0) {
+        if (bww_active_load(&s->active, &a))
+            fprintf(stderr, "budgetwatch-web: out of memory mirroring %zu active alerts\n", a.n);
+    } else {
+        s->active.synced = false;
+    }
+    bww_alerts_free(&a);
+    bww_reply_free(&r);
+}
+
+static void on_alert(void *ctx, const bww_alert *a, uint64_t seq, const char *json, size_t len)
 {
     bww_server *s = ctx;
+    if (a == NULL || bww_active_apply(&s->active, a) != 0)
+        resync(s);
     bww_buf b = { 0 };
     bww_buf_printf(&b, "id: %" PRIu64 "\nevent: alert\ndata: ", seq);
     bww_buf_add(&b, json, len);
@@ -361,6 +385,13 @@ static void on_alert(void *ctx, uint64_t seq, const char *json, size_t len)
     if (!b.oom)
         sse_broadcast(s, b.data, b.len);
     bww_buf_free(&b);
+}
+
+static void on_heartbeat(void *ctx, uint64_t seq)
+{
+    bww_server *s = ctx;
+    if (bww_active_behind(&s->active, seq))
+        resync(s);
 }
 
 static void on_keepalive(uv_timer_t *t)
@@ -410,24 +441,37 @@ static bool status_call(bww_server *s, bww_req *q, bww_reply *r, bww_status *st)
     return true;
 }
 
+static void counts_json(bww_buf *b, const bww_active_counts *n)
+{
+    bww_buf_printf(b, "{\"critical\":%u,\"warning\":%u,\"unhandled\":%u,\"handled\":%u,\"bands\":{",
+                   n->severity[BW_SEV_CRITICAL], n->severity[BW_SEV_WARNING], n->unhandled, n->handled);
+    for (size_t i = 0; i < n->nbands; i++) {
+        bww_buf_printf(b, "%s\"", i ? "," : "");
+        bww_buf_json_str(b, n->bands[i].band);
+        bww_buf_printf(b, "\":%u", n->bands[i].n);
+    }
+    bww_buf_puts(b, "}}");
+}
+
 static enum MHD_Result page_overview(bww_server *s, struct MHD_Connection *c, bww_ctx *x, bool api)
 {
-    bww_req ql = { .op = "status" }, qs = { .op = "status" }, qa = { .op = "alerts" };
+    bww_req ql = { .op = "status" }, qs = { .op = "status" };
     bww_req_str(&ql, "sort", "lag");
     bww_req_uint(&ql, "limit", 10);
     bww_req_str(&qs, "sort", "shortfall");
     bww_req_uint(&qs, "limit", 10);
-    bww_reply rl = { 0 }, rs = { 0 }, ra = { 0 };
+    bww_reply rl = { 0 }, rs = { 0 };
     bww_status lag = { 0 }, sh = { 0 };
-    bww_alerts act = { 0 };
-    char why[256];
     enum MHD_Result rc;
+    if (!s->active.synced)
+        resync(s);
+    bww_active_counts counts;
+    bww_active_count(&s->active, &counts);
+    const bww_active_counts *n = s->active.synced ? &counts : NULL;
     if (!status_call(s, &ql, &rl, &lag))
         rc = daemon_failed(c, x, api, &rl);
     else if (!status_call(s, &qs, &rs, &sh))
         rc = daemon_failed(c, x, api, &rs);
-    else if (bww_dc_call(&s->dc, &qa, &ra) || bww_alerts_decode(ra.m, &act, why, sizeof why))
-        rc = daemon_failed(c, x, api, &ra);
     else {
         bww_buf b = { 0 };
         if (api) {
@@ -435,23 +479,24 @@ static enum MHD_Result page_overview(bww_server *s, struct MHD_Connection *c, bw
             bww_json_of(&b, rl.m);
             bww_buf_puts(&b, ",\"worst_shortfall\":");
             bww_json_of(&b, bw_map_get(rs.m, "projects"));
-            bww_buf_puts(&b, ",\"alerts\":");
-            bww_json_of(&b, ra.m);
+            bww_buf_printf(&b, ",\"alert_seq\":%" PRIu64 ",\"alert_counts\":", s->active.seq);
+            if (n)
+                counts_json(&b, n);
+            else
+                bww_buf_puts(&b, "null");
             bww_buf_puts(&b, "}");
             rc = send_json(c, MHD_HTTP_OK, &b);
         } else {
             x->now = lag.at;
-            bww_overview o = { &lag, &lag, &sh, &act, has_series(s) };
+            bww_overview o = { &lag, &lag, &sh, n, has_series(s) };
             bww_page_overview(&b, x, &o);
             rc = send_html(c, MHD_HTTP_OK, &b);
         }
     }
-    bww_alerts_free(&act);
     bww_status_free(&lag);
     bww_status_free(&sh);
     bww_reply_free(&rl);
     bww_reply_free(&rs);
-    bww_reply_free(&ra);
     return rc;
 }
 
@@ -612,6 +657,12 @@ static bool local_day(const char *s, int64_t *out)
     return true;
 }
 
+static int cmp_seq(const void *x, const void *y)
+{
+    const bww_alert *a = x, *b = y;
+    return (a->m.seq > b->m.seq) - (a->m.seq < b->m.seq);
+}
+
 static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_ctx *x, bool api,
                                    bool history_only, const char *notice)
 {
@@ -644,6 +695,13 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
                 hist.v[k++] = hist.v[i];
         hist.n = k;
     }
+    /* The page shows the newest ACTIVE_SHOWN active alerts (by their last seq). */
+    size_t active_total = act.n;
+    if (!api && act.n > ACTIVE_SHOWN) {
+        qsort(act.v, act.n, sizeof *act.v, cmp_seq);
+        memmove(act.v, act.v + act.n - ACTIVE_SHOWN, ACTIVE_SHOWN * sizeof *act.v);
+        act.n = ACTIVE_SHOWN;
+    }
     bww_buf b = { 0 };
     if (api) {
         if (history_only) {
@@ -668,7 +726,8 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         }
         rc = send_json(c, MHD_HTTP_OK, &b);
     } else {
-        bww_alerts_page p = { &act, &hist, has_handle(s), unit, project, kind, since, until, notice };
+        bww_alerts_page p = { &act, &hist, has_handle(s), unit, project, kind, since, until, notice,
+                              active_total };
         x->now = s->stream.daemon_at;
         bww_page_alerts(&b, x, &p);
         rc = send_html(c, MHD_HTTP_OK, &b);
@@ -963,7 +1022,7 @@ bww_server *bww_server_new(uv_loop_t *loop, const bww_config *cfg, bww_accounts 
     s->series.op = "series";
     s->handle.op = "handle";
     if (bww_dc_open(&s->dc, cfg, why, whylen) ||
-        bww_stream_open(&s->stream, loop, cfg, on_alert, s, why, whylen)) {
+        bww_stream_open(&s->stream, loop, cfg, on_alert, on_heartbeat, s, why, whylen)) {
         bww_server_free(&s);
         return NULL;
     }
@@ -1007,6 +1066,8 @@ bww_server *bww_server_new(uv_loop_t *loop, const bww_config *cfg, bww_accounts 
     uv_poll_start(&s->poll, UV_READABLE, on_mhd_poll);
     uv_timer_start(&s->keepalive, on_keepalive, KEEPALIVE_MS, KEEPALIVE_MS);
     run_mhd(s);
+    /* Subscribed first, then the snapshot: nothing falls between (PROTOCOL.md §1.4). */
+    resync(s);
     return s;
 }
 
@@ -1035,6 +1096,7 @@ void bww_server_free(bww_server **sp)
     bww_dc_close(&s->dc);
     bww_sessions_free(&s->sessions);
     bww_accounts_free(&s->accounts);
+    bww_active_free(&s->active);
     free(s);
     *sp = NULL;
 }

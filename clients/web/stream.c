@@ -22,6 +22,7 @@ static void handle(bww_stream *s, const char *topic, size_t tlen, const char *bo
             s->daemon_at = hb.at;
             if (hb.seq > s->seq)
                 s->seq = hb.seq;
+            s->on_heartbeat(s->ctx, hb.seq);
         }
         return;
     }
@@ -33,10 +34,17 @@ static void handle(bww_stream *s, const char *topic, size_t tlen, const char *bo
         bw_map_get_uint(m, "seq", &seq);
         if (seq > s->seq)
             s->seq = seq;
+        bww_alert a;
+        memset(&a, 0, sizeof a);
+        bool known = bw_alert_from_object(m, &a.m, why, sizeof why) == 0;
+        if (known) {
+            bw_map_get_str(m, "band", a.band, sizeof a.band);
+            bw_map_get_str(m, "handling", a.handling, sizeof a.handling);
+        }
         bww_buf j = { 0 };
         bww_json_of(&j, m);
         if (!j.oom && j.len > 0)
-            s->on_alert(s->ctx, seq, j.data, j.len);
+            s->on_alert(s->ctx, known ? &a : NULL, seq, j.data, j.len);
         bww_buf_free(&j);
     } else {
         fprintf(stderr, "budgetwatch-web: an alert on the stream cannot be read (%s); skipped\n", why);
@@ -82,10 +90,11 @@ static void on_poll(uv_poll_t *h, int status, int events)
 }
 
 int bww_stream_open(bww_stream *s, uv_loop_t *loop, const bww_config *cfg, bww_alert_fn fn,
-                    void *ctx, char *why, size_t whylen)
+                    bww_heartbeat_fn hb, void *ctx, char *why, size_t whylen)
 {
     memset(s, 0, sizeof *s);
     s->on_alert = fn;
+    s->on_heartbeat = hb;
     s->ctx = ctx;
     s->zctx = zmq_ctx_new();
     s->sock = s->zctx ? zmq_socket(s->zctx, ZMQ_SUB) : NULL;

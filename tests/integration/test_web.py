@@ -206,6 +206,19 @@ class WebConsole(unittest.TestCase):
     def bp_cells(row):
         return [int(td.get_attribute("data-bp")) for td in row.find_elements(By.CSS_SELECTOR, "td[data-bp]")]
 
+    def assert_counts(self):
+        """The overview's alert counts equal the daemon's active alerts."""
+        b = self.browser
+        active = [a for a in self.d.ok("alerts")["alerts"] if a["kind"] in ("lag", "milestone", "overspend", "year_end")]
+        want = {"critical": sum(a["severity"] == "critical" for a in active),
+                "warning": sum(a["severity"] == "warning" for a in active),
+                "handled": sum(a["state"] == "acknowledged" for a in active),
+                "unhandled": sum(a["state"] == "firing" for a in active)}
+        got = {td.get_attribute("data-count"): int(td.text)
+               for td in b.find_elements(By.CSS_SELECTOR, "#alert-counts td[data-count]")}
+        self.assertEqual(got, want)
+        self.assertTrue(want["critical"] + want["warning"] > 0)
+
     # ---- the tests, in the order a supervisor would go ----
 
     def test_1_overview_equals_status_and_drill_down(self):
@@ -223,6 +236,7 @@ class WebConsole(unittest.TestCase):
             self.assertEqual(self.bp_cells(tr), [w["rate_bp"], w["planned_bp"], w["pace_bp"],
                                                  w["lag_bp"], w["pace_bp"] - w["rate_bp"]], unit)
             self.assertIn("万元", b.find_element(By.CSS_SELECTOR, ".asof").text)
+        self.assert_counts()
         # The ten worst by lag are the daemon's ten, in its order.
         worst = json.loads(self.cli("status", "--json", "--sort", "lag", "--limit", "10"))
         got = [tr.get_attribute("data-project") for tr in b.find_elements(By.CSS_SELECTOR, "#worst-lag tbody tr")]
@@ -300,6 +314,10 @@ class WebConsole(unittest.TestCase):
         step = b.find_element(By.CSS_SELECTOR, "#history tr.state-acknowledged[data-kind='overspend'][data-project='%s']" % code)
         self.assertIn("alice", step.find_element(By.CSS_SELECTOR, ".by").text)
         self.assertIn("已电话核实", step.text)
+        # The overview's counts follow, from the console's mirror of the stream.
+        b.get(self.url("/"))
+        self.assert_counts()
+        self.assertGreaterEqual(int(b.find_element(By.CSS_SELECTOR, "td[data-count='handled']").text), 1)
 
     def test_3_markup_in_a_name_is_text(self):
         self.login_browser()

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
 
 #include "accounts.h"
+#include "active.h"
 #include "config.h"
 #include "pages.h"
 #include "session.h"
@@ -179,7 +181,12 @@ static void test_overview_page(void **state)
     fixture f;
     fixture_init(&f, BWW_VIEWER);
     bww_ctx c = { BWW_ZH, &f.se, f.st.at };
-    bww_overview o = { &f.st, &f.st, &f.st, &f.alerts, false };
+    bww_active act = { 0 };
+    assert_int_equal(bww_active_load(&act, &f.alerts), 0);
+    bww_active_counts counts;
+    bww_active_count(&act, &counts);
+    bww_active_free(&act);
+    bww_overview o = { &f.st, &f.st, &f.st, &counts, false };
     bww_buf b = { 0 };
     bww_page_overview(&b, &c, &o);
     assert_false(b.oom);
@@ -212,7 +219,7 @@ static void test_alerts_page_roles(void **state)
     fixture f;
     fixture_init(&f, BWW_VIEWER);
     bww_ctx c = { BWW_ZH, &f.se, f.st.at };
-    bww_alerts_page p = { &f.alerts, &f.alerts, false, "", "<x>", "", "", "", "" };
+    bww_alerts_page p = { &f.alerts, &f.alerts, false, "", "<x>", "", "", "", "", 0 };
     bww_buf b = { 0 };
     bww_page_alerts(&b, &c, &p);
     assert_no_markup_from_data(b.data);
@@ -401,6 +408,90 @@ static void test_password_round_trip(void **state)
     assert_int_equal(bww_role_parse("root"), -1);
 }
 
+static bww_alert msg(uint64_t seq, const char *project, int kind, int state, int severity,
+                     const char *band, const char *handling)
+{
+    bww_alert a;
+    memset(&a, 0, sizeof a);
+    a.m.seq = seq;
+    snprintf(a.m.project, sizeof a.m.project, "%s", project);
+    a.m.kind = (uint8_t)kind;
+    a.m.state = (uint8_t)state;
+    a.m.severity = (uint8_t)severity;
+    snprintf(a.band, sizeof a.band, "%s", band);
+    snprintf(a.handling, sizeof a.handling, "%s", handling);
+    return a;
+}
+
+/* The mirror against a model: a random stream of messages applied in seq
+ * order must leave the same set as the model's map of (project, kind). */
+static void test_active_mirror(void **state)
+{
+    (void)state;
+    bww_alert snap_v[2] = {
+        msg(7, "B", BW_KIND_LAG, BW_STATE_FIRING, BW_SEV_WARNING, "黄", ""),
+        msg(9, "A", BW_KIND_MILESTONE, BW_STATE_ACKNOWLEDGED, BW_SEV_CRITICAL, "", ""),
+    };
+    bww_alerts snap = { 10, false, 2, snap_v };
+    bww_active a = { 0 };
+    bww_active_counts c;
+    assert_int_equal(bww_active_apply(&a, &snap_v[0]), 1);     /* no snapshot yet */
+    assert_int_equal(bww_active_load(&a, &snap), 0);
+    bww_active_count(&a, &c);
+    assert_int_equal(c.severity[BW_SEV_WARNING], 1);
+    assert_int_equal(c.severity[BW_SEV_CRITICAL], 1);
+    assert_int_equal(c.unhandled, 1);
+    assert_int_equal(c.handled, 1);
+    assert_int_equal(c.nbands, 1);
+    assert_string_equal(c.bands[0].band, "黄");
+
+    bww_alert m = msg(10, "Z", BW_KIND_LAG, BW_STATE_FIRING, BW_SEV_CRITICAL, "", "");
+    assert_int_equal(bww_active_apply(&a, &m), 0);              /* in the snapshot already */
+    assert_int_equal(a.n, 2);
+    m = msg(11, "B", BW_KIND_LAG, BW_STATE_FIRING, BW_SEV_CRITICAL, "红一档", "followed_up");
+    assert_int_equal(bww_active_apply(&a, &m), 0);
+    m = msg(12, "", BW_KIND_SOURCE_GAP, BW_STATE_FIRING, BW_SEV_WARNING, "", "");
+    assert_int_equal(bww_active_apply(&a, &m), 0);              /* a notice: seq only */
+    m = msg(13, "A", BW_KIND_MILESTONE, BW_STATE_RESOLVED, BW_SEV_CRITICAL, "", "");
+    assert_int_equal(bww_active_apply(&a, &m), 0);
+    bww_active_count(&a, &c);
+    assert_int_equal(a.n, 1);
+    assert_int_equal(c.severity[BW_SEV_CRITICAL], 1);
+    assert_int_equal(c.handled, 1);                             /* handled by its handling */
+    assert_string_equal(c.bands[0].band, "红一档");
+    assert_false(bww_active_behind(&a, 13));
+    assert_true(bww_active_behind(&a, 14));
+    m = msg(15, "C", BW_KIND_LAG, BW_STATE_FIRING, BW_SEV_WARNING, "", "");
+    assert_int_equal(bww_active_apply(&a, &m), 1);              /* 14 is missing */
+    assert_false(a.synced);
+
+    /* Seeded random stream against a model. */
+    unsigned seed = (unsigned)time(NULL);
+    srand(seed);
+    bww_alerts empty = { 100, false, 0, NULL };
+    assert_int_equal(bww_active_load(&a, &empty), 0);
+    int model[50][4];
+    memset(model, 0, sizeof model);
+    for (uint64_t seq = 101; seq < 3000; seq++) {
+        int p = rand() % 50, k = rand() % 4, st = rand() % 3;
+        char code[8];
+        snprintf(code, sizeof code, "P%02d", p);
+        m = msg(seq, code, k, st, 1 + rand() % 2, "", "");
+        assert_int_equal(bww_active_apply(&a, &m), 0);
+        model[p][k] = st != BW_STATE_RESOLVED;
+    }
+    size_t want = 0;
+    for (int p = 0; p < 50; p++)
+        for (int k = 0; k < 4; k++)
+            want += (size_t)model[p][k];
+    if (a.n != want)
+        fail_msg("mirror holds %zu alerts, the model %zu (seed %u)", a.n, want, seed);
+    for (size_t i = 1; i < a.n; i++)
+        assert_true(strcmp(a.v[i - 1].project, a.v[i].project) < 0 ||
+                    (strcmp(a.v[i - 1].project, a.v[i].project) == 0 && a.v[i - 1].kind < a.v[i].kind));
+    bww_active_free(&a);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -471,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_login_rate_limit),
         cmocka_unit_test(test_password_round_trip),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_active_mirror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
