@@ -148,6 +148,20 @@ int bww_accounts_set(const char *path, const char *name, bww_role role, const ch
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.new", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    /* The new file keeps the old one's owner, group and mode: the service
+     * reads it through its group (budgetwatch.tmpfiles makes it so). */
+    struct stat old;
+    if (fd >= 0 && stat(path, &old) == 0 &&
+        (fchmod(fd, old.st_mode & 0777) != 0 ||
+         ((old.st_uid != geteuid() || old.st_gid != getegid()) &&
+          fchown(fd, old.st_uid, old.st_gid) != 0))) {
+        snprintf(why, whylen, "%s: cannot give the new file the old one's owner and mode: %s "
+                 "(run passwd as root, or as the file's owner)", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        bww_accounts_free(&a);
+        return -1;
+    }
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (f == NULL) {
         snprintf(why, whylen, "%s: cannot write: %s", tmp, strerror(errno));

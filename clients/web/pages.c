@@ -574,6 +574,16 @@ void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
     };
     const char *v[] = { p->f_unit, p->f_project, p->f_kind, p->f_since, p->f_until };
     for (size_t i = 0; i < 5; i++) {
+        if (strcmp(f[i].name, "kind") == 0) {
+            /* The kinds come from the one table (BW_KIND_MAP). */
+            bww_buf_printf(b, "<label>%s <select name=\"kind\">", L(c, f[i].zh, f[i].en));
+            option(b, "", L(c, "全部", "all"), v[i] ? v[i] : "");
+            for (int k = 0; k < BW_KINDS; k++)
+                option(b, bw_kind_name(k), c->lang == BWW_EN ? bw_kind_name(k) : bw_kind_label(k),
+                       v[i] ? v[i] : "");
+            bww_buf_puts(b, "</select></label>");
+            continue;
+        }
         bww_buf_printf(b, "<label>%s <input type=\"%s\" name=\"%s\" value=\"", L(c, f[i].zh, f[i].en),
                        f[i].type, f[i].name);
         h(b, v[i] ? v[i] : "");

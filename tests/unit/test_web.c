@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,7 +383,11 @@ static void test_password_round_trip(void **state)
     assert_int_equal(a.n, 0);
     assert_int_equal(bww_accounts_set(path, "alice", BWW_HANDLER, "correct horse", why, sizeof why), 0);
     assert_int_equal(bww_accounts_set(path, "王芳", BWW_VIEWER, "另一个密码", why, sizeof why), 0);
+    assert_int_equal(chmod(path, 0600), 0);
     assert_int_equal(bww_accounts_set(path, "alice", BWW_ADMIN, "battery staple", why, sizeof why), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);      /* the mode it had is kept */
     assert_int_equal(bww_accounts_set(path, "bad name", BWW_ADMIN, "x", why, sizeof why), -1);
     assert_non_null(strstr(why, "bad name"));
     assert_int_equal(bww_accounts_load(path, &a, why, sizeof why), 0);
