@@ -24,7 +24,7 @@ typedef struct bww_session {
 } bww_session;
 
 typedef struct bww_attempts {
-    char addr[64];
+    char addr[96];              /* the address and a hash of the name tried */
     int64_t first;
     unsigned n;
 } bww_attempts;
