@@ -95,6 +95,12 @@ static int on_value(void *user, const char *section, const char *name, const cha
         if (strcmp(name, "static_dir") == 0) return copy(l, line, c->static_dir, sizeof c->static_dir, name, v);
         if (strcmp(name, "chartjs_dir") == 0) return copy(l, line, c->chartjs_dir, sizeof c->chartjs_dir, name, v);
         if (strcmp(name, "timezone") == 0) return copy(l, line, c->timezone, sizeof c->timezone, name, v);
+        if (strcmp(name, "secure_cookies") == 0) {
+            if (strcmp(v, "yes") && strcmp(v, "no") && strcmp(v, "true") && strcmp(v, "false"))
+                return bad(l, line, "secure_cookies must be yes or no, got \"%s\"", v);
+            c->secure_cookies = !strcmp(v, "yes") || !strcmp(v, "true");
+            return 1;
+        }
         if (strcmp(name, "session_ttl") == 0) {
             if (!number(l, line, name, v, 60, 30LL * 86400, &n))
                 return 0;

@@ -5,6 +5,7 @@
 #ifndef BWW_CONFIG_H
 #define BWW_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@ typedef struct bww_config {
     char static_dir[BWW_PATH_MAX];  /* [web] static_dir: console.js, console.css */
     char chartjs_dir[BWW_PATH_MAX]; /* [web] chartjs_dir = /usr/share/javascript/chart.js */
     int64_t session_ttl;        /* [web] session_ttl (seconds) */
+    bool secure_cookies;        /* [web] secure_cookies: mark cookies Secure (behind TLS) */
     char timezone[64];          /* [web] timezone: how times are shown (TZ), Asia/Shanghai */
     char control[BWW_PATH_MAX];     /* [daemon] control */
     char alerts[BWW_PATH_MAX];      /* [daemon] alerts */

@@ -808,7 +808,6 @@ static enum MHD_Result login_form(bww_server *s, struct MHD_Connection *c, bww_c
      * there is no session yet to hold one. */
     char token[BWW_TOKEN_HEX + 1], cookie[160];
     unsigned char raw[BWW_TOKEN_HEX / 2];
-    (void)s;
     /* The token already set is kept: a second tab, or the browser's own
      * requests (its icon) coming back here, must not make the first form stale. */
     const char *have = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "bww_login");
@@ -818,7 +817,8 @@ static enum MHD_Result login_form(bww_server *s, struct MHD_Connection *c, bww_c
         randombytes_buf(raw, sizeof raw);
         sodium_bin2hex(token, sizeof token, raw, sizeof raw);
     }
-    snprintf(cookie, sizeof cookie, "bww_login=%s; Path=/login; HttpOnly; SameSite=Strict", token);
+    snprintf(cookie, sizeof cookie, "bww_login=%s; Path=/login; HttpOnly; SameSite=Strict%s", token,
+             s->cfg.secure_cookies ? "; Secure" : "");
     bww_buf b = { 0 };
     bww_page_login(&b, x, error, token);
     return send_buf(c, status, "text/html; charset=utf-8", &b, cookie, NULL);
@@ -867,7 +867,8 @@ static enum MHD_Result do_login(bww_server *s, struct MHD_Connection *c, bww_ctx
     if (se == NULL)
         return message(c, x, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", "out of memory");
     char set[200];
-    snprintf(set, sizeof set, "bww_session=%s; Path=/; HttpOnly; SameSite=Strict", se->token);
+    snprintf(set, sizeof set, "bww_session=%s; Path=/; HttpOnly; SameSite=Strict%s", se->token,
+             s->cfg.secure_cookies ? "; Secure" : "");
     return redirect(c, "/", set);
 }
 
@@ -951,7 +952,9 @@ static enum MHD_Result route(bww_server *s, struct MHD_Connection *c, const char
                              "The form's CSRF token is missing or wrong; submit it again from the page."));
         if (strcmp(url, "/logout") == 0) {
             bww_session_end(&s->sessions, se->token);
-            return redirect(c, "/login", "bww_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+            return redirect(c, "/login", s->cfg.secure_cookies
+                ? "bww_session=; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=0"
+                : "bww_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
         }
         if (strcmp(url, "/alerts/ack") == 0)
             return do_ack(s, c, &x, rq, false);

@@ -516,12 +516,13 @@ static void test_config(void **state)
     bww_config_defaults(&c);
     assert_string_equal(c.listen_addr, "127.0.0.1");
     assert_int_equal(c.port, 8680);
-    write_file(path, "[web]\nlisten = 0.0.0.0:9001\nsession_ttl = 600\n[daemon]\n"
+    write_file(path, "[web]\nlisten = 0.0.0.0:9001\nsession_ttl = 600\nsecure_cookies = yes\n[daemon]\n"
                      "control = tcp://127.0.0.1:7603\ntimeout = 250\n");
     assert_int_equal(bww_config_load(path, &c, why, sizeof why), 0);
     assert_string_equal(c.listen_addr, "0.0.0.0");
     assert_int_equal(c.port, 9001);
     assert_int_equal(c.session_ttl, 600);
+    assert_true(c.secure_cookies);
     assert_string_equal(c.control, "tcp://127.0.0.1:7603");
     assert_int_equal(c.timeout_ms, 250);
     assert_int_equal(bww_config_keys(&c, why, sizeof why), 0);     /* no keys: plain */
@@ -531,6 +532,7 @@ static void test_config(void **state)
         { "[web]\nlisten = 127.0.0.1:70000\n", ":2: the port of listen must be" },
         { "[daemon]\ncolour = red\n", ":2: unknown setting [daemon] colour" },
         { "[web]\nsession_ttl = 5\n", ":2: session_ttl must be" },
+        { "[web]\nsecure_cookies = maybe\n", ":2: secure_cookies must be yes or no" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         bww_config_defaults(&c);
