@@ -433,6 +433,14 @@ static const char *state_label(const bww_ctx *c, const bww_alert *a)
     }
 }
 
+/* A message of the history says what happened, not how the alert stands now. */
+static const char *step_label(const bww_ctx *c, const bww_alert *a)
+{
+    if (a->m.state == BW_STATE_FIRING)
+        return a->m.at == a->m.since ? L(c, "触发", "fired") : L(c, "提醒或升级", "reminder or escalation");
+    return state_label(c, a);
+}
+
 static bool can_handle(const bww_ctx *c)
 {
     return c->se != NULL && c->se->role >= BWW_HANDLER;
@@ -483,7 +491,8 @@ static void alert_actions(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool
         handle_form(b, c, a);
 }
 
-static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool actions, bool handle)
+static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool actions, bool handle,
+                      bool history)
 {
     char t[32], t2[32], p[24], w[40];
     const bw_alert_msg *m = &a->m;
@@ -500,7 +509,7 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
         project_link(b, m->project, m->project_name);
     else
         h(b, m->src);
-    bww_buf_printf(b, "</td><td class=\"state\">%s", state_label(c, a));
+    bww_buf_printf(b, "</td><td class=\"state\">%s", history ? step_label(c, a) : state_label(c, a));
     if (m->by[0]) {
         bww_buf_puts(b, " <span class=\"by\">");
         h(b, m->by);
@@ -536,7 +545,7 @@ static void alerts_table(bww_buf *b, const bww_ctx *c, const bww_alerts *a, cons
         bww_buf_printf(b, "<th>%s</th>", L(c, "操作", "Action"));
     bww_buf_puts(b, "</tr></thead><tbody>");
     for (size_t i = 0; a != NULL && i < a->n; i++)
-        alert_row(b, c, &a->v[newest_first ? a->n - 1 - i : i], actions, handle);
+        alert_row(b, c, &a->v[newest_first ? a->n - 1 - i : i], actions, handle, !actions);
     if (a == NULL || a->n == 0)
         empty_row(b, c, actions ? 10 : 9);
     bww_buf_puts(b, "</tbody></table>");
@@ -661,6 +670,8 @@ void bww_page_project(bww_buf *b, const bww_ctx *c, const bww_detail *d)
             h(b, x->ref);
             bww_buf_puts(b, "</td></tr>");
         }
+        if (p->n == 0)
+            empty_row(b, c, 7);
         bww_buf_puts(b, "</tbody></table><nav class=\"pages\">");
         if (d->before > 0) {
             bww_buf_puts(b, "<a href=\"/project?code=");
