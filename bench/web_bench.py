@@ -105,6 +105,7 @@ def main():
             summary("GET /projects?sort=paid&desc=1&page=k", timed(lambda i: "/projects?sort=paid&desc=1&page=%d" % (i * 7919 % pages), nreq)),
             summary("GET /projects?q=… (search)", timed(lambda i: "/projects?q=%09d" % (i * 37 % nproj), nreq)),
             summary("GET /project (%d payments: first page)" % npay, timed("/project?code=" + code, nreq)),
+            summary("GET /alerts (newest 500 active, from the mirror; history of 1000)", timed("/alerts", max(10, nreq // 10))),
         ]
         # Paging through every payment with the cursor.
         ms, before, seen = [], 0, 0

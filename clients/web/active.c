@@ -7,6 +7,8 @@
 
 void bww_active_free(bww_active *a)
 {
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i].msg);
     free(a->v);
     memset(a, 0, sizeof *a);
 }
@@ -37,9 +39,18 @@ static size_t find(const bww_active *a, const char *project, int kind, bool *fou
     return lo;
 }
 
-static void entry_of(const bww_alert *m, bww_active_entry *e)
+/* Fills e from m; its packed message is new (the old one is the caller's to free). */
+static int entry_of(const bww_alert *m, bww_active_entry *e)
 {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (bw_alert_encode(&m->m, &sb) != 0) {
+        msgpack_sbuffer_destroy(&sb);
+        return -1;
+    }
     memset(e, 0, sizeof *e);
+    e->msg = sb.data;       /* the sbuffer's malloc'd bytes, now the entry's */
+    e->len = sb.size;
     snprintf(e->project, sizeof e->project, "%s", m->m.project);
     e->kind = m->m.kind;
     e->severity = m->m.severity;
@@ -47,6 +58,7 @@ static void entry_of(const bww_alert *m, bww_active_entry *e)
     snprintf(e->band, sizeof e->band, "%s", m->band);
     snprintf(e->handling, sizeof e->handling, "%s", m->handling);
     e->seq = m->m.seq;
+    return 0;
 }
 
 static int put(bww_active *a, const bww_alert *m)
@@ -55,29 +67,39 @@ static int put(bww_active *a, const bww_alert *m)
     size_t i = find(a, m->m.project, m->m.kind, &found);
     if (m->m.state == BW_STATE_RESOLVED) {
         if (found) {
+            free(a->v[i].msg);
             memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof *a->v);
             a->n--;
         }
         return 0;
     }
+    bww_active_entry e;
+    if (entry_of(m, &e))
+        return -1;
     if (!found) {
         if (a->n == a->cap) {
             size_t cap = a->cap ? a->cap * 2 : 256;
             bww_active_entry *v = realloc(a->v, cap * sizeof *v);
-            if (v == NULL)
+            if (v == NULL) {
+                free(e.msg);
                 return -1;
+            }
             a->v = v;
             a->cap = cap;
         }
         memmove(&a->v[i + 1], &a->v[i], (a->n - i) * sizeof *a->v);
         a->n++;
+    } else {
+        free(a->v[i].msg);
     }
-    entry_of(m, &a->v[i]);
+    a->v[i] = e;
     return 0;
 }
 
 int bww_active_load(bww_active *a, const bww_alerts *s)
 {
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i].msg);
     a->n = 0;
     a->synced = false;
     for (size_t i = 0; i < s->n; i++)
@@ -135,4 +157,38 @@ void bww_active_count(const bww_active *a, bww_active_counts *c)
         if (k < c->nbands)
             c->bands[k].n++;
     }
+}
+
+static int by_seq(const void *x, const void *y)
+{
+    const bww_active_entry *const *a = x, *const *b = y;
+    return ((*a)->seq > (*b)->seq) - ((*a)->seq < (*b)->seq);
+}
+
+int bww_active_newest(const bww_active *a, size_t n, bww_alerts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->seq = a->seq;
+    const bww_active_entry **ix = malloc((a->n ? a->n : 1) * sizeof *ix);
+    out->v = calloc(n ? n : 1, sizeof *out->v);
+    if (ix == NULL || out->v == NULL) {
+        free(ix);
+        bww_alerts_free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < a->n; i++)
+        ix[i] = &a->v[i];
+    qsort(ix, a->n, sizeof *ix, by_seq);
+    size_t from = a->n > n ? a->n - n : 0;
+    for (size_t i = from; i < a->n; i++) {
+        bww_alert *x = &out->v[out->n];
+        char why[BW_WHY_MAX];
+        if (bw_alert_decode(ix[i]->msg, ix[i]->len, &x->m, why, sizeof why) != 0)
+            continue;   /* cannot happen: packed by bw_alert_encode */
+        snprintf(x->band, sizeof x->band, "%s", ix[i]->band);
+        snprintf(x->handling, sizeof x->handling, "%s", ix[i]->handling);
+        out->n++;
+    }
+    free(ix);
+    return 0;
 }

@@ -3,8 +3,10 @@
  * (PROTOCOL.md §1.4), read again whenever a seq is missing or a heartbeat is
  * ahead — so that the overview's counts by severity, band and handling state
  * cost no round trip and no walk of a province's hundreds of thousands of
- * alerts per page. Small entries (about 140 bytes), kept sorted by
- * (project, kind). Pure: the caller feeds it. */
+ * alerts per page; and the 预警 page's newest active alerts come from it too.
+ * Each entry is its key and counts (about 140 bytes) and the message packed
+ * as on the wire (about 300), kept sorted by (project, kind). Pure: the
+ * caller feeds it. */
 #ifndef BWW_ACTIVE_H
 #define BWW_ACTIVE_H
 
@@ -19,6 +21,8 @@ typedef struct bww_active_entry {
     uint8_t kind, severity, state;
     char band[32], handling[24];
     uint64_t seq;
+    char *msg;                  /* owned: the message, bw_alert_encode'd */
+    size_t len;
 } bww_active_entry;
 
 typedef struct bww_active {
@@ -45,5 +49,9 @@ int bww_active_apply(bww_active *a, const bww_alert *m);
 /* Whether a heartbeat's seq says messages were missed. */
 bool bww_active_behind(const bww_active *a, uint64_t heartbeat_seq);
 void bww_active_count(const bww_active *a, bww_active_counts *c);
+/* The newest n active alerts by their last seq, oldest of them first, into
+ * *out (the caller's, freed with bww_alerts_free); out->seq = the mirror's
+ * seq. -1 out of memory. */
+int bww_active_newest(const bww_active *a, size_t n, bww_alerts *out);
 
 #endif

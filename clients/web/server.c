@@ -688,8 +688,15 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
     bww_alerts act = { 0 }, hist = { 0 };
     char why[256];
     enum MHD_Result rc;
-    if ((!history_only && (bww_dc_call(&s->dc, &qa, &ra) ||
-                           bww_alerts_decode(ra.m, &act, why, sizeof why))) ||
+    /* The page's active alerts come from the mirror (no snapshot of every
+     * alert per page); the JSON twin and a mirror out of step ask the daemon. */
+    if (!api && !history_only && !s->active.synced)
+        resync(s);
+    bool mirrored = !api && !history_only && s->active.synced;
+    if (mirrored && bww_active_newest(&s->active, ACTIVE_SHOWN, &act))
+        mirrored = false;
+    if ((!history_only && !mirrored && (bww_dc_call(&s->dc, &qa, &ra) ||
+                                        bww_alerts_decode(ra.m, &act, why, sizeof why))) ||
         bww_dc_call(&s->dc, &qh, &rh) || bww_alerts_decode(rh.m, &hist, why, sizeof why)) {
         rc = daemon_failed(c, x, api, !history_only && !ra.ok ? &ra : &rh);
         goto out;
@@ -703,7 +710,7 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         hist.n = k;
     }
     /* The page shows the newest ACTIVE_SHOWN active alerts (by their last seq). */
-    size_t active_total = act.n;
+    size_t active_total = mirrored ? s->active.n : act.n;
     if (!api && act.n > ACTIVE_SHOWN) {
         qsort(act.v, act.n, sizeof *act.v, cmp_seq);
         memmove(act.v, act.v + act.n - ACTIVE_SHOWN, ACTIVE_SHOWN * sizeof *act.v);

@@ -283,6 +283,11 @@ class WebConsole(unittest.TestCase):
         b = self.browser
         b.get(self.url("/alerts"))
         WebDriverWait(b, 10).until(lambda _: b.find_element(By.ID, "active-wrap").get_attribute("data-live") == "1")
+        # The page's active alerts are the daemon's.
+        want = {(a["project"], a["kind"]) for a in self.d.ok("alerts")["alerts"] if a.get("project")}
+        shown = {(tr.get_attribute("data-project"), tr.get_attribute("data-kind"))
+                 for tr in b.find_elements(By.CSS_SELECTOR, "#active-alerts tbody tr[data-kind]")}
+        self.assertEqual(shown, want)
         status = json.loads(self.cli("status", "--json"))
         target = next(p for p in status["projects"] if p["project"] != XSS_CODE and p["paid"] < p["budget"])
         code = target["project"]
@@ -311,6 +316,7 @@ class WebConsole(unittest.TestCase):
         row = b.find_element(By.CSS_SELECTOR, "#active-alerts tr[data-kind='overspend'][data-project='%s']" % code)
         self.assertIn("state-acknowledged", row.get_attribute("class"))
         self.assertEqual(row.find_elements(By.CSS_SELECTOR, "button.ack-button"), [])
+        self.assertEqual(row.find_element(By.CSS_SELECTOR, ".by").text, "alice")
         step = b.find_element(By.CSS_SELECTOR, "#history tr.state-acknowledged[data-kind='overspend'][data-project='%s']" % code)
         self.assertIn("alice", step.find_element(By.CSS_SELECTOR, ".by").text)
         self.assertIn("已电话核实", step.text)

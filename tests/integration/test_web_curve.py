@@ -76,7 +76,10 @@ class WebOverCurve(unittest.TestCase):
             proc.terminate()
             codes.append(proc.wait(30))
             log.close()
-        logs = "".join(open(log.name, errors="replace").read() for _, log in self.procs)
+        logs = ""
+        for _, log in self.procs:
+            with open(log.name, errors="replace") as f:
+                logs += f.read()
         self.d.cleanup()
         self.assertEqual(codes, [0] * len(codes), logs)
         self.assertNotIn("Sanitizer", logs)

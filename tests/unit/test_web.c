@@ -491,6 +491,24 @@ static void test_active_mirror(void **state)
             want += (size_t)model[p][k];
     if (a.n != want)
         fail_msg("mirror holds %zu alerts, the model %zu (seed %u)", a.n, want, seed);
+    /* The newest five are the five largest seqs, oldest of them first. */
+    bww_alerts newest;
+    assert_int_equal(bww_active_newest(&a, 5, &newest), 0);
+    uint64_t top[5] = { 0 };
+    for (size_t i = 0; i < a.n; i++) {
+        uint64_t q = a.v[i].seq;
+        for (int k = 0; k < 5; k++)
+            if (q > top[k]) {
+                uint64_t t = top[k];
+                top[k] = q;
+                q = t;
+            }
+    }
+    assert_int_equal(newest.n, a.n < 5 ? a.n : 5);
+    for (size_t i = 0; i < newest.n; i++)
+        assert_int_equal(newest.v[i].m.seq, top[newest.n - 1 - i]);
+    assert_int_equal(newest.seq, 2999);
+    bww_alerts_free(&newest);
     for (size_t i = 1; i < a.n; i++)
         assert_true(strcmp(a.v[i - 1].project, a.v[i].project) < 0 ||
                     (strcmp(a.v[i - 1].project, a.v[i].project) == 0 && a.v[i - 1].kind < a.v[i].kind));
