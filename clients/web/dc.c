@@ -37,7 +37,10 @@ int bww_dc_open(bww_dc *d, const bww_config *cfg, char *why, size_t whylen)
     o.public_key = cfg->public_key[0] ? cfg->public_key : NULL;
     o.secret_key = cfg->secret_key[0] ? cfg->secret_key : NULL;
     d->c = bwc_client_new(&o);
-    if (d->c == NULL) {
+    o.timeout_ms = BWW_SLOW_MS > cfg->timeout_ms ? BWW_SLOW_MS : cfg->timeout_ms;
+    d->slow = d->c ? bwc_client_new(&o) : NULL;
+    if (d->c == NULL || d->slow == NULL) {
+        bwc_client_destroy(&d->c);
         snprintf(why, whylen, "cannot make a client of the daemon at %s (out of memory?)",
                  cfg->control);
         return -1;
@@ -48,6 +51,7 @@ int bww_dc_open(bww_dc *d, const bww_config *cfg, char *why, size_t whylen)
 void bww_dc_close(bww_dc *d)
 {
     bwc_client_destroy(&d->c);
+    bwc_client_destroy(&d->slow);
 }
 
 void bww_reply_free(bww_reply *r)
@@ -58,7 +62,19 @@ void bww_reply_free(bww_reply *r)
     memset(r, 0, sizeof *r);
 }
 
+static int call(bwc_client *c, const bww_req *q, bww_reply *r);
+
 int bww_dc_call(bww_dc *d, const bww_req *q, bww_reply *r)
+{
+    return call(d->c, q, r);
+}
+
+int bww_dc_call_slow(bww_dc *d, const bww_req *q, bww_reply *r)
+{
+    return call(d->slow, q, r);
+}
+
+static int call(bwc_client *c, const bww_req *q, bww_reply *r)
 {
     memset(r, 0, sizeof *r);
     msgpack_sbuffer sb;
@@ -77,12 +93,12 @@ int bww_dc_call(bww_dc *d, const bww_req *q, bww_reply *r)
     }
     const void *reply;
     size_t rlen;
-    int rc = bwc_client_request(d->c, sb.data, sb.size, &reply, &rlen);
+    int rc = bwc_client_request(c, sb.data, sb.size, &reply, &rlen);
     msgpack_sbuffer_destroy(&sb);
     if (rc < 0) {
         r->unreachable = true;
         snprintf(r->error, sizeof r->error, "the daemon did not answer \"%s\": %s", q->op,
-                 bwc_client_error(d->c));
+                 bwc_client_error(c));
         return -1;
     }
     r->raw = malloc(rlen ? rlen : 1);

@@ -49,13 +49,20 @@ typedef struct bww_reply {
 
 typedef struct bww_dc {
     bwc_client *c;
+    bwc_client *slow;           /* the same daemon with a long timeout (BWW_SLOW_MS) */
 } bww_dc;
+
+/* The snapshot of every active alert takes the daemon seconds at a
+ * province's size (6 s for 183,336 alerts): it gets this long. */
+#define BWW_SLOW_MS 120000
 
 int bww_dc_open(bww_dc *d, const bww_config *cfg, char *why, size_t whylen);
 void bww_dc_close(bww_dc *d);
 /* Sends q and fills r (always: a failure is in r->error). r is freed with
  * bww_reply_free, also after a failure. Returns r->ok ? 0 : -1. */
 int bww_dc_call(bww_dc *d, const bww_req *q, bww_reply *r);
+/* The same on the slow client, for requests whose reply may be large. */
+int bww_dc_call_slow(bww_dc *d, const bww_req *q, bww_reply *r);
 void bww_reply_free(bww_reply *r);
 
 #endif

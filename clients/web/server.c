@@ -359,11 +359,19 @@ static void sse_broadcast(bww_server *s, const char *text, size_t len)
  * then apply on top of it. */
 static void resync(bww_server *s)
 {
-    bww_req q = { .op = "alerts" };
+    bww_req q = { .op = "alerts" }, ping = { .op = "ping" };
     bww_reply r;
     bww_alerts a = { 0 };
     char why[256];
-    if (bww_dc_call(&s->dc, &q, &r) == 0 && bww_alerts_decode(r.m, &a, why, sizeof why) == 0) {
+    /* A daemon that does not answer a ping in the usual time is not waited
+     * for with the snapshot's long timeout. */
+    if (bww_dc_call(&s->dc, &ping, &r) != 0) {
+        s->active.synced = false;
+        bww_reply_free(&r);
+        return;
+    }
+    bww_reply_free(&r);
+    if (bww_dc_call_slow(&s->dc, &q, &r) == 0 && bww_alerts_decode(r.m, &a, why, sizeof why) == 0) {
         if (bww_active_load(&s->active, &a))
             fprintf(stderr, "budgetwatch-web: out of memory mirroring %zu active alerts\n", a.n);
     } else {
