@@ -82,6 +82,22 @@ class Http:
 class WebConsole(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        cls.web = cls.browser = None
+        try:
+            cls.start()
+        except BaseException:
+            # A half-started fixture is stopped, not left running.
+            for stop in (lambda: cls.browser and cls.browser.quit(),
+                         lambda: cls.web and (cls.web.kill(), cls.web.wait()),
+                         lambda: cls.d.cleanup()):
+                try:
+                    stop()
+                except Exception:
+                    pass
+            raise
+
+    @classmethod
+    def start(cls):
         if not DAEMON:
             raise AssertionError("BW_DAEMON is not set; run the integration tests through ctest")
         if not os.access(WEB, os.X_OK):

@@ -43,6 +43,9 @@ def start_web(tmp, name, d, server_cert, key):
             return proc, port, log
         except OSError:
             if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                proc.wait()
+                log.close()
                 raise AssertionError("budgetwatch-web %s did not come up" % name)
             time.sleep(0.05)
 

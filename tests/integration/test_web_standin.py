@@ -76,6 +76,23 @@ class StandIn:
 class StandInOps(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        cls.web = cls.browser = None
+        try:
+            cls.start()
+        except BaseException:
+            # A half-started fixture is stopped, not left running.
+            for stop in (lambda: cls.browser and cls.browser.quit(),
+                         lambda: cls.web and (cls.web.kill(), cls.web.wait()),
+                         lambda: cls.stand.close(),
+                         lambda: cls.d.cleanup()):
+                try:
+                    stop()
+                except Exception:
+                    pass
+            raise
+
+    @classmethod
+    def start(cls):
         if not DAEMON:
             raise AssertionError("BW_DAEMON is not set; run the integration tests through ctest")
         cls.d = Daemon(extra="repeat_interval = 0\n")
