@@ -11,6 +11,7 @@ usage: web_bench.py BUILD_DIR [--quick]"""
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -161,6 +162,7 @@ def main():
             web.terminate()
             web.wait(30)
         d.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
     print("budgetwatch-web at %d projects, %d payments on one project (series: %s)"
           % (nproj, npay, results["series"]))
     print("%-62s %6s %9s %9s %9s" % ("what", "n", "p50 ms", "p99 ms", "max ms"))
