@@ -92,7 +92,8 @@ static bw_ctl_result op_ping(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 
 static bw_ctl_result op_status(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
 {
-    bw_status_query sq = { q->unit, q->project, q->sort, q->limit };
+    bw_status_query sq = { q->unit, q->project, q->sort, q->limit,
+                           q->offset, q->q, q->band, q->alert, q->desc };
     bw_view_status v;
     bw_err err;
     if (q->has_at ? bw_views_status_at(a, &sq, q->at, &v, &err) : bw_views_status(a, &sq, &v, &err))
@@ -133,6 +134,34 @@ static bw_ctl_result op_history(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
     bw_view_history_put(&m, &v);
     bw_mapw_end(&m);
     bw_view_alerts_free(&v);
+    return BW_CTL_REPLY;
+}
+
+static bw_ctl_result op_payments(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    bw_view_payments v;
+    bw_err err;
+    if (bw_views_payments(a, q->project, q->limit, q->before, &v, &err))
+        return fail(c->out, "%s", err.msg);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_view_payments_put(&m, &v);
+    bw_mapw_end(&m);
+    bw_view_payments_free(&v);
+    return BW_CTL_REPLY;
+}
+
+static bw_ctl_result op_adjustments(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    bw_view_adjustments v;
+    bw_err err;
+    if (bw_views_adjustments(a, q->project, &v, &err))
+        return fail(c->out, "%s", err.msg);
+    bw_mapw m;
+    reply_begin(&m, c->out);
+    bw_view_adjustments_put(&m, &v);
+    bw_mapw_end(&m);
+    bw_view_adjustments_free(&v);
     return BW_CTL_REPLY;
 }
 
@@ -494,6 +523,8 @@ static const struct {
     [BW_OP_REPLAY_REJECTED] = { op_replay, ADMIN },
     [BW_OP_ADVANCE] = { op_advance, ADMIN },
     [BW_OP_SERIES] = { op_series, 0 },
+    [BW_OP_PAYMENTS] = { op_payments, 0 },
+    [BW_OP_ADJUSTMENTS] = { op_adjustments, 0 },
 };
 
 /* A supervisor reads and acknowledges; changing the plan, the budgets, the

@@ -8,6 +8,8 @@
  *                (0 disbursement, 1 refund), project, unit, amount (fen, > 0),
  *                fund (0 fiscal, 1 other), ts, ref ('' when none), received_at;
  *                UNIQUE (src, id). The view events_readable spells type/fund.
+ *                Indexes (version 5): events_ts (ts: the as-of status's part
+ *                of a day), events_project (project, rowid: payment pages).
  *   rejects      id, src, evid ('' when unreadable), raw BLOB, reason, at,
  *                replayed_at (NULL until replayed), peer (the CURVE key name
  *                it came with; '' an unauthorized key; NULL no CURVE)
@@ -73,14 +75,16 @@
     " paid_fiscal INTEGER NOT NULL, paid_other INTEGER NOT NULL,"                      \
     " upto INTEGER NOT NULL, slots TEXT NOT NULL) STRICT, WITHOUT ROWID;"
 
-/* Version 5: the daily sums of the events (the as-of status, the series), and
- * the index on ts that finds the events of a part of a day. */
+/* Version 5: the daily sums of the events (the as-of status, the series),
+ * the index on ts that finds the events of a part of a day, and the index on
+ * project that pages through a project's payments (the console). */
 #define DAILY_SCHEMA                                                                   \
     "CREATE TABLE daily ("                                                             \
     " project TEXT NOT NULL, day INTEGER NOT NULL, fiscal INTEGER NOT NULL,"           \
     " other INTEGER NOT NULL, events INTEGER NOT NULL,"                                \
     " PRIMARY KEY (project, day)) STRICT, WITHOUT ROWID;"                              \
-    "CREATE INDEX events_ts ON events (ts);"
+    "CREATE INDEX events_ts ON events (ts);"                                          \
+    "CREATE INDEX events_project ON events (project, rowid);"
 
 static const char schema_sql[] =
     "CREATE TABLE events ("
@@ -241,6 +245,17 @@ static const char *const sql[ST_COUNT] = {
  * a notifier catching up reads forward from the last seq it took. */
 enum { HF_PROJECT = 1, HF_UNIT = 2, HF_SINCE = 4, HF_UNTIL = 8, HF_AFTER = 16, HIST_VARIANTS = 32 };
 
+/* The console's reads of one project: its events a page at a time, newest
+ * first, read off events_project (version 5), and its adjustments. */
+enum { CON_PAYMENTS, CON_PAYMENTS_COUNT, CON_ADJUSTMENTS, CON_COUNT };
+static const char *const console_sql[CON_COUNT] = {
+    [CON_PAYMENTS] = "SELECT rowid, " EVENT_COLS ", received_at FROM events"
+                     " WHERE project = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3",
+    [CON_PAYMENTS_COUNT] = "SELECT count(*) FROM events WHERE project = ?1",
+    [CON_ADJUSTMENTS] = "SELECT old_budget, new_budget, reason, at FROM adjustments"
+                        " WHERE project = ?1 ORDER BY id",
+};
+
 struct bw_store {
     sqlite3 *db;
     sqlite3 *ckpt;              /* the worker thread's connection; NULL: SQLite's own checkpoints */
@@ -256,6 +271,7 @@ struct bw_store {
      * without a calendar, UTC days. */
     bool have_cal;
     bw_calendar cal;
+    sqlite3_stmt *console[CON_COUNT];  /* the console's reads (payments, adjustments) */
 };
 
 /* ---- errors and statement helpers ---- */
@@ -845,12 +861,20 @@ static int prepare_history(bw_store *s, bw_err *err)
     return 0;
 }
 
+static int prepare_console(bw_store *s, bw_err *err)
+{
+    for (int i = 0; i < CON_COUNT; i++)
+        if (prepare(s, console_sql[i], &s->console[i], err))
+            return -1;
+    return 0;
+}
+
 static int prepare_all(bw_store *s, bw_err *err)
 {
     for (int i = 0; i < ST_COUNT; i++)
         if (prepare(s, sql[i], &s->st[i], err))
             return -1;
-    return prepare_history(s, err);
+    return prepare_history(s, err) || prepare_console(s, err) ? -1 : 0;
 }
 
 bw_store *bw_store_open(const char *path, bool sync_full, bw_err *err)
@@ -983,6 +1007,8 @@ void bw_store_close(bw_store **sp)
         (void)sqlite3_finalize(s->st[i]);
     for (int i = 0; i < HIST_VARIANTS; i++)
         (void)sqlite3_finalize(s->hist[i]);
+    for (int i = 0; i < CON_COUNT; i++)
+        (void)sqlite3_finalize(s->console[i]);
     /* With every statement finalized, close_v2 cannot be kept busy; an open
      * transaction is rolled back, and the last connection checkpoints the WAL. */
     (void)sqlite3_close_v2(s->db);
@@ -1353,6 +1379,60 @@ int bw_store_adjusts_latest_each(bw_store *s, bw_adjust_fn fn, void *ctx, bw_err
     }
     if (rc != SQLITE_DONE)
         return run(s, q, 1, err, "reading the budget adjustments");
+    release(q);
+    return 0;
+}
+
+/* ---- the console's reads ---- */
+
+int bw_store_payments_each(bw_store *s, const char *project, int64_t before, int64_t limit,
+                           bw_payment_fn fn, void *ctx, bw_err *err)
+{
+    sqlite3_stmt *q = s->console[CON_PAYMENTS];
+    int bad = bind_text(q, 1, project) || bind_i64(q, 2, before > 0 ? before : INT64_MAX) ||
+              bind_i64(q, 3, limit);
+    if (bad)
+        return run(s, q, 1, err, "reading the payments of project %s", project);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        bw_event ev;
+        if (event_row(s, q, 1, &ev, err)) {
+            release(q);
+            return -1;
+        }
+        if (fn(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 11), &ev) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the payments of project %s", project);
+    release(q);
+    return 0;
+}
+
+int64_t bw_store_payments_count(bw_store *s, const char *project, bw_err *err)
+{
+    sqlite3_stmt *q = s->console[CON_PAYMENTS_COUNT];
+    int bad = bind_text(q, 1, project);
+    if (one_row(s, q, bad, err, "counting the payments of project %s", project) != SQLITE_ROW)
+        return -1;
+    int64_t n = sqlite3_column_int64(q, 0);
+    release(q);
+    return n;
+}
+
+int bw_store_adjustments_each(bw_store *s, const char *project, bw_adjustment_fn fn, void *ctx,
+                              bw_err *err)
+{
+    sqlite3_stmt *q = s->console[CON_ADJUSTMENTS];
+    if (bind_text(q, 1, project))
+        return run(s, q, 1, err, "reading the budget adjustments of project %s", project);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (fn(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), col_text(q, 2),
+               sqlite3_column_int64(q, 3)) != 0)
+            break;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the budget adjustments of project %s", project);
     release(q);
     return 0;
 }

@@ -131,6 +131,21 @@ int bw_store_adjust_insert(bw_store *s, const char *project, int64_t old_budget,
 typedef int (*bw_adjust_fn)(void *ctx, const char *project, int64_t budget);
 int bw_store_adjusts_latest_each(bw_store *s, bw_adjust_fn fn, void *ctx, bw_err *err);
 
+/* The console's reads. bw_store_payments_each calls fn for at most limit of
+ * the project's accepted events with rowid < before (before <= 0: from the
+ * newest), newest first; fn returns non-zero to stop. bw_store_payments_count
+ * counts the project's events (-1 on error). bw_store_adjustments_each calls
+ * fn for each adjustment of the project, oldest first. Strings are valid
+ * during the call only. */
+typedef int (*bw_payment_fn)(void *ctx, int64_t rowid, int64_t received_at, const bw_event *ev);
+int bw_store_payments_each(bw_store *s, const char *project, int64_t before, int64_t limit,
+                           bw_payment_fn fn, void *ctx, bw_err *err);
+int64_t bw_store_payments_count(bw_store *s, const char *project, bw_err *err);
+typedef int (*bw_adjustment_fn)(void *ctx, int64_t old_budget, int64_t new_budget,
+                                const char *reason, int64_t at);
+int bw_store_adjustments_each(bw_store *s, const char *project, bw_adjustment_fn fn, void *ctx,
+                              bw_err *err);
+
 /* The alert log: every alert message published, in seq order. */
 int bw_store_alert_append(bw_store *s, const bw_alert_msg *a, bw_err *err);
 typedef struct bw_history_filter {

@@ -10,10 +10,17 @@
 #include "view.h"
 
 /* Which status rows: one project, one unit's, or all (NULL/"" for none);
- * sort "", "lag", "shortfall" or "code"; limit 0 = all. */
+ * sort "", "lag", "shortfall" or "code", or any row column by name (then
+ * ascending, or descending with desc); limit 0 = all. The filters (NULL/""
+ * for none): text, a substring of the project's code or name; band, a band
+ * name or "none"; alert, "firing" or "none". offset rows are skipped after
+ * filtering and sorting; the view's `matched` counts the rows before that. */
 typedef struct bw_status_query {
     const char *unit, *project, *sort;
     uint32_t limit;
+    uint64_t offset;
+    const char *text, *band, *alert;
+    bool desc;
 } bw_status_query;
 
 int bw_views_status(const bw_app *a, const bw_status_query *q, bw_view_status *v, bw_err *err);
@@ -36,6 +43,13 @@ void bw_views_stats(const bw_app *a, bw_view_stats *v);
 int bw_views_alerts(bw_app *a, bw_view_alerts *v, bw_err *err);
 /* The newest matching alerts of the log (f->limit 0: up to a cap), oldest first. */
 int bw_views_history(bw_app *a, const bw_history_filter *f, bw_view_alerts *v, bw_err *err);
+/* A project's accepted events, newest first: at most limit (1..1000; 0 =
+ * 50) with rowid < before (0 = from the newest), the project's count and
+ * the cursor of the next page. */
+int bw_views_payments(bw_app *a, const char *project, uint32_t limit, uint64_t before,
+                      bw_view_payments *v, bw_err *err);
+/* A project's budget adjustments, oldest first. */
+int bw_views_adjustments(bw_app *a, const char *project, bw_view_adjustments *v, bw_err *err);
 /* SQLite's integrity_check, then (if intact) the saved totals against the events. */
 int bw_views_verify(bw_app *a, bw_view_verify *v, bw_err *err);
 

@@ -304,6 +304,17 @@ static int field_uint(reader *r, const msgpack_object *map, const char *key, uin
     return 0;
 }
 
+static int field_bool(reader *r, const msgpack_object *map, const char *key, bool *out)
+{
+    const msgpack_object *v = bw_map_get(map, key);
+    if (v == NULL)
+        return 0;
+    if (v->type != MSGPACK_OBJECT_BOOLEAN)
+        return why(r, "key '%s' must be true or false, got %s", key, type_name(v));
+    *out = v->via.boolean;
+    return 0;
+}
+
 static int need(reader *r, bool present, const char *key)
 {
     return present ? 0 : why(r, "missing key '%s'", key);
@@ -531,7 +542,7 @@ int bw_heartbeat_decode(const char *buf, size_t len, bw_heartbeat *h, char *w, s
 static const char *const op_names[BW_OP_COUNT] = {
     "ping", "status", "alerts", "history", "ack", "stats", "verify", "reload", "adjust",
     "replay_rejected", "advance",
-    "series",
+    "series", "payments", "adjustments",
 };
 
 const char *bw_op_name(int op)
@@ -564,6 +575,12 @@ static int ctl_required(reader *r, const bw_ctl_req *q)
         return 0;
     case BW_OP_ADVANCE:
         return q->has_to ? 0 : why(r, "advance needs 'to' (Unix seconds)");
+    case BW_OP_PAYMENTS:
+        if (!q->project[0]) return why(r, "payments needs 'project'");
+        if (q->limit > 1000) return why(r, "payments: 'limit' is at most 1000, got %u", q->limit);
+        return 0;
+    case BW_OP_ADJUSTMENTS:
+        return q->project[0] ? 0 : why(r, "adjustments needs 'project'");
     default:
         return 0;
     }
@@ -579,7 +596,8 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
     int o = bw_op_parse(op, strlen(op));
     if (o < 0)
         return why(r, "unknown op \"%s\"; the ops are ping, status, alerts, history, ack, stats, "
-                   "verify, reload, adjust, replay_rejected, advance, series", op);
+                   "verify, reload, adjust, replay_rejected, advance, series, payments, "
+                   "adjustments", op);
     q->op = (uint8_t)o;
     if (field_str(r, m, "project", q->project, 0, BW_CODE_LEN_MAX, &have) ||
         field_str(r, m, "unit", q->unit, 0, BW_CODE_LEN_MAX, &have) ||
@@ -594,8 +612,16 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
         field_int(r, m, "until", &q->until, &q->has_until) ||
         field_int(r, m, "at", &q->at, &q->has_at) ||
         field_uint(r, m, "limit", &limit, &have) ||
-        field_uint(r, m, "after_seq", &q->after_seq, &q->has_after_seq))
+        field_uint(r, m, "after_seq", &q->after_seq, &q->has_after_seq) ||
+        field_uint(r, m, "offset", &q->offset, &have) ||
+        field_text(r, m, "q", q->q, 0, BW_NAME_LEN_MAX, &have) ||
+        field_text(r, m, "band", q->band, 0, sizeof q->band - 1, &have) ||
+        field_str(r, m, "alert", q->alert, 0, sizeof q->alert - 1, &have) ||
+        field_bool(r, m, "desc", &q->desc) ||
+        field_uint(r, m, "before", &q->before, &have))
         return -1;
+    if (q->alert[0] && strcmp(q->alert, "firing") != 0 && strcmp(q->alert, "none") != 0)
+        return why(r, "key 'alert' must be \"firing\" or \"none\", got \"%s\"", q->alert);
     if (limit > UINT32_MAX)
         return why(r, "key 'limit' is too large");
     q->limit = (uint32_t)limit;

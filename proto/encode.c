@@ -160,9 +160,10 @@ int bw_ctl_req_encode(const bw_ctl_req *q, msgpack_sbuffer *out)
     const char *strs[][2] = {
         { "project", q->project }, { "unit", q->unit }, { "kind", q->kind }, { "by", q->by },
         { "note", q->note },       { "reason", q->reason }, { "sort", q->sort },
+        { "q", q->q },             { "band", q->band },     { "alert", q->alert },
     };
     size_t n = 1 + q->has_budget + q->has_to + q->has_since + q->has_until + (q->limit > 0) +
-               q->has_at + q->has_after_seq;
+               q->has_at + q->has_after_seq + (q->offset > 0) + q->desc + (q->before > 0);
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         n += strs[i][1][0] != '\0';
     msgpack_packer pk;
@@ -186,6 +187,12 @@ int bw_ctl_req_encode(const bw_ctl_req *q, msgpack_sbuffer *out)
         bw_pack_kv_int(&pk, "at", q->at);
     if (q->has_after_seq)
         bw_pack_kv_uint(&pk, "after_seq", q->after_seq);
+    if (q->offset > 0)
+        bw_pack_kv_uint(&pk, "offset", q->offset);
+    if (q->desc)
+        bw_pack_kv_bool(&pk, "desc", true);
+    if (q->before > 0)
+        bw_pack_kv_uint(&pk, "before", q->before);
     return 0;
 }
 

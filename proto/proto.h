@@ -72,6 +72,7 @@ typedef enum bw_op {
     BW_OP_PING, BW_OP_STATUS, BW_OP_ALERTS, BW_OP_HISTORY, BW_OP_ACK, BW_OP_STATS,
     BW_OP_VERIFY, BW_OP_RELOAD, BW_OP_ADJUST, BW_OP_REPLAY_REJECTED, BW_OP_ADVANCE,
     BW_OP_SERIES,
+    BW_OP_PAYMENTS, BW_OP_ADJUSTMENTS,
     BW_OP_COUNT
 } bw_op;
 
@@ -91,6 +92,13 @@ typedef struct bw_ctl_req {
     uint32_t limit;             /* history/status: 0 = no limit */
     bool has_at;      int64_t at;       /* status, series: as of this instant (Unix s) */
     bool has_after_seq; uint64_t after_seq;   /* history: seq > after_seq, oldest first */
+    /* status paging and filters; payments' cursor */
+    uint64_t offset;            /* status: rows to skip after sorting */
+    char q[BW_NAME_LEN_MAX + 1];    /* status: substring of the project code or name */
+    char band[32];              /* status: band name, "none" = no band */
+    char alert[16];             /* status: "firing", "none" or "" */
+    bool desc;                  /* status: sort descending */
+    uint64_t before;            /* payments: events rowid cursor, 0 = newest */
 } bw_ctl_req;
 
 /* One row of a status reply (a project, a unit subtotal or the total). */

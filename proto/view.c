@@ -164,6 +164,7 @@ void bw_view_status_put(bw_mapw *m, const bw_view_status *v)
     rows_put(m, "units", v->units, v->nunits);
     bw_mapw_key(m, "total");
     bw_view_row_pack(m->sb, &v->total);
+    bw_mapw_uint(m, "matched", v->matched);
 }
 
 static void counts_put(bw_mapw *m, const char *key, const bw_view_count *c, size_t n)
@@ -304,4 +305,52 @@ void bw_view_series_put(bw_mapw *m, const bw_view_series *v)
     bw_mapw_int(m, "now", v->now);
     points_put(m, "points", v->points, v->npoints);
     points_put(m, "plan", v->plan, v->nplan);
+}
+void bw_view_payments_free(bw_view_payments *v)
+{
+    free(v->v);
+    memset(v, 0, sizeof *v);
+}
+
+void bw_view_adjustments_free(bw_view_adjustments *v)
+{
+    free(v->v);
+    memset(v, 0, sizeof *v);
+}
+
+void bw_view_payments_put(bw_mapw *m, const bw_view_payments *v)
+{
+    msgpack_pack_array(bw_mapw_key(m, "payments"), v->n);
+    for (size_t i = 0; i < v->n; i++) {
+        const bw_view_payment *p = &v->v[i];
+        bw_mapw e;
+        bw_mapw_begin(&e, m->sb);
+        bw_mapw_int(&e, "row", p->row);
+        bw_mapw_int(&e, "ts", p->ev.ts);
+        bw_mapw_str(&e, "src", p->ev.src);
+        bw_mapw_str(&e, "id", p->ev.id);
+        bw_mapw_str(&e, "type", bw_event_type_name(p->ev.type));
+        bw_mapw_int(&e, "amount", p->ev.amount);
+        bw_mapw_str(&e, "fund", bw_fund_name(p->ev.fund));
+        bw_mapw_str(&e, "ref", p->ev.ref);
+        bw_mapw_int(&e, "received_at", p->received_at);
+        bw_mapw_end(&e);
+    }
+    bw_mapw_int(m, "total", v->total);
+    if (v->next > 0)
+        bw_mapw_int(m, "next", v->next);
+}
+
+void bw_view_adjustments_put(bw_mapw *m, const bw_view_adjustments *v)
+{
+    msgpack_pack_array(bw_mapw_key(m, "adjustments"), v->n);
+    for (size_t i = 0; i < v->n; i++) {
+        bw_mapw e;
+        bw_mapw_begin(&e, m->sb);
+        bw_mapw_int(&e, "old_budget", v->v[i].old_budget);
+        bw_mapw_int(&e, "new_budget", v->v[i].new_budget);
+        bw_mapw_str(&e, "reason", v->v[i].reason);
+        bw_mapw_int(&e, "at", v->v[i].at);
+        bw_mapw_end(&e);
+    }
 }

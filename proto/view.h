@@ -55,6 +55,7 @@ typedef struct bw_view_status {
     bw_view_row *projects;      /* in the order asked for */
     bw_view_row *units;
     bw_view_row total;          /* 部门整体 */
+    uint64_t matched;           /* project rows matching the filters, before paging */
 } bw_view_status;
 
 /* The `series` reply: a project's, a unit's or the department's cumulative
@@ -70,6 +71,29 @@ typedef struct bw_view_series {
     bw_view_point *points;      /* owned by the view */
     bw_view_point *plan;
 } bw_view_series;
+/* A page of one project's payments (accepted events), newest first. */
+typedef struct bw_view_payment {
+    int64_t row;                /* events rowid: the cursor */
+    int64_t received_at;
+    bw_event ev;
+} bw_view_payment;
+
+typedef struct bw_view_payments {
+    size_t n;
+    bw_view_payment *v;         /* owned */
+    int64_t total;              /* the project's events */
+    int64_t next;               /* the `before` of the next page; 0 at the end */
+} bw_view_payments;
+
+typedef struct bw_view_adjustment {
+    int64_t old_budget, new_budget, at;
+    char reason[BW_TEXT_MAX + 1];
+} bw_view_adjustment;
+
+typedef struct bw_view_adjustments {
+    size_t n;
+    bw_view_adjustment *v;      /* owned, oldest first */
+} bw_view_adjustments;
 
 /* A count under a name (reject classes, auth domains). */
 typedef struct bw_view_count {
@@ -138,6 +162,8 @@ void bw_view_status_free(bw_view_status *v);
 void bw_view_alerts_free(bw_view_alerts *v);
 void bw_view_verify_free(bw_view_verify *v);
 void bw_view_series_free(bw_view_series *v);
+void bw_view_payments_free(bw_view_payments *v);
+void bw_view_adjustments_free(bw_view_adjustments *v);
 /* Appends m to a history view (zeroed to start); -1 when out of memory. */
 int bw_view_alerts_add(bw_view_alerts *v, const bw_alert_msg *m);
 /* Drops a history view's last (newest) message. */
@@ -156,5 +182,7 @@ void bw_view_history_put(bw_mapw *m, const bw_view_alerts *v);    /* truncated, 
 void bw_view_verify_put(bw_mapw *m, const bw_view_verify *v);
 /* budget, year_start, year_end, now, points, plan */
 void bw_view_series_put(bw_mapw *m, const bw_view_series *v);
+void bw_view_payments_put(bw_mapw *m, const bw_view_payments *v);      /* payments, total, next */
+void bw_view_adjustments_put(bw_mapw *m, const bw_view_adjustments *v); /* adjustments */
 
 #endif

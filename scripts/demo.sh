@@ -3,14 +3,24 @@
 # Zunhua 2022 plan with the event clock, replays one generated year of payments
 # through `budgetwatch push`, shows the alerts as they fire with `budgetwatch
 # watch`, and ends with the `budgetwatch status` table. Takes well under a minute.
+# With --web it then keeps the daemon running with budgetwatch-web beside it and
+# prints the console's URL and a demo login (port: BW_WEB_PORT, default 8680),
+# until Ctrl-C.
 set -eu
+web=""
+case "${1:-}" in
+    --web) web=yes ;;
+    "") ;;
+    *) echo "usage: $0 [--web]" >&2; exit 2 ;;
+esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/build.sh" >/dev/null
 bin="$top/build"
 work=$(mktemp -d /tmp/budgetwatch-demo.XXXXXX)
-daemon_pid=""; watch_pid=""
+daemon_pid=""; watch_pid=""; web_pid=""
 cleanup() {
     [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null || true
+    [ -n "$web_pid" ] && kill "$web_pid" 2>/dev/null && wait "$web_pid" 2>/dev/null || true
     [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -66,3 +76,23 @@ echo "== Year-end status (部门整体 = the whole department)"
 "$bin/clients/budgetwatch" status --sort lag
 echo
 "$bin/clients/budgetwatch" verify
+
+[ -n "$web" ] || exit 0
+# The console: a demo handler, the daemon's sockets, the source tree's static files.
+port=${BW_WEB_PORT:-8680}
+echo "demo-2022-pass" | "$bin/clients/web/budgetwatch-web" passwd -f "$work/web-accounts" demo handler 2>/dev/null
+cat > "$work/budgetwatch-web.conf" <<CONF
+[web]
+listen = 127.0.0.1:$port
+accounts = $work/web-accounts
+static_dir = $top/clients/web/static
+[daemon]
+control = ipc://$work/control.sock
+alerts = ipc://$work/alerts.sock
+CONF
+"$bin/clients/web/budgetwatch-web" -c "$work/budgetwatch-web.conf" 2>"$work/web.log" &
+web_pid=$!
+echo
+echo "== The console: http://127.0.0.1:$port/   user: demo   password: demo-2022-pass"
+echo "   (the daemon and the console keep running; Ctrl-C stops both)"
+wait "$web_pid"

@@ -33,6 +33,11 @@ done
 LD_LIBRARY_PATH=$(dirname "$(ls "$work"/root/usr/lib/*/libbudgetwatch.so.0)") \
     "$work/root/usr/bin/budgetwatch-notify" --check -c "$work/root/usr/share/doc/budgetwatch/examples/budgetwatch-notify.conf" |
     grep -q ": ok (" || fail "budgetwatch-notify --check on the installed example"
+for f in usr/sbin/budgetwatch-web usr/lib/systemd/system/budgetwatch-web.service \
+         etc/budgetwatch/budgetwatch-web.conf usr/share/man/man8/budgetwatch-web.8.gz \
+         usr/share/budgetwatch/web/console.js usr/share/budgetwatch/web/console.css; do
+    [ -e "$work/root/$f" ] || fail "not installed: /$f"
+done
 ls "$work"/root/usr/lib/*/libbudgetwatch.so.0 >/dev/null || fail "libbudgetwatch.so.0 not installed"
 ls "$work"/root/usr/lib/*/pkgconfig/budgetwatch.pc >/dev/null || fail "budgetwatch.pc not installed"
 
@@ -64,10 +69,20 @@ MANPATH="$work/root/usr/share/man" systemd-analyze verify "$nunit" || fail "syst
 nscore=$(systemd-analyze security --offline=true "$nunit" 2>/dev/null | sed -n 's/.*exposure level for .*: \([0-9.]*\).*/\1/p')
 awk -v s="$nscore" 'BEGIN { exit !(s <= 2.0) }' || fail "budgetwatch-notify: exposure level $nscore is over 2.0"
 echo "systemd-analyze security (budgetwatch-notify): exposure level $nscore"
+# The console's unit: the same two checks.
+wunit="$work/budgetwatch-web.service"
+sed -e "s|/usr/sbin/budgetwatch-web|$work/root/usr/sbin/budgetwatch-web|g" \
+    "$work/root/usr/lib/systemd/system/budgetwatch-web.service" > "$wunit"
+MANPATH="$work/root/usr/share/man" systemd-analyze verify "$wunit" || fail "systemd-analyze verify (web)"
+wscore=$(systemd-analyze security --offline=true "$wunit" 2>/dev/null | sed -n 's/.*exposure level for .*: \([0-9.]*\).*/\1/p')
+[ -n "$wscore" ] || fail "no exposure level for budgetwatch-web.service"
+awk -v s="$wscore" 'BEGIN { exit !(s <= 2.0) }' || fail "budgetwatch-web.service: exposure level $wscore is over 2.0"
+echo "systemd-analyze security (budgetwatch-web): exposure level $wscore"
 
 (cd "$work/build" && cpack -G DEB >/dev/null) || fail "cpack -G DEB"
 deb=$(ls "$work"/build/budgetwatch_*.deb)
 dpkg-deb --info "$deb" | grep -q "Depends:.*libzmq5" || fail "the package does not depend on libzmq5"
+dpkg-deb --info "$deb" | grep -q "Depends:.*libjs-chart.js" || fail "the package does not depend on libjs-chart.js"
 dpkg -x "$deb" "$work/deb"
 [ -e "$work/deb/usr/bin/budgetwatch-notify" ] || fail "not in the package: /usr/bin/budgetwatch-notify"
 for f in usr/sbin/budgetwatchd usr/bin/budgetwatch etc/budgetwatch/budgetwatchd.conf \

@@ -204,8 +204,9 @@ static void test_status(void **state)
     bw_ctl_req q = req(BW_OP_STATUS);
     assert_int_equal(ask(a, &r, &q, BW_ROLE_SUPERVISOR, "sup", false), BW_CTL_REPLY);
     assert_ok(&r);
-    static const char *const keys[] = { "ok", "at", "pace_bp", "projects", "units", "total" };
-    fx_assert_keys(r.m, keys, 6);
+    static const char *const keys[] = { "ok", "at", "pace_bp", "projects", "units", "total",
+                                         "matched" };
+    fx_assert_keys(r.m, keys, 7);
     assert_int_equal(get_int(r.m, "at"), FX_JAN1 + 60 * FX_DAY);
     const msgpack_object *pr = get_array(r.m, "projects"), *un = get_array(r.m, "units");
     assert_int_equal(pr->via.array.size, np);

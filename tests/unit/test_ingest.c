@@ -563,7 +563,7 @@ static void m_check_totals(const model *m, const bw_app *a, unsigned seed, const
         fiscal += m->fiscal[i];
         other += m->other[i];
     }
-    bw_status_query q = { NULL, NULL, NULL, 0 };
+    bw_status_query q = { .unit = NULL };
     bw_view_status v;
     bw_err err;
     if (bw_views_status(a, &q, &v, &err))

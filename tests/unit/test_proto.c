@@ -271,6 +271,12 @@ static void test_heartbeat_and_ctl_round_trip(void **state)
         q.since = 1;
         q.until = 2;
         q.limit = 10;
+        q.offset = 500;
+        strcpy(q.q, "培训");
+        strcpy(q.band, "红一档");
+        strcpy(q.alert, "firing");
+        q.desc = true;
+        q.before = 77;
         sb.size = 0;
         assert_int_equal(bw_ctl_req_encode(&q, &sb), 0);
         if (bw_ctl_req_decode(sb.data, sb.size, &back, why, sizeof why))
@@ -591,6 +597,54 @@ static void test_ctl_requirements(void **state)
                              "and line feed may appear in text)");
 }
 
+/* The console's keys (status paging and filters, payments, adjustments). */
+static void test_console_request_fields(void **state)
+{
+    (void)state;
+    static const struct { const char *op, *key, *sval; int kind; const char *why; } cases[] = {
+        { "status", "alert", "maybe", 's', "key 'alert' must be \"firing\" or \"none\", got \"maybe\"" },
+        { "status", "desc", "yes", 's', "key 'desc' must be true or false, got a string" },
+        { "status", "offset", NULL, '-', "key 'offset' must be a non-negative integer, got a negative one" },
+        { "payments", "limit", NULL, 'L', "payments: 'limit' is at most 1000, got 1001" },
+        { "payments", "before", NULL, '-', "key 'before' must be a non-negative integer, got a negative one" },
+        { "payments", NULL, NULL, 0, "payments needs 'project'" },
+        { "adjustments", NULL, NULL, 0, "adjustments needs 'project'" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        raw r;
+        bw_ctl_req q;
+        bool project = cases[i].key != NULL;
+        raw_map(&r, 1 + project + (cases[i].key != NULL));
+        bw_pack_kv_str(&r.pk, "op", cases[i].op);
+        if (project)
+            bw_pack_kv_str(&r.pk, "project", "P1");
+        if (cases[i].kind == 's')
+            bw_pack_kv_str(&r.pk, cases[i].key, cases[i].sval);
+        else if (cases[i].kind == '-')
+            bw_pack_kv_int(&r.pk, cases[i].key, -1);
+        else if (cases[i].kind == 'L')
+            bw_pack_kv_uint(&r.pk, cases[i].key, 1001);
+        int rc = bw_ctl_req_decode(r.sb.data, r.sb.size, &q, why, sizeof why);
+        msgpack_sbuffer_destroy(&r.sb);
+        assert_int_equal(rc, -1);
+        if (strcmp(why, cases[i].why) != 0)
+            fail_msg("%s %s: got \"%s\", want \"%s\"", cases[i].op, cases[i].key ? cases[i].key : "",
+                     why, cases[i].why);
+    }
+    raw r;
+    bw_ctl_req q;
+    raw_map(&r, 4);
+    bw_pack_kv_str(&r.pk, "op", "status");
+    bw_pack_kv_str(&r.pk, "alert", "none");
+    bw_pack_kv_bool(&r.pk, "desc", true);
+    bw_pack_kv_str(&r.pk, "band", "none");
+    assert_int_equal(bw_ctl_req_decode(r.sb.data, r.sb.size, &q, why, sizeof why), 0);
+    assert_string_equal(q.alert, "none");
+    assert_string_equal(q.band, "none");
+    assert_true(q.desc);
+    msgpack_sbuffer_destroy(&r.sb);
+}
+
 /* ---- golden vectors ---- */
 
 static size_t read_vector(const char *name, char *buf, size_t cap)
@@ -775,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_framing_rules),
         cmocka_unit_test(test_refused_event_names_itself),
         cmocka_unit_test(test_ctl_requirements),
+        cmocka_unit_test(test_console_request_fields),
         cmocka_unit_test(test_golden_events),
         cmocka_unit_test(test_golden_others),
         cmocka_unit_test(test_random_and_mutated),

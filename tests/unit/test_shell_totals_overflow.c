@@ -43,7 +43,7 @@ static void same_unit(const bw_app *a, uint32_t *p, uint32_t *q)
 /* Every subtotal the status view shows is the sum of its rows, exactly. */
 static void assert_totals_are_sums(const bw_app *a)
 {
-    bw_status_query q = { NULL, NULL, NULL, 0 };
+    bw_status_query q = { .unit = NULL };
     bw_view_status v;
     bw_err err;
     if (bw_views_status(a, &q, &v, &err))

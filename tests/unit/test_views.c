@@ -51,7 +51,7 @@ static void pay_some(bw_app *a)
 static void status_of(const bw_app *a, const char *unit, const char *project, const char *sort,
                       uint32_t limit, bw_view_status *v)
 {
-    bw_status_query q = { unit, project, sort, limit };
+    bw_status_query q = { .unit = unit, .project = project, .sort = sort, .limit = limit };
     bw_err err;
     if (bw_views_status(a, &q, v, &err))
         fail_msg("bw_views_status: %s", err.msg);
@@ -230,7 +230,7 @@ static void test_rank_orders(void **state)
     assert_string_equal(one.units[0].unit, fx_unit_of(a, 7));
     bw_view_status_free(&one);
 
-    bw_status_query bad = { "nope", NULL, NULL, 0 };
+    bw_status_query bad = { .unit = "nope" };
     bw_err err;
     bw_view_status v;
     assert_int_equal(bw_views_status(a, &bad, &v, &err), -1);
@@ -460,8 +460,9 @@ static void test_encoders_count_their_keys(void **state)
     bw_view_status_put(&m, &st);
     bw_mapw_end(&m);
     o = unpack(&sb, &u);
-    static const char *const status_keys[] = { "at", "pace_bp", "projects", "units", "total" };
-    fx_assert_keys(o, status_keys, 5);
+    static const char *const status_keys[] = { "at", "pace_bp", "projects", "units", "total",
+                                               "matched" };
+    fx_assert_keys(o, status_keys, 6);
     assert_rows(bw_map_get(o, "projects"), st.nprojects);
     assert_rows(bw_map_get(o, "units"), st.nunits);
     fx_assert_keys(bw_map_get(o, "total"), row_keys, NROW_KEYS);

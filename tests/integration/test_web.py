@@ -1,0 +1,422 @@
+"""budgetwatch-web in a real browser: Debian's chromium driven by chromedriver
+(python3-selenium), headless, with a CJK font, against the real budgetwatchd
+(event clock) and budgetwatch-web in a temporary directory, after part of the
+Zunhua 2022 demo year has been pushed with `budgetwatch push`. Checks the
+figures against `budgetwatch status --json` to the fen, the drill-down, the
+live alert stream (a new alert appears within 2 s without a reload), the
+acknowledgement recorded with the user's name in `budgetwatch history`, the
+roles, CSRF, escaping of a project named with markup, and the login rate
+limit. Screenshots of each page go to the build directory (web-artifacts/)."""
+
+import csv
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+from harness import CLI, DAEMON, DAY, JAN1, SOURCE_DIR, Daemon, event, load_plan
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+WEB = os.environ.get("BW_WEB") or os.path.join(os.path.dirname(DAEMON), "..", "clients", "web",
+                                                "budgetwatch-web")
+ARTIFACTS = os.environ.get("BW_ARTIFACTS") or os.path.join(os.path.dirname(DAEMON), "..",
+                                                           "web-artifacts")
+DEMO_PLAN = os.path.join(SOURCE_DIR, "examples", "zunhua-2022", "plan.csv")
+XSS_CODE = "XSS-0001"
+XSS_NAME = '<script>alert("x")</script><b>粗体</b>项目'
+JUL1 = JAN1 + 181 * DAY
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Http:
+    """A tiny cookie-keeping client that does not follow redirects."""
+
+    def __init__(self, port, lang="zh-CN"):
+        self.port, self.cookies, self.lang = port, {}, lang
+
+    def request(self, method, path, form=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Accept-Language": self.lang}
+        if self.cookies:
+            headers["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        c.request(method, path, body=body, headers=headers)
+        r = c.getresponse()
+        data = r.read().decode("utf-8", "replace")
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie":
+                name, _, rest = v.partition("=")
+                self.cookies[name] = rest.split(";")[0]
+        c.close()
+        return r.status, dict(r.getheaders()), data
+
+    def login(self, name, password):
+        status, _, page = self.request("GET", "/login")
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        return self.request("POST", "/login", {"csrf": csrf, "name": name, "password": password})
+
+
+class WebConsole(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.web = cls.browser = None
+        try:
+            cls.start()
+        except BaseException:
+            # A half-started fixture is stopped, not left running.
+            for stop in (lambda: cls.browser and cls.browser.quit(),
+                         lambda: cls.web and (cls.web.kill(), cls.web.wait()),
+                         lambda: cls.d.cleanup()):
+                try:
+                    stop()
+                except Exception:
+                    pass
+            raise
+
+    @classmethod
+    def start(cls):
+        if not DAEMON:
+            raise AssertionError("BW_DAEMON is not set; run the integration tests through ctest")
+        if not os.access(WEB, os.X_OK):
+            raise AssertionError("budgetwatch-web not built at %s" % WEB)
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        cls.tmp = tempfile.mkdtemp(prefix="bw-web-")
+        # The demo plan plus a project whose name is markup.
+        cls.plan_path = os.path.join(cls.tmp, "plan.csv")
+        with open(DEMO_PLAN, encoding="utf-8") as f:
+            text = f.read().rstrip("\n") + "\n"
+        with open(cls.plan_path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            csv.writer(f, lineterminator="\n").writerow(
+                ["323001", "遵化市人力资源和社会保障局", XSS_CODE, XSS_NAME, "10", "10", "", "95"])
+        cls.plan = load_plan(cls.plan_path)
+        cls.d = Daemon(plan=cls.plan_path, extra="repeat_interval = 0\n")
+        cls.d.start()
+        cls.env = dict(os.environ, BUDGETWATCH_CONTROL=cls.d.ctl_ep, BUDGETWATCH_EVENTS=cls.d.ack_ep,
+                       BUDGETWATCH_ALERTS=cls.d.pub_ep, TZ="Asia/Shanghai")
+        # Part of the demo year: the generated payments of January to June.
+        events = os.path.join(cls.tmp, "events.csv")
+        subprocess.run(["/usr/bin/python3", os.path.join(SOURCE_DIR, "examples", "zunhua-2022", "generate.py"),
+                        "--plan", DEMO_PLAN, "--events", events], check=True)
+        half = os.path.join(cls.tmp, "half.csv")
+        cls.counts = {}
+        with open(events, newline="") as f, open(half, "w", newline="") as out:
+            r = csv.DictReader(f)
+            w = csv.DictWriter(out, fieldnames=r.fieldnames)
+            w.writeheader()
+            for row in r:
+                if int(row["ts"]) < JUL1:
+                    w.writerow(row)
+                    cls.counts[row["project"]] = cls.counts.get(row["project"], 0) + 1
+        cls.cli("push", "--quiet", half)
+        cls.cli("advance", "--to", str(JUL1))
+        # The console, on a free port, with a handler and a viewer.
+        cls.port = free_port()
+        cls.accounts = os.path.join(cls.tmp, "accounts")
+        for name, role, pw in (("alice", "handler", "alice-secret"), ("bob", "viewer", "bob-secret")):
+            subprocess.run([WEB, "passwd", "-f", cls.accounts, name, role], input=pw + "\n",
+                           text=True, check=True, capture_output=True)
+        conf = os.path.join(cls.tmp, "web.conf")
+        with open(conf, "w") as f:
+            f.write("[web]\nlisten = 127.0.0.1:%d\naccounts = %s\nstatic_dir = %s\n"
+                    "[daemon]\ncontrol = %s\nalerts = %s\n"
+                    % (cls.port, cls.accounts, os.path.join(SOURCE_DIR, "clients", "web", "static"),
+                       cls.d.ctl_ep, cls.d.pub_ep))
+        cls.web_log = open(os.path.join(cls.tmp, "web.log"), "ab")
+        cls.web = subprocess.Popen([WEB, "-c", conf], stdout=cls.web_log, stderr=cls.web_log)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, _, _ = Http(cls.port).request("GET", "/healthz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or cls.web.poll() is not None:
+                raise AssertionError("budgetwatch-web did not come up:\n" + cls.weblog())
+            time.sleep(0.05)
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = "/usr/bin/chromium"
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1500,1100",
+                  "--lang=zh-CN", "--disable-dev-shm-usage"):
+            opts.add_argument(a)
+        opts.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+        cls.browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+        cls.browser.set_page_load_timeout(30)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.browser.quit()
+        finally:
+            cls.web.terminate()
+            rc = cls.web.wait(30)
+            cls.web_log.close()
+            log = cls.weblog()
+            cls.d.cleanup()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+        # SIGTERM ends it cleanly; under ASan, LeakSanitizer has run by then.
+        if rc != 0 or "Sanitizer" in log:
+            raise AssertionError("budgetwatch-web exited %d:\n%s" % (rc, log))
+
+    @classmethod
+    def cli(cls, *args):
+        r = subprocess.run([CLI] + list(args), env=cls.env, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise AssertionError("budgetwatch %s: %s" % (" ".join(args), r.stderr))
+        return r.stdout
+
+    @classmethod
+    def weblog(cls):
+        with open(os.path.join(cls.tmp, "web.log"), errors="replace") as f:
+            return f.read()
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def shot(self, name):
+        self.browser.save_screenshot(os.path.join(ARTIFACTS, name + ".png"))
+
+    def login_browser(self, name="alice", password="alice-secret"):
+        b = self.browser
+        b.delete_all_cookies()
+        b.get(self.url("/login"))
+        b.find_element(By.NAME, "name").send_keys(name)
+        b.find_element(By.NAME, "password").send_keys(password)
+        b.find_element(By.CSS_SELECTOR, "form.login button").click()
+        try:
+            WebDriverWait(b, 10).until(EC.presence_of_element_located((By.ID, "units")))
+        except TimeoutException:
+            self.shot("login-failed")
+            raise AssertionError("no overview after logging in as %s: at %s:\n%s\nweb log:\n%s"
+                                 % (name, b.current_url, b.page_source[:3000], self.weblog()))
+
+    @staticmethod
+    def fen_cells(row):
+        return [int(td.get_attribute("data-fen")) for td in row.find_elements(By.CSS_SELECTOR, "td.money")]
+
+    @staticmethod
+    def bp_cells(row):
+        return [int(td.get_attribute("data-bp")) for td in row.find_elements(By.CSS_SELECTOR, "td[data-bp]")]
+
+    def assert_counts(self):
+        """The overview's alert counts equal the daemon's active alerts."""
+        b = self.browser
+        active = [a for a in self.d.ok("alerts")["alerts"] if a["kind"] in ("lag", "milestone", "overspend", "year_end")]
+        want = {"critical": sum(a["severity"] == "critical" for a in active),
+                "warning": sum(a["severity"] == "warning" for a in active),
+                "handled": sum(a["state"] == "acknowledged" for a in active),
+                "unhandled": sum(a["state"] == "firing" for a in active)}
+        got = {td.get_attribute("data-count"): int(td.text)
+               for td in b.find_elements(By.CSS_SELECTOR, "#alert-counts td[data-count]")}
+        self.assertEqual(got, want)
+        self.assertTrue(want["critical"] + want["warning"] > 0)
+
+    # ---- the tests, in the order a supervisor would go ----
+
+    def test_1_overview_equals_status_and_drill_down(self):
+        self.login_browser()
+        b = self.browser
+        status = json.loads(self.cli("status", "--json"))
+        self.shot("overview")
+        rows = {tr.get_attribute("data-unit"): tr for tr in b.find_elements(By.CSS_SELECTOR, "#units tbody tr")}
+        want = {"": status["total"]}
+        want.update({u["unit"]: u for u in status["units"]})
+        self.assertEqual(set(rows), set(want))
+        for unit, w in want.items():
+            tr = rows[unit]
+            self.assertEqual(self.fen_cells(tr), [w["budget"], w["paid"], w["shortfall"]], unit)
+            self.assertEqual(self.bp_cells(tr), [w["rate_bp"], w["planned_bp"], w["pace_bp"],
+                                                 w["lag_bp"], w["pace_bp"] - w["rate_bp"]], unit)
+            self.assertIn("万元", b.find_element(By.CSS_SELECTOR, ".asof").text)
+        self.assert_counts()
+        # The ten worst by lag are the daemon's ten, in its order.
+        worst = json.loads(self.cli("status", "--json", "--sort", "lag", "--limit", "10"))
+        got = [tr.get_attribute("data-project") for tr in b.find_elements(By.CSS_SELECTOR, "#worst-lag tbody tr")]
+        self.assertEqual(got, [p["project"] for p in worst["projects"]])
+        charts = b.find_elements(By.CSS_SELECTOR, "canvas#chart")
+        if self.d.control("series")["error"].find("unknown op") < 0:
+            WebDriverWait(b, 5).until(lambda _: charts[0].get_attribute("data-drawn"))
+        else:
+            self.assertEqual(charts, [])
+            self.assertTrue(b.find_elements(By.CSS_SELECTOR, "section .unavailable"))
+
+        # Unit -> its projects.
+        unit = max(status["units"], key=lambda u: u["projects"])
+        rows[unit["unit"]].find_element(By.TAG_NAME, "a").click()
+        WebDriverWait(b, 10).until(EC.presence_of_element_located((By.ID, "projects")))
+        self.shot("projects")
+        listed = b.find_elements(By.CSS_SELECTOR, "#projects tbody tr")
+        mine = [p for p in status["projects"] if p["unit"] == unit["unit"]]
+        self.assertEqual(int(b.find_element(By.CSS_SELECTOR, "p.matched").get_attribute("data-matched")), len(mine))
+        self.assertEqual(sorted(tr.get_attribute("data-project") for tr in listed), sorted(p["project"] for p in mine))
+        # Sorting by a column in the browser: paid, descending.
+        b.find_element(By.XPATH, "//table[@id='projects']//th/a[starts-with(normalize-space(.), '已支付')]").click()
+        WebDriverWait(b, 10).until(EC.url_contains("sort=paid"))
+        paid = [self.fen_cells(tr)[1] for tr in b.find_elements(By.CSS_SELECTOR, "#projects tbody tr")]
+        self.assertEqual(paid, sorted(paid, reverse=True))
+
+        # Project -> its payments.
+        code = max((p for p in mine), key=lambda p: self.counts.get(p["project"], 0))["project"]
+        b.find_element(By.CSS_SELECTOR, "#projects tr[data-project='%s'] td.name a" % code).click()
+        WebDriverWait(b, 10).until(EC.presence_of_element_located((By.ID, "payments")))
+        self.shot("project")
+        p = next(x for x in status["projects"] if x["project"] == code)
+        self.assertEqual(self.fen_cells(b.find_element(By.CSS_SELECTOR, "#figures tbody tr"))[:2],
+                         [p["budget"], p["paid"]])
+        total = int(b.find_element(By.CSS_SELECTOR, "p[data-total]").get_attribute("data-total"))
+        self.assertEqual(total, self.counts[code])
+        amounts = [self.fen_cells(tr)[0] for tr in b.find_elements(By.CSS_SELECTOR, "#payments tbody tr")]
+        self.assertEqual(len(amounts), min(50, total))
+        if total <= 50:
+            self.assertEqual(sum(amounts), p["paid"])
+
+    def test_2_live_alert_then_acknowledge(self):
+        self.login_browser()
+        b = self.browser
+        b.get(self.url("/alerts"))
+        WebDriverWait(b, 10).until(lambda _: b.find_element(By.ID, "active-wrap").get_attribute("data-live") == "1")
+        # The page's active alerts are the daemon's.
+        want = {(a["project"], a["kind"]) for a in self.d.ok("alerts")["alerts"] if a.get("project")}
+        shown = {(tr.get_attribute("data-project"), tr.get_attribute("data-kind"))
+                 for tr in b.find_elements(By.CSS_SELECTOR, "#active-alerts tbody tr[data-kind]")}
+        self.assertEqual(shown, want)
+        status = json.loads(self.cli("status", "--json"))
+        target = next(p for p in status["projects"] if p["project"] != XSS_CODE and p["paid"] < p["budget"])
+        code = target["project"]
+        before = [tr.get_attribute("data-project") for tr in
+                  b.find_elements(By.CSS_SELECTOR, "#active-alerts tr[data-kind='overspend']")]
+        self.assertNotIn(code, before)
+        amount = target["budget"] - target["paid"] + 12345
+        t0 = time.monotonic()
+        acks = self.d.send_reliable([event("web-test", "over-1", code, amount, JUL1 + 60)])
+        self.assertEqual(list(acks.values())[0]["status"], "accepted")
+        sel = "#active-alerts tr[data-kind='overspend'][data-project='%s']" % code
+        WebDriverWait(b, 2).until(EC.presence_of_element_located((By.CSS_SELECTOR, sel)))
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.shot("alerts-live")
+        tr = b.find_element(By.CSS_SELECTOR, sel)
+        tr.find_element(By.NAME, "note").send_keys("已电话核实")
+        tr.find_element(By.CSS_SELECTOR, "button.ack-button").click()
+        WebDriverWait(b, 10).until(EC.url_contains("done=ack"))
+        self.shot("alerts-acknowledged")
+        msgs = [json.loads(line) for line in self.cli("history", "--project", code, "--json").splitlines()
+                if line.strip()]
+        acked = [m for m in msgs if m["kind"] == "overspend" and m["state"] == "acknowledged"]
+        self.assertEqual(len(acked), 1, msgs)
+        self.assertEqual((acked[0]["by"], acked[0]["note"]), ("alice", "已电话核实"))
+        # The page shows it acknowledged, and the history who did it.
+        row = b.find_element(By.CSS_SELECTOR, "#active-alerts tr[data-kind='overspend'][data-project='%s']" % code)
+        self.assertIn("state-acknowledged", row.get_attribute("class"))
+        self.assertEqual(row.find_elements(By.CSS_SELECTOR, "button.ack-button"), [])
+        self.assertEqual(row.find_element(By.CSS_SELECTOR, ".by").text, "alice")
+        step = b.find_element(By.CSS_SELECTOR, "#history tr.state-acknowledged[data-kind='overspend'][data-project='%s']" % code)
+        self.assertIn("alice", step.find_element(By.CSS_SELECTOR, ".by").text)
+        self.assertIn("已电话核实", step.text)
+        # The overview's counts follow, from the console's mirror of the stream.
+        b.get(self.url("/"))
+        self.assert_counts()
+        self.assertGreaterEqual(int(b.find_element(By.CSS_SELECTOR, "td[data-count='handled']").text), 1)
+
+    def test_3_markup_in_a_name_is_text(self):
+        self.login_browser()
+        b = self.browser
+        b.get(self.url("/project?code=" + urllib.parse.quote(XSS_CODE)))
+        WebDriverWait(b, 10).until(EC.presence_of_element_located((By.ID, "figures")))
+        self.shot("project-markup")
+        self.assertEqual(b.find_element(By.TAG_NAME, "h1").text, XSS_NAME)
+        with self.assertRaises(NoAlertPresentException):
+            b.switch_to.alert.text
+        self.assertEqual(b.find_elements(By.CSS_SELECTOR, "main b"), [])
+        self.assertIn("&lt;script&gt;alert(", b.page_source)
+        b.get(self.url("/projects?q=XSS"))
+        self.assertEqual(b.find_element(By.CSS_SELECTOR, "#projects td.name").text, XSS_NAME)
+
+    def test_4_viewer_csrf_and_login_limits(self):
+        code = next(iter(sorted(self.plan)))
+        viewer = Http(self.port)
+        status, headers, _ = viewer.login("bob", "bob-secret")
+        self.assertEqual((status, headers.get("Location")), (303, "/"))
+        self.assertIn("HttpOnly", headers["Set-Cookie"])
+        self.assertIn("SameSite=Strict", headers["Set-Cookie"])
+        _, headers, page = viewer.request("GET", "/alerts")
+        self.assertNotIn("script-src 'unsafe-inline'", headers["Content-Security-Policy"])
+        self.assertIn("script-src 'self'", headers["Content-Security-Policy"])
+        self.assertNotIn('action="/alerts/ack"', page)
+        csrf = re.search(r'<meta name="csrf" content="([0-9a-f]+)"', page).group(1)
+        status, _, _ = viewer.request("POST", "/alerts/ack", {"csrf": csrf, "project": code, "kind": "lag"})
+        self.assertEqual(status, 403)
+
+        handler = Http(self.port)
+        handler.login("alice", "alice-secret")
+        n = len(self.d.ok("history")["alerts"])
+        status, _, page = handler.request("POST", "/alerts/ack", {"project": code, "kind": "lag"})
+        self.assertEqual(status, 403)
+        self.assertIn("CSRF", page)
+        status, _, _ = handler.request("POST", "/alerts/ack", {"csrf": "0" * 64, "project": code, "kind": "lag"})
+        self.assertEqual(status, 403)
+        self.assertEqual(len(self.d.ok("history")["alerts"]), n)   # nothing reached the daemon
+
+        # English when the browser prefers it; JSON twins need a session.
+        en = Http(self.port, lang="en-GB,en;q=0.9,zh;q=0.5")
+        en.login("bob", "bob-secret")
+        _, _, page = en.request("GET", "/")
+        self.assertIn("Department", page)
+        status, _, body = en.request("GET", "/api/v1/overview")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["status"]["total"], json.loads(self.cli("status", "--json"))["total"])
+        self.assertEqual(Http(self.port).request("GET", "/api/v1/overview")[0], 401)
+        # The list's twin: the daemon's page of rows for the same query.
+        status, _, body = en.request("GET", "/api/v1/projects?sort=paid&desc=1&page=0")
+        self.assertEqual(status, 200)
+        page = json.loads(body)
+        want = self.d.ok("status", sort="paid", desc=True, limit=50)
+        self.assertEqual([r["project"] for r in page["projects"]], [r["project"] for r in want["projects"]])
+        self.assertEqual(page["matched"], len(self.plan))
+        status, _, body = en.request("GET", "/api/v1/projects?alert=bogus")
+        self.assertEqual(status, 400)
+        self.assertIn("'alert'", json.loads(body)["error"])
+        # The detail's twin: its payments are the daemon's, the cursor pages on.
+        code = max(self.counts, key=self.counts.get)
+        status, _, body = en.request("GET", "/api/v1/project?code=" + urllib.parse.quote(code))
+        detail = json.loads(body)
+        self.assertEqual(detail["payments"], self.d.ok("payments", project=code, limit=50))
+        self.assertEqual(detail["payments"]["total"], self.counts[code])
+        self.assertEqual(en.request("GET", "/api/v1/project?code=nope")[0], 404)
+        status, _, body = Http(self.port).request("GET", "/healthz")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["now"], self.d.ok("ping")["now"])
+
+        # Five wrong passwords from one address, then even the right one waits.
+        guesser = Http(self.port)
+        for _ in range(5):
+            self.assertEqual(guesser.login("alice", "wrong")[0], 401)
+        status, _, page = guesser.login("alice", "alice-secret")
+        self.assertEqual(status, 429)
+
+
+if __name__ == "__main__":
+    unittest.main()
