@@ -150,6 +150,8 @@ static int restore_event(void *ctx, int64_t rowid, const bw_event *ev)
     if (bw_engine_apply(r->e, (uint32_t)ix, ev->type, ev->fund, ev->amount, &err))
         return bw_err_set(r->err, "ledger event %s/%s (rowid %lld): %s; run `budgetwatchd "
                           "--verify`", ev->src, ev->id, (long long)rowid, err.msg);
+    if (ev->type == BW_EV_DISBURSEMENT)
+        bw_engine_paid_at(r->e, (uint32_t)ix, ev->ts);
     bw_saveq_later(r->q, (uint32_t)ix);
     r->replayed++;
     return 0;
@@ -284,10 +286,17 @@ static int restore_state(bw_app *a, bw_engine *e, restore_ctx *r, bool sources, 
 
 static void engine_opts(const bw_config *cfg, bw_engine_opts *o)
 {
+    bw_engine_opts_default(o);
     o->lag_warning_bp = cfg->lag_warning_bp;
     o->lag_critical_bp = cfg->lag_critical_bp;
     o->hysteresis_bp = cfg->hysteresis_bp;
     o->repeat_interval = cfg->repeat_interval;
+    o->lag_basis = cfg->lag_basis;
+    o->nbands = cfg->nbands;
+    memcpy(o->band, cfg->bands, sizeof o->band);
+    o->stalled_after = cfg->stalled_after;
+    o->large_payment_bp = cfg->large_payment_bp;
+    o->large_payment_fen = cfg->large_payment_fen;
 }
 
 int bw_restore(bw_app *a, bw_plan **plan, const bw_calendar *cal, int64_t now, bool sources,

@@ -43,7 +43,7 @@
 
 #include "slots.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 /* The UNIQUE (src, id) index takes inserts all over the file once the ledger is
  * large; a bigger page cache than SQLite's 2 MiB default keeps them in memory. */
 #define CACHE_KIB 32768
@@ -111,12 +111,31 @@ static const char schema_sql[] =
      * the digest of no rows is 0. Both keys are always present from here on. */
     "INSERT INTO meta (key, val) VALUES ('totals_upto', 0), ('totals_digest', 0);";
 
+/* Version 5 (issue 16): each project's latest disbursement, for the stalled
+ * rule; and on every alert message its lag band, basis, distance and money
+ * against 序时进度, handling, and for a large_payment the payment's id,
+ * amount and ref (src is the column source_gap uses). A new ledger is built
+ * as version 4 and then these, so both roads give the same tables. */
+static const char v5_projects_sql[] =
+    "ALTER TABLE projects ADD COLUMN last_paid INTEGER NOT NULL DEFAULT 0;";
+static const char v5_alerts_sql[] =
+    "ALTER TABLE alerts ADD COLUMN band TEXT;"
+    "ALTER TABLE alerts ADD COLUMN basis TEXT;"
+    "ALTER TABLE alerts ADD COLUMN pace_lag_bp INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN pace_shortfall INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN handling TEXT;"
+    "ALTER TABLE alerts ADD COLUMN evid TEXT;"
+    "ALTER TABLE alerts ADD COLUMN amount INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN ref TEXT;";
+
 #define EVENT_COLS "src, id, seq, type, project, unit, amount, fund, ts, ref"
 #define ALERT_COLS \
     "seq, kind, state, severity, unit, unit_name, project, project_name, budget, paid," \
     " shortfall, rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src," \
-    " expected_seq, got_seq, \"by\", note"
+    " expected_seq, got_seq, \"by\", note, band, basis, pace_lag_bp, pace_shortfall, handling," \
+    " evid, amount, ref"
 #define PROJECT_COLS "code, budget, paid_fiscal, paid_other, upto, slots"
+#define PROJECT_COLS_V5 PROJECT_COLS ", last_paid"
 /* Version 3's projects row, read only to upgrade it: five columns per kind,
  * the kinds of that version in their order. */
 #define V3_PROJECT_COLS \
@@ -136,7 +155,7 @@ enum {
     ST_REJ_INSERT, ST_REJ_EACH, ST_REJ_MARK, ST_REJ_PENDING,
     ST_PROJ_SAVE, ST_PROJ_EACH, ST_SRC_SAVE, ST_SRC_EACH, ST_ADJ_INSERT, ST_ADJ_LATEST,
     ST_ALERT_INSERT, ST_META_SET, ST_META_GET, ST_VERIFY, ST_EV_MAX_ROWID,
-    ST_ALERT_AFTER,
+    ST_ALERT_AFTER, ST_ALERT_PAYMENT,
     ST_COUNT
 };
 
@@ -162,12 +181,12 @@ static const char *const sql[ST_COUNT] = {
     [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
     /* An upsert rewrites the row in place; INSERT OR REPLACE would delete it
      * and insert it again, a second B-tree operation on every save. */
-    [ST_PROJ_SAVE] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    [ST_PROJ_SAVE] = "INSERT INTO projects (" PROJECT_COLS_V5 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                      " ON CONFLICT (code) DO UPDATE SET"
                      " budget = excluded.budget, paid_fiscal = excluded.paid_fiscal,"
                      " paid_other = excluded.paid_other, upto = excluded.upto,"
-                     " slots = excluded.slots",
-    [ST_PROJ_EACH] = "SELECT " PROJECT_COLS " FROM projects ORDER BY code",
+                     " slots = excluded.slots, last_paid = excluded.last_paid",
+    [ST_PROJ_EACH] = "SELECT " PROJECT_COLS_V5 " FROM projects ORDER BY code",
     [ST_SRC_SAVE] = "INSERT INTO sources (src, last_seq) VALUES (?1, ?2)"
                     " ON CONFLICT (src) DO UPDATE SET last_seq = excluded.last_seq",
     [ST_SRC_EACH] = "SELECT src, last_seq FROM sources ORDER BY src",
@@ -177,12 +196,15 @@ static const char *const sql[ST_COUNT] = {
                       " WHERE id IN (SELECT max(id) FROM adjustments GROUP BY project) ORDER BY id",
     [ST_ALERT_INSERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
                         " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
-                        " ?22, ?23)",
+                        " ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     [ST_META_SET] = "INSERT INTO meta (key, val) VALUES (?1, ?2)"
                     " ON CONFLICT (key) DO UPDATE SET val = excluded.val",
     [ST_META_GET] = "SELECT val FROM meta WHERE key = ?1",
     [ST_EV_MAX_ROWID] = "SELECT coalesce(max(rowid), 0) FROM events",
     [ST_ALERT_AFTER] = "SELECT " ALERT_COLS " FROM alerts WHERE seq > ?1 ORDER BY seq",
+    /* The payment a project's large_payment alert is about: its first message. */
+    [ST_ALERT_PAYMENT] = "SELECT src, evid, amount, ref FROM alerts WHERE project = ?1"
+                         " AND kind = 'large_payment' AND evid IS NOT NULL ORDER BY seq DESC LIMIT 1",
     /* Totals recomputed from the ledger beside the saved ones, in one
      * GROUP BY over both (a project on one side only shows up as well). A
      * FULL JOIN of the saved rows with the per-project sums did the same in
@@ -422,7 +444,9 @@ static int create_schema(bw_store *s, bw_err *err)
         goto undo;
     }
     if (exec(s, schema_sql, err, "creating the schema") ||
-        exec(s, "PRAGMA user_version = 4", err, "setting the schema version") ||
+        exec(s, v5_projects_sql, err, "creating the schema") ||
+        exec(s, v5_alerts_sql, err, "creating the schema") ||
+        exec(s, "PRAGMA user_version = 5", err, "setting the schema version") ||
         exec(s, "COMMIT", err, "creating the schema"))
         goto undo;
     return 0;
@@ -482,6 +506,8 @@ static void v3_project_row(sqlite3_stmt *q, bw_project_state *st, int64_t *upto)
                                  .ms = (uint8_t)sqlite3_column_int(q, c + 2),
                                  .since = sqlite3_column_int64(q, c + 3),
                                  .last_sent = sqlite3_column_int64(q, c + 4) };
+        if (k == BW_KIND_LAG)   /* version 3's lag bands were its severities */
+            st->slot[k].band = st->slot[k].severity;
     }
     *upto = sqlite3_column_int64(q, V3_UPTO_COL);
 }
@@ -612,6 +638,32 @@ undo:
     return -1;
 }
 
+/* Version 5 adds columns (v5_sql); the latest disbursement of each project
+ * is read off the ledger once, here, so that stalled counts from it. */
+static int upgrade_v4(bw_store *s, bw_err *err)
+{
+    static const char what[] = "upgrading the schema from version 4";
+    if (exec(s, "BEGIN IMMEDIATE", err, what))
+        return -1;
+    int64_t has_paid = 0, has_band = 0;   /* set by query_first */
+    /* A table the version 3 upgrade just built, or a file made by hand from
+     * a newer one, may have a column already. */
+    if (query_first(s, "SELECT count(*) FROM pragma_table_info('projects') WHERE name = 'last_paid'",
+                    &has_paid, NULL, 0, err, what) ||
+        query_first(s, "SELECT count(*) FROM pragma_table_info('alerts') WHERE name = 'band'",
+                    &has_band, NULL, 0, err, what) ||
+        (!has_paid && exec(s, v5_projects_sql, err, what)) ||
+        (!has_band && exec(s, v5_alerts_sql, err, what)) ||
+        exec(s, "UPDATE projects SET last_paid = m.ts FROM (SELECT project, max(ts) AS ts"
+                " FROM events WHERE type = 0 GROUP BY project) AS m WHERE m.project = projects.code",
+             err, what) ||
+        exec(s, "PRAGMA user_version = 5", err, what) || exec(s, "COMMIT", err, what)) {
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);   /* already failing */
+        return -1;
+    }
+    return 0;
+}
+
 static int check_schema(bw_store *s, bw_err *err)
 {
     int64_t version = 0;   /* set by query_first */
@@ -624,8 +676,10 @@ static int check_schema(bw_store *s, bw_err *err)
         return -1;
     if ((version == 1 || version == 2) && upgrade_v2(s, err))
         return -1;
-    if (version >= 1 && version <= 3)
-        return upgrade_v3(s, err);
+    if (version >= 1 && version <= 3 && upgrade_v3(s, err))
+        return -1;
+    if (version >= 1 && version <= 4)
+        return upgrade_v4(s, err);
     if (version > SCHEMA_VERSION)
         return bw_err_set(err, "ledger %s: schema version %lld is newer than this budgetwatchd"
                           " understands (%d); run the budgetwatchd that wrote it, or a newer one",
@@ -1001,7 +1055,8 @@ int bw_store_project_save(bw_store *s, const char *code, const bw_project_state 
     size_t len = bw_slots_format(st->slot, slots);
     int bad = bind_text(q, 1, code) || bind_i64(q, 2, st->budget) ||
               bind_i64(q, 3, st->paid_fiscal) || bind_i64(q, 4, st->paid_other) ||
-              bind_i64(q, 5, upto) || sqlite3_bind_text(q, 6, slots, (int)len, SQLITE_STATIC);
+              bind_i64(q, 5, upto) || sqlite3_bind_text(q, 6, slots, (int)len, SQLITE_STATIC) ||
+              bind_i64(q, 7, st->last_paid);
     return run(s, q, bad, err, "saving the state of project %s", code);
 }
 
@@ -1026,6 +1081,7 @@ int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err
             release(q);
             return -1;
         }
+        st.last_paid = sqlite3_column_int64(q, 6);
         if (err != NULL)
             err->msg[0] = '\0';
         if (fn(ctx, col_text(q, 0), &st, upto) != 0)
@@ -1072,6 +1128,10 @@ uint64_t bw_store_row_digest(const char *code, const bw_project_state *st, int64
             h = mix(h, w);
         }
         h = mix(h, (uint64_t)sl->severity | (uint64_t)sl->acked << 8 | (uint64_t)sl->ms << 16);
+        /* Version 5's fields only when set: a version 4 row keeps its digest. */
+        if (bw_slot_says_more(k, sl))
+            h = mix(h, (uint64_t)sl->handling | (uint64_t)sl->normal << 8 |
+                           (uint64_t)sl->quiet << 16 | (uint64_t)sl->band << 24);
         h = mix(h, (uint64_t)sl->since);
         h = mix(h, (uint64_t)sl->last_sent);
     }
@@ -1146,7 +1206,12 @@ int bw_store_alert_append(bw_store *s, const bw_alert_msg *a, bw_err *err)
               bind_opt_text(q, 16, a->milestone) || bind_i64(q, 17, a->at) ||
               bind_i64(q, 18, a->since) || bind_opt_text(q, 19, a->src) ||
               bind_opt_u64(q, 20, a->expected_seq) || bind_opt_u64(q, 21, a->got_seq) ||
-              bind_opt_text(q, 22, a->by) || bind_opt_text(q, 23, a->note);
+              bind_opt_text(q, 22, a->by) || bind_opt_text(q, 23, a->note) ||
+              bind_opt_text(q, 24, a->band) || bind_text(q, 25, bw_basis_name(a->basis)) ||
+              bind_i64(q, 26, a->pace_lag_bp) || bind_i64(q, 27, a->pace_shortfall) ||
+              bind_text(q, 28, bw_handling_name(a->handling)) || bind_opt_text(q, 29, a->id) ||
+              (a->id[0] ? bind_i64(q, 30, a->amount) : sqlite3_bind_null(q, 30) != SQLITE_OK) ||
+              bind_opt_text(q, 31, a->ref);
     return run(s, q, bad, err, "appending alert %llu to the alert log", (unsigned long long)a->seq);
 }
 
@@ -1180,7 +1245,8 @@ static int alert_row(bw_store *s, sqlite3_stmt *q, bw_alert_msg *a, bw_err *err)
         !copy_col(q, 7, a->project_name, sizeof a->project_name) ||
         !copy_col(q, 15, a->milestone, sizeof a->milestone) ||
         !copy_col(q, 18, a->src, sizeof a->src) || !copy_col(q, 21, a->by, sizeof a->by) ||
-        !copy_col(q, 22, a->note, sizeof a->note))
+        !copy_col(q, 22, a->note, sizeof a->note) || !copy_col(q, 23, a->band, sizeof a->band) ||
+        !copy_col(q, 28, a->id, sizeof a->id) || !copy_col(q, 30, a->ref, sizeof a->ref))
         return bw_err_set(err, "ledger %s: alert %llu has a field longer than the protocol allows"
                           " (the file was altered)", s->path, (unsigned long long)a->seq);
     a->budget = sqlite3_column_int64(q, 8);
@@ -1194,6 +1260,13 @@ static int alert_row(bw_store *s, sqlite3_stmt *q, bw_alert_msg *a, bw_err *err)
     a->since = sqlite3_column_int64(q, 17);
     a->expected_seq = (uint64_t)sqlite3_column_int64(q, 19);
     a->got_seq = (uint64_t)sqlite3_column_int64(q, 20);
+    /* NULL in messages a version 4 ledger logged: plan, unhandled. */
+    int basis = bw_basis_parse(col_text(q, 24)), handling = bw_handling_parse(col_text(q, 27));
+    a->basis = basis == BW_BASIS_PACE ? BW_BASIS_PACE : BW_BASIS_PLAN;
+    a->handling = handling > 0 ? (uint8_t)handling : BW_HANDLING_UNHANDLED;
+    a->pace_lag_bp = sqlite3_column_int(q, 25);
+    a->pace_shortfall = sqlite3_column_int64(q, 26);
+    a->amount = sqlite3_column_int64(q, 29);
     return 0;
 }
 
@@ -1446,4 +1519,26 @@ int bw_store_alerts_last_seq(bw_store *s, const bw_alert_key *keys, size_t n, ui
     /* Its errors were reported as they came: finalize has nothing to add. */
     (void)sqlite3_finalize(q);
     return bad;
+}
+
+int bw_store_alert_payment(bw_store *s, const char *project, bw_alert_msg *m, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[ST_ALERT_PAYMENT];
+    if (bind_text(q, 1, project))
+        return fail(s, err, "looking up the payment of the large_payment alert of project %s",
+                    project);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        snprintf(m->src, sizeof m->src, "%s", col_text(q, 0));
+        snprintf(m->id, sizeof m->id, "%s", col_text(q, 1));
+        m->amount = sqlite3_column_int64(q, 2);
+        snprintf(m->ref, sizeof m->ref, "%s", col_text(q, 3));
+        release(q);
+        return 1;
+    }
+    if (rc != SQLITE_DONE)
+        return run(s, q, 1, err, "looking up the payment of the large_payment alert of project %s",
+                   project);
+    release(q);
+    return 0;
 }

@@ -199,4 +199,9 @@ typedef struct bw_alert_key {
 int bw_store_alerts_last_seq(bw_store *s, const bw_alert_key *keys, size_t n, uint64_t *seqs,
                              bw_err *err);
 
+/* Fills m's src, id, amount and ref with the payment the latest large_payment
+ * alert of project is about (its firing message in the log). 1 when found,
+ * 0 when the log has none, -1 with the reason. */
+int bw_store_alert_payment(bw_store *s, const char *project, bw_alert_msg *m, bw_err *err);
+
 #endif

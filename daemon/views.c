@@ -16,8 +16,12 @@
 
 /* ---- status ---- */
 
-static void row_of(const bw_status *s, bw_view_row *r)
+static void row_of(const bw_app *a, const bw_status *s, bw_view_row *r)
 {
+    r->band = bw_engine_band_name(a->engine, s->band);
+    r->basis = s->basis;
+    r->pace_lag_bp = s->pace_lag_bp;
+    r->pace_shortfall = s->pace_shortfall;
     r->budget = s->budget;
     r->paid = s->paid;
     r->paid_fiscal = s->paid_fiscal;
@@ -39,7 +43,7 @@ void bw_views_project_row(const bw_app *a, uint32_t ix, bw_view_row *r)
     const bw_unit_def *u = bw_plan_unit(p, pd->unit);
     bw_status s;
     bw_engine_project_status(a->engine, ix, &s);
-    row_of(&s, r);
+    row_of(a, &s, r);
     r->unit = u->code;
     r->unit_name = u->name;
     r->project = pd->code;
@@ -51,7 +55,7 @@ static void unit_row(const bw_app *a, uint32_t u, bw_view_row *r)
     const bw_unit_def *ud = bw_plan_unit(bw_engine_plan(a->engine), u);
     bw_status s;
     bw_engine_unit_status(a->engine, u, &s);
-    row_of(&s, r);
+    row_of(a, &s, r);
     r->unit = ud->code;
     r->unit_name = ud->name;
     r->project = r->project_name = "";
@@ -145,7 +149,7 @@ int bw_views_status(const bw_app *a, const bw_status_query *q, bw_view_status *v
     v->nunits = nu;
     bw_status tot;
     bw_engine_total_status(a->engine, &tot);
-    row_of(&tot, &v->total);
+    row_of(a, &tot, &v->total);
     v->total.unit = v->total.unit_name = v->total.project = v->total.project_name = "";
     v->at = bw_engine_now(a->engine);
     v->pace_bp = tot.pace_bp;
@@ -212,6 +216,17 @@ void bw_views_alert_msg(const bw_app *a, const bw_alert *al, bw_alert_msg *m)
                  al->milestone.day % 100u);
     m->at = al->at;
     m->since = al->since;
+    snprintf(m->band, sizeof m->band, "%s", bw_engine_band_name(a->engine, al->band));
+    m->basis = al->basis;
+    m->handling = al->handling;
+    m->pace_lag_bp = al->pace_lag_bp;
+    m->pace_shortfall = al->pace_shortfall;
+    /* The engine keeps no payment: its first message in the log has it. A
+     * failure leaves the keys empty; the log still has the first message. */
+    if (al->kind == BW_KIND_LARGE_PAYMENT) {
+        bw_err err;
+        (void)bw_store_alert_payment(a->store, pd->code, m, &err);
+    }
 }
 
 /* What makes one active alert's message: 16 bytes, not a message's 1.4 KB. */
@@ -239,7 +254,8 @@ static void make_active(const void *ctx, size_t i, bw_alert_msg *out)
 /* A slot that is not empty is an active alert (bw_engine_active). */
 static bool active(const bw_app *a, size_t project, int kind)
 {
-    return bw_engine_state(a->engine, (uint32_t)project)->slot[kind].severity != BW_SEV_NONE;
+    const bw_slot *s = &bw_engine_state(a->engine, (uint32_t)project)->slot[kind];
+    return s->severity != BW_SEV_NONE && !s->quiet;   /* a quiet one was never published */
 }
 
 static size_t count_active(const bw_app *a)

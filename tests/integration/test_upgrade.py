@@ -43,7 +43,7 @@ class UpgradeFromV3(unittest.TestCase):
             " ELSE 0 END), sum(CASE fund WHEN 1 THEN CASE type WHEN 0 THEN amount ELSE -amount"
             " END ELSE 0 END) FROM events")
         self.d.start()
-        self.assertEqual(self.sql("PRAGMA user_version")[0], 4)
+        self.assertEqual(self.sql("PRAGMA user_version")[0], 5)
         self.assertIn("slots", [r for r in self.sql("SELECT group_concat(name) FROM"
                                                     " pragma_table_info('projects')")[0].split(",")])
         self.assertTrue(self.d.ok("verify")["consistent"])
@@ -86,7 +86,7 @@ class UpgradeFromV3(unittest.TestCase):
         self.assertEqual(self.d.proc.wait(60), 65)      # EX_DAMAGED, budgetwatchd(8)
         self.d.close_notify()
         self.assertIn("do not add up to the digest", self.d.logtext())
-        self.assertEqual(self.sql("PRAGMA user_version")[0], 4)
+        self.assertEqual(self.sql("PRAGMA user_version")[0], 5)
 
 
 if __name__ == "__main__":
