@@ -81,6 +81,8 @@ void bw_config_defaults(bw_config *c)
     c->hysteresis_bp = 100;
     c->repeat_interval = 86400;
     c->heartbeat_interval = 5;
+    c->burst_window = 86400;
+    c->rush_bp = 3000;
     char why[128];
     bw_schedule_parse(DEFAULT_MILESTONES, strlen(DEFAULT_MILESTONES), 2022, &c->default_milestones,
                       why, sizeof why);
@@ -348,6 +350,27 @@ static int alerts_key(loader *l, const char *k, const char *v)
         c->stalled_after = days * 86400;
         return 1;
     }
+    if (!strcmp(k, "burst_payments")) {
+        int64_t n = 0;
+        if (!integer(l, "alerts", k, v, 0, BW_BURST_MAX, &n))
+            return 0;
+        c->burst_payments = (int32_t)n;
+        return 1;
+    }
+    if (!strcmp(k, "burst_window")) {
+        if (!duration(l, "alerts", k, v, &c->burst_window))
+            return 0;
+        return c->burst_window > 0 ? 1 : bad(l, "alerts", k, "must be more than 0");
+    }
+    if (!strcmp(k, "year_end_rush_days")) {
+        int64_t days = 0;
+        if (!integer(l, "alerts", k, v, 0, 365, &days))
+            return 0;
+        c->rush_window = days * 86400;
+        return 1;
+    }
+    if (!strcmp(k, "year_end_rush_pct"))
+        return points(l, "alerts", k, v, 10000, &c->rush_bp);
     if (!strcmp(k, "large_payment_pct"))
         return points(l, "alerts", k, v, 10000, &c->large_payment_bp);
     if (!strcmp(k, "large_payment_wan")) {

@@ -50,6 +50,10 @@ typedef struct bw_config {
     int64_t stalled_after;              /* stalled_days in s; 0 = off (default) */
     int32_t large_payment_bp;           /* large_payment_pct; 0 = off (default) */
     int64_t large_payment_fen;          /* large_payment_wan; 0 = off (default) */
+    int32_t burst_payments;             /* 0 = off (default) */
+    int64_t burst_window;               /* s, 1d */
+    int64_t rush_window;                /* year_end_rush_days in s; 0 = off (default) */
+    int32_t rush_bp;                    /* year_end_rush_pct, 30 */
     /* [store] */
     bool sync_full;                     /* synchronous = normal | full; default full */
     uint32_t batch_max;                 /* events per group commit, 4096 */

@@ -251,6 +251,7 @@ bw_step bw_ingest_event(bw_app *a, const void *raw, size_t len, const char *peer
     if (bw_engine_apply(a->engine, (uint32_t)ix, ev.type, ev.fund, ev.amount, &err))
         return bw_batch_fail(a->batch, &err);   /* checked above: cannot happen */
     bw_batch_touch_totals(a->batch, (uint32_t)ix);
+    bw_engine_window_payment(a->engine, (uint32_t)ix, ev.type, ev.amount, ev.ts);
     if (ev.type == BW_EV_DISBURSEMENT) {
         bw_alert large;
         bw_engine_paid_at(a->engine, (uint32_t)ix, ev.ts);

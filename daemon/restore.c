@@ -128,6 +128,18 @@ static int orphan_apply(restore_ctx *r, orphan *o, int64_t rowid, const bw_event
     return 0;
 }
 
+/* A ledger event in the windows of burst and year_end_rush (their state is
+ * not saved: it is read back from the ledger, every event of the window once). */
+static int window_event(void *ctx, int64_t rowid, const bw_event *ev)
+{
+    (void)rowid;
+    restore_ctx *r = ctx;
+    int64_t ix = bw_plan_find_project(bw_engine_plan(r->e), ev->project, strlen(ev->project));
+    if (ix >= 0)
+        bw_engine_window_payment(r->e, (uint32_t)ix, ev->type, ev->amount, ev->ts);
+    return 0;
+}
+
 /* An event after the watermark: counted unless its project's row has it. */
 static int restore_event(void *ctx, int64_t rowid, const bw_event *ev)
 {
@@ -226,6 +238,9 @@ static int restore_walk(bw_app *a, restore_ctx *r, int64_t watermark, bool sourc
         return -1;
     if (err->msg[0] != '\0')
         return -1;      /* restore_event stopped the walk */
+    int64_t from = bw_engine_window_start(r->e);
+    if (from != BW_NEVER && bw_store_events_since(a->store, from, window_event, r, err))
+        return -1;
     int64_t last = bw_store_event_max_rowid(a->store, err);
     if (last < 0 || moved_rows(r, last, &r->rows, &r->nrows, err))
         return -1;
@@ -297,6 +312,10 @@ static void engine_opts(const bw_config *cfg, bw_engine_opts *o)
     o->stalled_after = cfg->stalled_after;
     o->large_payment_bp = cfg->large_payment_bp;
     o->large_payment_fen = cfg->large_payment_fen;
+    o->burst_payments = cfg->burst_payments;
+    o->burst_window = cfg->burst_window;
+    o->rush_window = cfg->rush_window;
+    o->rush_bp = cfg->rush_bp;
 }
 
 int bw_restore(bw_app *a, bw_plan **plan, const bw_calendar *cal, int64_t now, bool sources,

@@ -155,7 +155,7 @@ enum {
     ST_REJ_INSERT, ST_REJ_EACH, ST_REJ_MARK, ST_REJ_PENDING,
     ST_PROJ_SAVE, ST_PROJ_EACH, ST_SRC_SAVE, ST_SRC_EACH, ST_ADJ_INSERT, ST_ADJ_LATEST,
     ST_ALERT_INSERT, ST_META_SET, ST_META_GET, ST_VERIFY, ST_EV_MAX_ROWID,
-    ST_ALERT_AFTER, ST_ALERT_PAYMENT,
+    ST_ALERT_AFTER, ST_ALERT_PAYMENT, ST_EV_SINCE,
     ST_COUNT
 };
 
@@ -171,6 +171,8 @@ static const char *const sql[ST_COUNT] = {
     [ST_EV_GET] = "SELECT " EVENT_COLS " FROM events WHERE src = ?1 AND id = ?2",
     [ST_EV_EACH] = "SELECT rowid, " EVENT_COLS " FROM events WHERE rowid > ?1 ORDER BY rowid",
     [ST_EV_COUNT] = "SELECT count(*) FROM events",
+    /* At start only, with burst or year_end_rush on: a scan, in no order. */
+    [ST_EV_SINCE] = "SELECT rowid, " EVENT_COLS " FROM events WHERE ts >= ?1",
     [ST_REFUNDED] = "SELECT coalesce(sum(amount), 0) FROM events"
                     " WHERE src = ?1 AND ref = ?2 AND ref != '' AND type = 1 AND id != ?3",
     [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at, peer)"
@@ -949,6 +951,27 @@ int bw_store_events_each(bw_store *s, int64_t after_rowid, bw_event_fn fn, void 
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return run(s, q, 1, err, "reading the events after rowid %lld", (long long)after_rowid);
+    release(q);
+    return 0;
+}
+
+int bw_store_events_since(bw_store *s, int64_t from_ts, bw_event_fn fn, void *ctx, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[ST_EV_SINCE];
+    if (bind_i64(q, 1, from_ts) != SQLITE_OK)
+        return run(s, q, 1, err, "reading the events since %lld", (long long)from_ts);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        bw_event ev;
+        if (event_row(s, q, 1, &ev, err)) {
+            release(q);
+            return -1;
+        }
+        if (fn(ctx, sqlite3_column_int64(q, 0), &ev) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the events since %lld", (long long)from_ts);
     release(q);
     return 0;
 }

@@ -339,7 +339,7 @@ static int field_word(reader *r, const msgpack_object *map, const char *key,
             *out = i;
             return 0;
         }
-    char list[128] = "";
+    char list[256] = "";
     for (int i = 0; i < nwords; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"",
                  i == 0 ? "" : i == nwords - 1 ? " or " : ", ", words[i]);

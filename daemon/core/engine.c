@@ -40,6 +40,11 @@ struct bw_engine {
      * restored row that would overflow them is refused, and the status sums
      * need no check. */
     int64_t sum_paid, sum_budget;
+    /* The windows of burst and year_end_rush, only when they are on: per
+     * project its burst_payments + 1 latest payment ts (ascending, 0 unused),
+     * and what it paid in the year's last rush_window. */
+    int64_t *recent;
+    int64_t *late;
 };
 
 void bw_engine_opts_default(bw_engine_opts *o)
@@ -53,6 +58,10 @@ void bw_engine_opts_default(bw_engine_opts *o)
     o->stalled_after = 0;
     o->large_payment_bp = 0;
     o->large_payment_fen = 0;
+    o->burst_payments = 0;
+    o->burst_window = 86400;
+    o->rush_window = 0;
+    o->rush_bp = 3000;
 }
 
 /* Without [alerts] bands, today's pair: warning and critical. */
@@ -341,6 +350,8 @@ static void rule_project(const bw_engine *e, uint32_t ix, bw_rule_project *rp)
     rp->k = knots_of(e, ix);
     rp->basis = basis_of(e, ix);
     rp->last_paid = e->p[ix].st.last_paid;
+    rp->recent = e->recent ? &e->recent[(size_t)ix * (size_t)(e->opts.burst_payments + 1)] : NULL;
+    rp->late_paid = e->late ? e->late[ix] : 0;
     rp->target_bp = bw_plan_project(e->plan, ix)->target_bp;
     rp->year_end = bw_cal_year_end(&e->cal);
     rp->slot = NULL;
@@ -473,6 +484,19 @@ bw_engine *bw_engine_new(bw_plan **plan, const bw_calendar *cal, const bw_engine
     }
     if (build_knots(e, err) || build_units(e, err))
         goto fail;
+    if (e->opts.burst_payments < 0 || e->opts.burst_payments > BW_BURST_MAX) {
+        bw_err_set(err, "burst_payments must be 0 to %d, got %d", BW_BURST_MAX,
+                   (int)e->opts.burst_payments);
+        goto fail;
+    }
+    if (e->opts.burst_payments > 0)
+        e->recent = calloc(n1 * (size_t)(e->opts.burst_payments + 1), sizeof *e->recent);
+    if (e->opts.rush_window > 0)
+        e->late = calloc(n1, sizeof *e->late);
+    if ((e->opts.burst_payments > 0 && e->recent == NULL) || (e->opts.rush_window > 0 && e->late == NULL)) {
+        bw_err_set(err, "out of memory for the payment windows of %zu projects", e->n);
+        goto fail;
+    }
     for (size_t i = 0; i < e->n; i++) {
         e->p[i].st.budget = bw_plan_project(e->plan, i)->budget;
         if (!bw_fen_add(e->sum_budget, e->p[i].st.budget, &e->sum_budget)) {
@@ -504,6 +528,8 @@ void bw_engine_free(bw_engine **ep)
     free(e->dirty);
     free(e->unit_off);
     free(e->unit_member);
+    free(e->recent);
+    free(e->late);
     free(e);
     *ep = NULL;
 }
@@ -691,6 +717,49 @@ void bw_engine_paid_at(bw_engine *e, uint32_t ix, int64_t ts)
         return;
     e->p[ix].st.last_paid = ts;
     mark_dirty(e, ix);
+}
+
+void bw_engine_window_payment(bw_engine *e, uint32_t ix, bw_event_type type, int64_t amount,
+                              int64_t ts)
+{
+    if (ix >= e->n)
+        return;
+    bool moved = false;
+    if (e->recent != NULL && type == BW_EV_DISBURSEMENT) {
+        int n = e->opts.burst_payments + 1;
+        int64_t *r = &e->recent[(size_t)ix * (size_t)n];
+        if (ts > r[0]) {            /* among the n latest: it replaces the oldest */
+            int i = 0;
+            while (i + 1 < n && r[i + 1] < ts) {
+                r[i] = r[i + 1];
+                i++;
+            }
+            r[i] = ts;
+            moved = true;
+        }
+    }
+    if (e->late != NULL && ts >= bw_cal_year_end(&e->cal) - e->opts.rush_window) {
+        int64_t *l = &e->late[ix];
+        if (type == BW_EV_REFUND)
+            *l = amount > *l ? 0 : *l - amount;
+        else if (!bw_fen_add(*l, amount, l))
+            *l = INT64_MAX;         /* more than any paid total can be: the share is all */
+        moved = true;
+    }
+    if (moved)
+        mark_dirty(e, ix);
+}
+
+int64_t bw_engine_window_start(const bw_engine *e)
+{
+    int64_t from = BW_NEVER;
+    if (e->recent != NULL)
+        from = e->now - e->opts.burst_window;
+    if (e->late != NULL) {
+        int64_t opens = bw_cal_year_end(&e->cal) - e->opts.rush_window;
+        from = opens < from ? opens : from;
+    }
+    return from;
 }
 
 bool bw_engine_large_payment(bw_engine *e, uint32_t ix, int64_t amount, bw_alert *out)

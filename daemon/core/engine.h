@@ -44,7 +44,13 @@ typedef struct bw_engine_opts {
     int64_t stalled_after;      /* stalled: seconds without a payment; 0 = off (default) */
     int32_t large_payment_bp;   /* large_payment: share of the budget; 0 = off (default) */
     int64_t large_payment_fen;  /* large_payment: amount; 0 = off (default) */
+    int32_t burst_payments;     /* burst: more than this many payments ...; 0 = off (default) */
+    int64_t burst_window;       /* ... within this many seconds (default 86400) */
+    int64_t rush_window;        /* year_end_rush: the last this many seconds of the year; 0 = off */
+    int32_t rush_bp;            /* ... holding more than this share of its payments (default 3000) */
 } bw_engine_opts;
+
+#define BW_BURST_MAX 64         /* burst_payments at most */
 
 void bw_engine_opts_default(bw_engine_opts *o);
 
@@ -172,6 +178,16 @@ int bw_engine_handle(bw_engine *e, uint32_t project, bw_alert_kind kind, bw_hand
                      bw_alert out[2], bw_err *err);
 /* Records that a disbursement paid at ts (stalled counts from the latest). */
 void bw_engine_paid_at(bw_engine *e, uint32_t project, int64_t ts);
+/* Counts a payment (dated ts) into the windows of burst and year_end_rush.
+ * Their state is not saved: the shell calls this for each payment it takes,
+ * and at start for every ledger event from bw_engine_window_start on (and
+ * for no other: not again for the events a restart re-adds). */
+void bw_engine_window_payment(bw_engine *e, uint32_t project, bw_event_type type, int64_t amount,
+                              int64_t ts);
+/* The earliest ts a payment must have to count in a window at the engine's
+ * now (burst: now - burst_window; year_end_rush: the year's end -
+ * rush_window), or BW_NEVER when both rules are off. */
+int64_t bw_engine_window_start(const bw_engine *e);
 /* A disbursement of amount fen just applied to project: when it is a large
  * payment (rule_large_payment.c), starts a new large_payment alert at `now`,
  * fills *out with its firing message and returns true. Call once per

@@ -68,6 +68,8 @@ typedef struct bw_rule_project {
     const bw_calendar *cal;
     uint8_t basis;              /* the project's bw_basis (its plan column, else lag_basis) */
     int64_t last_paid;          /* ts of its latest disbursement, 0 if none */
+    const int64_t *recent;      /* burst: the burst_payments + 1 latest payment ts, oldest first, 0 unused */
+    int64_t late_paid;          /* year_end_rush: paid in the year's last rush_window */
 } bw_rule_project;
 
 /* Where a slot should be: BW_SEV_NONE (not firing) or a severity, and for a

@@ -215,6 +215,32 @@ class Monitoring(unittest.TestCase):
         d.send_reliable([event("treasury", "p2", P1, budget // 100, JAN1 + 40 * DAY)])
         self.assertEqual(self.history(P1, "stalled")[-1]["state"], "resolved")
 
+    def test_burst_window_is_read_back_after_a_kill(self):
+        d = self.start("burst_payments = 2\nburst_window = 1h\nrepeat_interval = 0\n"
+                       "year_end_rush_days = 30\nyear_end_rush_pct = 30\n")
+        t = JAN1 + 10 * DAY
+        d.send_reliable([event("treasury", "b%d" % i, P2, 1000, t + 600 * i) for i in range(3)])
+        [b] = self.history(P2, "burst")
+        self.assertEqual((b["state"], b["severity"], b["at"]), ("firing", "warning", t + 1200))
+        d.kill()
+        d.start()                   # the window is not saved: it is read back from the ledger
+        d.ok("advance", to=t + 3599)
+        self.assertEqual(len(self.history(P2, "burst")), 1)
+        d.ok("advance", to=t + 3600)                          # the first leaves the window
+        self.assertEqual(self.history(P2, "burst")[-1]["state"], "resolved")
+        self.assertEqual(self.history(P2, "burst")[-1]["at"], t + 3600)
+        # 突击支出: 3000 before the window, then 2000 in the last 30 days: 40 %.
+        ye = JAN1 + 365 * DAY
+        d.send_reliable([event("treasury", "late", P2, 2000, ye - 5 * DAY)])
+        [rush] = self.history(P2, "year_end_rush")
+        self.assertEqual((rush["state"], rush["at"]), ("firing", ye - 5 * DAY))
+        d.kill()
+        d.start()
+        self.assertEqual([a["kind"] for a in d.ok("alerts")["alerts"] if a["project"] == P2
+                          and a["kind"] == "year_end_rush"], ["year_end_rush"])
+        d.ok("advance", to=ye - 1)
+        self.assertEqual(len(self.history(P2, "year_end_rush")), 1)   # unchanged after restart
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -498,7 +498,7 @@ static void test_ack_not_firing_changes_nothing(void **state)
         { fx_code(a, 0), "lag", "has no firing lag alert" },
         { fx_code(a, 0), "milestone", "has no firing milestone alert" },
         { "NOPE", "lag", "unknown project \"NOPE\"" },
-        { fx_code(a, 0), "soon", "kind must be lag, milestone, overspend, year_end, stalled or large_payment" },
+        { fx_code(a, 0), "soon", "kind must be lag, milestone, overspend, year_end, stalled, large_payment, burst or year_end_rush" },
         { fx_code(a, 0), "source_gap", "nothing to acknowledge" },
         { fx_code(a, 0), "ledger_damaged", "not by an ack" },
     };

@@ -78,7 +78,7 @@ static bw_engine *engine(const bw_engine_opts *eo, int n, const char *const *ms)
     bw_plan *p = bw_plan_new(&o);
     bw_err err;
     for (int i = 0; i < n; i++) {
-        char code[8];
+        char code[16];
         snprintf(code, sizeof code, "P%d", i);
         bw_schedule s;
         if (ms != NULL && ms[i] != NULL)
@@ -205,7 +205,7 @@ static void test_hysteresis_per_band(void **state)
     bureau_opts(&o, BW_BASIS_PLAN);
     bw_knots k = { .n = 1, .t = { T0, T0 + 365 * DAY }, .bp = { 0, 10000 } };
     bw_slot slot = { 0 };
-    bw_rule_project p = { &o, &k, 9500, T0 + 365 * DAY, &slot, NULL, BW_BASIS_PLAN, 0 };
+    bw_rule_project p = { &o, &k, 9500, T0 + 365 * DAY, &slot, NULL, BW_BASIS_PLAN, 0, NULL, 0 };
     static const struct { uint8_t from; int32_t lag; uint8_t band; } cases[] = {
         { 0, 499, 0 },  { 0, 500, 1 },  { 0, 999, 1 },  { 0, 1000, 2 }, { 0, 3000, 4 },
         { 1, 400, 1 },  { 1, 399, 0 },  { 2, 900, 2 },  { 2, 899, 1 },  { 3, 1900, 3 },
@@ -370,6 +370,91 @@ static void test_large_payment(void **state)
     free(r);
 }
 
+static void window_pay(bw_engine *e, uint32_t ix, int64_t fen, int64_t ts)
+{
+    pay(e, ix, fen, ts);
+    bw_engine_window_payment(e, ix, BW_EV_DISBURSEMENT, fen, ts);
+}
+
+/* burst: more than K payments dated within the window; it ends at the exact
+ * instant the oldest of them leaves it, whatever order they came in. */
+static void test_burst(void **state)
+{
+    (void)state;
+    bw_engine_opts o;
+    bw_engine_opts_default(&o);
+    o.burst_payments = 3;
+    o.burst_window = 3600;
+    o.repeat_interval = 0;
+    static const int64_t ts[] = { 100, 400, 300, 200 };     /* out of order */
+    bw_engine *e = engine(&o, 1, NULL);
+    rec *r = rec_new();
+    bw_engine_evaluate(e, T0 + 400, record, r);
+    for (int i = 0; i < 3; i++)
+        window_pay(e, 0, 10, T0 + ts[i]);
+    bw_engine_evaluate(e, T0 + 400, record, r);
+    assert_int_equal(count_of(r, BW_KIND_BURST), 0);        /* three: not more than 3 */
+    window_pay(e, 0, 10, T0 + ts[3]);
+    bw_engine_evaluate(e, T0 + 400, record, r);
+    assert_int_equal(count_of(r, BW_KIND_BURST), 1);
+    assert_int_equal(last_of(r, BW_KIND_BURST)->state, BW_STATE_FIRING);
+    assert_int_equal(bw_engine_next_instant(e), T0 + 100 + 3600);
+    bw_engine_evaluate(e, T0 + 3699, record, r);
+    assert_int_equal(count_of(r, BW_KIND_BURST), 1);
+    bw_engine_evaluate(e, T0 + 3700, record, r);
+    assert_int_equal(last_of(r, BW_KIND_BURST)->state, BW_STATE_RESOLVED);
+    assert_int_equal(last_of(r, BW_KIND_BURST)->evaluated, T0 + 3700);
+    /* A payment dated before the four latest changes nothing. */
+    window_pay(e, 0, 10, T0 + 50);
+    assert_int_equal(bw_engine_window_start(e), T0 + 3700 - 3600);
+    bw_engine_free(&e);
+    free(r);
+}
+
+/* year_end_rush: from the instant the window opens, the share of the
+ * project's payments dated inside it, over all it paid. */
+static void test_year_end_rush(void **state)
+{
+    (void)state;
+    bw_engine_opts o;
+    bw_engine_opts_default(&o);
+    o.rush_window = 30 * DAY;
+    o.rush_bp = 3000;
+    o.repeat_interval = 0;
+    const int64_t ye = T0 + 365 * DAY;
+    bw_engine *e = engine(&o, 2, NULL);
+    rec *r = rec_new();
+    bw_engine_evaluate(e, T0 + 10 * DAY, record, r);
+    window_pay(e, 0, 50000, T0 + 10 * DAY);
+    window_pay(e, 1, 20000, T0 + 10 * DAY);
+    bw_engine_evaluate(e, ye - 30 * DAY, record, r);
+    assert_int_equal(count_of(r, BW_KIND_YEAR_END_RUSH), 0);
+    bw_engine_evaluate(e, ye - 20 * DAY, record, r);
+    window_pay(e, 0, 30000, ye - 20 * DAY);                 /* 37.5 % of 80,000 */
+    window_pay(e, 1, 5000, ye - 20 * DAY);                  /* 20 % of 25,000 */
+    bw_engine_evaluate(e, ye - 20 * DAY, record, r);
+    assert_int_equal(count_of(r, BW_KIND_YEAR_END_RUSH), 1);
+    const bw_alert *a = last_of(r, BW_KIND_YEAR_END_RUSH);
+    assert_int_equal(a->project, 0);
+    assert_int_equal(a->evaluated, ye - 20 * DAY);
+    /* Just under 30 % does not fire. */
+    window_pay(e, 1, 3571, ye - 10 * DAY);                  /* 8571 of 28571: 29.99 % */
+    bw_engine_evaluate(e, ye - 10 * DAY, record, r);
+    assert_int_equal(count_of(r, BW_KIND_YEAR_END_RUSH), 1);
+    bw_engine_free(&e);
+
+    /* Dated inside the window but the window not open yet: it fires as it opens. */
+    e = engine(&o, 1, NULL);
+    r->n = 0;
+    window_pay(e, 0, 100000, ye - DAY);     /* a future-dated payment, taken at T0 */
+    bw_engine_evaluate(e, T0, record, r);
+    assert_int_equal(count_of(r, BW_KIND_YEAR_END_RUSH), 0);
+    const bw_alert *first = fires_exactly_at(e, r, BW_KIND_YEAR_END_RUSH, ye - 30 * DAY);
+    assert_int_equal(first->project, 0);
+    bw_engine_free(&e);
+    free(r);
+}
+
 /* Order independence: the same payments (amount, ts) applied in a seeded
  * random order, all at once, leave every project as a model says: paid the
  * sum, stalled counted from the latest ts, the same slots as in ts order. */
@@ -381,6 +466,9 @@ static void test_order_independence_all_rules(void **state)
     bureau_opts(&o, BW_BASIS_BOTH);
     o.stalled_after = 20 * DAY;
     o.large_payment_bp = 2500;
+    o.burst_payments = 3;
+    o.burst_window = 10 * DAY;
+    o.rush_window = 300 * DAY;
     struct { uint32_t p; int64_t fen, ts; } pays[NPAY];
     unsigned seed0 = 16;
     srand(seed0);
@@ -405,7 +493,7 @@ static void test_order_independence_all_rules(void **state)
         rec *r = rec_new();
         bw_engine_evaluate(e, T0 + 100 * DAY, record, r);
         for (int i = 0; i < NPAY; i++)
-            pay(e, pays[order[i]].p, pays[order[i]].fen, pays[order[i]].ts);
+            window_pay(e, pays[order[i]].p, pays[order[i]].fen, pays[order[i]].ts);
         bw_engine_evaluate(e, T0 + 130 * DAY, record, r);
         for (uint32_t p = 0; p < NP; p++) {
             int64_t paid = 0, last = 0;
@@ -442,6 +530,8 @@ int main(void)
         cmocka_unit_test(test_judged_normal_does_not_fire_again),
         cmocka_unit_test(test_stalled_at_last_payment_plus_days),
         cmocka_unit_test(test_large_payment),
+        cmocka_unit_test(test_burst),
+        cmocka_unit_test(test_year_end_rush),
         cmocka_unit_test(test_order_independence_all_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

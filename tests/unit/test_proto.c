@@ -139,18 +139,20 @@ static void test_kind_table(void **state)
 {
     (void)state;
     static const char *const words[] = { "lag", "milestone", "overspend", "year_end",
-                                         "stalled", "large_payment", "source_gap",
-                                         "ledger_damaged" };
-    assert_int_equal(BW_KINDS, 8);
-    assert_int_equal(BW_PROJECT_KINDS, 6);
+                                         "stalled", "large_payment", "burst", "year_end_rush",
+                                         "source_gap", "ledger_damaged" };
+    assert_int_equal(BW_KINDS, 10);
+    assert_int_equal(BW_PROJECT_KINDS, 8);
     assert_int_equal(BW_KIND_LAG, 0);
     assert_int_equal(BW_KIND_MILESTONE, 1);
     assert_int_equal(BW_KIND_OVERSPEND, 2);
     assert_int_equal(BW_KIND_YEAR_END, 3);
     assert_int_equal(BW_KIND_STALLED, 4);
     assert_int_equal(BW_KIND_LARGE_PAYMENT, 5);
-    assert_int_equal(BW_KIND_SOURCE_GAP, 6);
-    assert_int_equal(BW_KIND_LEDGER_DAMAGED, 7);
+    assert_int_equal(BW_KIND_BURST, 6);
+    assert_int_equal(BW_KIND_YEAR_END_RUSH, 7);
+    assert_int_equal(BW_KIND_SOURCE_GAP, 8);
+    assert_int_equal(BW_KIND_LEDGER_DAMAGED, 9);
     for (int k = 0; k < BW_KINDS; k++) {
         assert_string_equal(bw_kind_name(k), words[k]);
         assert_string_equal(bw_kind_names()[k], words[k]);
@@ -170,9 +172,10 @@ static void test_kind_table(void **state)
     assert_false(bw_kind_ackable(-1));
     assert_null(bw_kind_info_of(BW_KINDS));
 
-    char list[64];
+    char list[128];
     size_t n = bw_kinds_ackable_list(list, sizeof list);
-    assert_string_equal(list, "lag, milestone, overspend, year_end, stalled or large_payment");
+    assert_string_equal(list, "lag, milestone, overspend, year_end, stalled, large_payment, burst or "
+                        "year_end_rush");
     assert_int_equal(n, strlen(list));
     char small[8];      /* cut short, still a string, and says how much it needs */
     assert_int_equal(bw_kinds_ackable_list(small, sizeof small), n);
@@ -194,8 +197,8 @@ static void test_kind_table(void **state)
     bw_alert_msg a;
     assert_int_equal(bw_alert_decode(r.sb.data, r.sb.size, &a, why, sizeof why), -1);
     assert_string_equal(why, "key 'kind' must be \"lag\", \"milestone\", \"overspend\", \"year_end\","
-                        " \"stalled\", \"large_payment\", \"source_gap\" or \"ledger_damaged\","
-                        " got \"late\"");
+                        " \"stalled\", \"large_payment\", \"burst\", \"year_end_rush\", \"source_gap\""
+                        " or \"ledger_damaged\", got \"late\"");
     msgpack_sbuffer_destroy(&r.sb);
 }
 

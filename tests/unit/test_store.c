@@ -515,7 +515,8 @@ static void test_project_state_round_trip(void **state)
     assert_string_equal(sql_text(f->path, "SELECT slots FROM projects WHERE code = 'P1'"),
                         "lag:0,0,1,1004,1005;milestone:1,1,2,1014,1015;"
                         "overspend:2,0,3,1024,1025;year_end:0,1,4,1034,1035;"
-                        "stalled:1,0,5,1044,1045;large_payment:2,1,6,1054,1055");
+                        "stalled:1,0,5,1044,1045;large_payment:2,1,6,1054,1055;"
+                        "burst:0,0,7,1064,1065;year_end_rush:1,1,8,1074,1075");
     /* Each field of each kind at the edges of its type, and empty slots. */
     bw_project_state x = extreme_state(), none;
     memset(&none, 0, sizeof none);
