@@ -211,6 +211,12 @@ static void test_bureau_keys(void **state)
     assert_int_equal(c.stalled_after, 90 * 86400);
     assert_int_equal(c.large_payment_bp, 5000);
     assert_int_equal(c.large_payment_fen, 1000500000);
+    assert_int_equal(load("[alerts]\nburst_payments = 10\nburst_window = 2h\n"
+                          "year_end_rush_days = 31\nyear_end_rush_pct = 40\n", &c, &err), 0);
+    assert_int_equal(c.burst_payments, 10);
+    assert_int_equal(c.burst_window, 7200);
+    assert_int_equal(c.rush_window, 31 * 86400);
+    assert_int_equal(c.rush_bp, 4000);
     /* Unset: off, and the bands are lag_warning_pp / lag_critical_pp's. */
     assert_int_equal(load("[alerts]\n", &c, &err), 0);
     assert_int_equal(c.lag_basis, BW_BASIS_PLAN);
@@ -218,7 +224,13 @@ static void test_bureau_keys(void **state)
     assert_int_equal(c.stalled_after, 0);
     assert_int_equal(c.large_payment_bp, 0);
     assert_int_equal(c.large_payment_fen, 0);
+    assert_int_equal(c.burst_payments, 0);
+    assert_int_equal(c.burst_window, 86400);
+    assert_int_equal(c.rush_window, 0);
+    assert_int_equal(c.rush_bp, 3000);
     static const bad cases[] = {
+        { "[alerts]\nburst_payments = 65\n", ":2: [alerts] burst_payments: \"65\" is not a whole number from 0 to 64" },
+        { "[alerts]\nburst_window = 0\n", ":2: [alerts] burst_window: must be more than 0" },
         { "[alerts]\nlag_basis = 序时\n", ":2: [alerts] lag_basis: \"序时\" must be plan, pace or both" },
         { "[alerts]\n\nbands = 黄5\n", ":3: [alerts] bands: \"黄5\" is not NAME:PP (e.g. 黄:5)" },
         { "[alerts]\nbands = :5\n", ":2: [alerts] bands: band \":5\": a name must be 1 to 32 bytes" },
