@@ -45,6 +45,10 @@ struct bw_engine {
      * and what it paid in the year's last rush_window. */
     int64_t *recent;
     int64_t *late;
+    /* The kinds whose rule can fire with these options (bit per kind): the
+     * others are looked at only while their slot holds something, so the
+     * rules a bureau leaves off cost an evaluation nothing. */
+    uint32_t kinds_on;
 };
 
 void bw_engine_opts_default(bw_engine_opts *o)
@@ -227,7 +231,9 @@ static void figures_at(const bw_engine *e, uint32_t ix, int64_t t, bw_figures *f
     f->planned_bp = clamp_bp(floor_div(num, den));
     f->lag_bp = f->planned_bp - f->rate_bp;
     f->pace_bp = (int32_t)((int64_t)days * 10000 / e->cal.ndays);
-    f->pace_fen = (int64_t)floor_div((i128)f->budget * days, e->cal.ndays);
+    /* budget * days fits in 64 bits for any budget under 2.5e16 fen. */
+    f->pace_fen = f->budget <= INT64_MAX / 367 ? f->budget * days / e->cal.ndays
+                                                : (int64_t)floor_div((i128)f->budget * days, e->cal.ndays);
     f->pace_lag_bp = f->pace_bp - f->rate_bp;
     f->basis = judged_basis(basis_of(e, ix), f->lag_bp, f->pace_lag_bp);
 }
@@ -357,6 +363,13 @@ static void rule_project(const bw_engine *e, uint32_t ix, bw_rule_project *rp)
     rp->slot = NULL;
 }
 
+/* Whether kind needs looking at for this slot: its rule is on, or the slot
+ * still holds an alert from when it was (a reload turned it off: it resolves). */
+static bool kind_live(const bw_engine *e, int kind, const bw_slot *s)
+{
+    return (e->kinds_on >> kind & 1) || s->severity != BW_SEV_NONE;
+}
+
 /* Each project kind in turn, in the table's order (the order of the messages
  * of one evaluation): its rule says where the slot should be, the life cycle
  * moves it there. */
@@ -367,6 +380,8 @@ static void evaluate_project(bw_engine *e, emitter *em, uint32_t ix, int64_t t)
     bw_rule_project rp;
     rule_project(e, ix, &rp);
     for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
+        if (!kind_live(e, kind, &e->p[ix].st.slot[kind]))
+            continue;
         rp.slot = &e->p[ix].st.slot[kind];
         bw_rule_want w = bw_rule_of(kind)->want(&rp, &f, t);
         transition(e, em, ix, kind, &w, &f, t);
@@ -387,6 +402,8 @@ static int64_t next_instant(const bw_engine *e, uint32_t ix, int64_t t)
     rule_project(e, ix, &rp);
     for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
         const bw_slot *s = &pr->st.slot[kind];
+        if (!kind_live(e, kind, s))
+            continue;
         rp.slot = s;
         next = min64(next, bw_rule_of(kind)->next(&rp, rate, t));
         if (s->severity != BW_SEV_NONE && !s->acked && !s->quiet && e->opts.repeat_interval > 0)
@@ -472,6 +489,15 @@ bw_engine *bw_engine_new(bw_plan **plan, const bw_calendar *cal, const bw_engine
     e->cal = *cal;
     e->opts = *opts;
     derive_bands(&e->opts);
+    e->kinds_on = (1u << BW_PROJECT_KINDS) - 1;
+    if (e->opts.stalled_after <= 0)
+        e->kinds_on &= ~(1u << BW_KIND_STALLED);
+    if (e->opts.large_payment_bp <= 0 && e->opts.large_payment_fen <= 0)
+        e->kinds_on &= ~(1u << BW_KIND_LARGE_PAYMENT);
+    if (e->opts.burst_payments <= 0)
+        e->kinds_on &= ~(1u << BW_KIND_BURST);
+    if (e->opts.rush_window <= 0)
+        e->kinds_on &= ~(1u << BW_KIND_YEAR_END_RUSH);
     e->now = now;
     e->n = bw_plan_nprojects(e->plan);
     size_t n1 = e->n ? e->n : 1;
