@@ -180,6 +180,11 @@ class Monitoring(unittest.TestCase):
         self.assertEqual((fired["state"], fired["severity"], fired["src"], fired["id"], fired["amount"],
                           fired["ref"], fired["at"]),
                          ("firing", "warning", "treasury", "big-1", budget * 6 // 10, "", JAN1 + 2 * DAY))
+        # Its reminder a day later is about the same payment.
+        d.ok("advance", to=JAN1 + 3 * DAY)
+        reminder = self.history(P2, "large_payment")[-1]
+        self.assertEqual((reminder["state"], reminder["id"], reminder["at"]),
+                         ("firing", "big-1", JAN1 + 3 * DAY))
         step = d.ok("handle", project=P2, kind="large_payment", state="followed_up", by="王科长")
         self.assertEqual(step["alert"]["id"], "big-1")
         d.kill()
@@ -190,13 +195,14 @@ class Monitoring(unittest.TestCase):
              note="拆分合同")
         msgs = self.history(P2, "large_payment")
         self.assertEqual([(m["state"], m["handling"]) for m in msgs],
-                         [("firing", "unhandled"), ("acknowledged", "followed_up"),
+                         [("firing", "unhandled"), ("firing", "unhandled"),
+                          ("acknowledged", "followed_up"),
                           ("acknowledged", "judged_violation"), ("resolved", "judged_violation")])
         self.assertEqual({m["id"] for m in msgs}, {"big-1"})
         self.assertEqual([a for a in d.ok("alerts")["alerts"] if a["kind"] == "large_payment"], [])
         # Restarted: the payment is not announced again.
         d.ok("advance", to=JAN1 + 30 * DAY)
-        self.assertEqual(len(self.history(P2, "large_payment")), 4)
+        self.assertEqual(len(self.history(P2, "large_payment")), 5)
 
     def test_stalled_at_last_payment_plus_days(self):
         d = self.start("stalled_days = 30\nrepeat_interval = 0\n")
