@@ -1,7 +1,7 @@
 /* store: the durable ledger in one SQLite file (WAL) — accepted events, dead
  * letters, budget adjustments, the alert log and per-project totals/alert state.
  *
- * Schema (version 4 = PRAGMA user_version; STRICT tables, so a value of the
+ * Schema (version 5 = PRAGMA user_version; STRICT tables, so a value of the
  * wrong type is refused rather than stored; readable with the sqlite3 shell):
  *   events       rowid INTEGER PRIMARY KEY (insertion order, stable across
  *                VACUUM), src, id, seq (NULL when the sender gave none), type
@@ -15,14 +15,18 @@
  *                events rowid the saved totals reach (they sum every event of
  *                the project up to it), slots = the alert slots that are not
  *                empty, keyed by kind word: "lag:2,1,0,SINCE,LAST_SENT;..."
- *                (severity, acked, ms, since, last_sent; daemon/slots.h), so a
- *                new kind needs no new column (version 3 had five per kind)
+ *                (severity, acked, ms, since, last_sent, and from version 5
+ *                band, handling, normal, quiet when set; daemon/slots.h), so a
+ *                new kind needs no new column (version 3 had five per kind);
+ *                last_paid = the latest disbursement's ts (version 5)
  *   sources      src PRIMARY KEY, last_seq
  *   adjustments  id, project, old_budget, new_budget, reason, at
  *   alerts       seq PRIMARY KEY, kind, state, severity (the wire words), unit,
  *                unit_name, project, project_name, budget, paid, shortfall,
  *                rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src,
- *                expected_seq, got_seq, by, note (NULL where a field is empty)
+ *                expected_seq, got_seq, by, note, and from version 5 band,
+ *                basis, pace_lag_bp, pace_shortfall, handling, evid, amount,
+ *                ref (a large_payment's event; NULL where a field is empty)
  *   meta         key PRIMARY KEY, val INTEGER (alert_seq, now, totals_upto,
  *                totals_digest = the sum mod 2^64 of bw_store_row_digest over
  *                every projects row, written with them; version 3 on; the same
