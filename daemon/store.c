@@ -1287,10 +1287,14 @@ static int alert_row(bw_store *s, sqlite3_stmt *q, bw_alert_msg *a, bw_err *err)
     a->since = sqlite3_column_int64(q, 17);
     a->expected_seq = (uint64_t)sqlite3_column_int64(q, 19);
     a->got_seq = (uint64_t)sqlite3_column_int64(q, 20);
-    /* NULL in messages a version 4 ledger logged: plan, unhandled. */
+    /* NULL in messages a version 4 ledger logged: the plan, and unhandled
+     * but for an acknowledgement, which was the step followed_up. */
     int basis = bw_basis_parse(col_text(q, 24)), handling = bw_handling_parse(col_text(q, 27));
     a->basis = basis == BW_BASIS_PACE ? BW_BASIS_PACE : BW_BASIS_PLAN;
-    a->handling = handling > 0 ? (uint8_t)handling : BW_HANDLING_UNHANDLED;
+    if (handling < 0)
+        handling = a->state == BW_STATE_ACKNOWLEDGED ? BW_HANDLING_FOLLOWED_UP
+                                                     : BW_HANDLING_UNHANDLED;
+    a->handling = (uint8_t)handling;
     a->pace_lag_bp = sqlite3_column_int(q, 25);
     a->pace_shortfall = sqlite3_column_int64(q, 26);
     a->amount = sqlite3_column_int64(q, 29);

@@ -256,7 +256,8 @@ static void fill_alert(const bw_engine *e, uint32_t ix, int kind, const bw_figur
     a->severity = s->severity;
     a->band = s->band;
     a->basis = f->basis;
-    a->handling = s->handling;
+    /* A slot acknowledged before handling existed (version 4) was followed up. */
+    a->handling = s->handling ? s->handling : s->acked ? BW_HANDLING_FOLLOWED_UP : BW_HANDLING_UNHANDLED;
     a->project = ix;
     a->budget = f->budget;
     a->paid = f->paid;

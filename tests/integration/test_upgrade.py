@@ -59,6 +59,14 @@ class UpgradeFromV3(unittest.TestCase):
                                                                 self.before["alerts"]["alerts"])],
                          self.before["alerts"]["alerts"])
         self.assertEqual(len(alerts["alerts"]), len(self.before["alerts"]["alerts"]))
+        # Acknowledged before handling existed: the step followed_up, in the
+        # snapshot and in the log alike.
+        for a in alerts["alerts"]:
+            self.assertEqual(a["handling"], "followed_up" if a["state"] == "acknowledged"
+                             else "unhandled", a)
+        for a in self.d.ok("history")["alerts"]:
+            if a["state"] == "acknowledged":
+                self.assertEqual(a["handling"], "followed_up", a)
         kinds = {(a["kind"], a["state"]) for a in alerts["alerts"]}
         self.assertTrue({("lag", "firing"), ("lag", "acknowledged"), ("milestone", "firing"),
                          ("overspend", "firing")} <= kinds, kinds)
