@@ -161,8 +161,10 @@ uint64_t bw_engine_evaluate(bw_engine *e, int64_t to, bw_alert_fn fn, void *ctx)
  * BW_NEVER. The shell sets one timer for it. */
 int64_t bw_engine_next_instant(const bw_engine *e);
 
-/* A supervisor acknowledges a firing alert: no reminders until it escalates or
- * resolves. Fills *out with the acknowledged alert. -1 if it is not firing. */
+/* A supervisor acknowledges a firing alert: bw_engine_handle with the step
+ * followed_up (no reminders until it escalates or resolves). Fills *out with
+ * the acknowledged alert. -1 if it is not firing, or its handling is past
+ * following up (corrected, judged_normal). */
 int bw_engine_ack(bw_engine *e, uint32_t project, bw_alert_kind kind, bw_alert *out,
                   bw_err *err);
 /* A supervisor records a handling step (PROTOCOL.md §1.6): `to` is

@@ -2,8 +2,9 @@
  * scheduling a project that differs by kind. One rule per project kind, each in
  * its own file (rule_lag.c, rule_milestone.c, ...); bw_rule_of maps a kind of
  * the table in proto/kinds.h to its rule. The life cycle around a rule (start,
- * escalation, reminders every repeat_interval, acknowledgement, resolution)
- * is the engine's, the same for every kind.
+ * escalation, reminders every repeat_interval, the handling steps and what
+ * judged_normal silences, resolution) is the engine's, the same for every
+ * kind.
  *
  * Pure like the engine: a rule reads what it is given and returns; it keeps
  * nothing, writes nothing, and never sees the clock. */
