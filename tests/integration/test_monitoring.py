@@ -9,6 +9,7 @@ version 1 subscriber (new keys are additive)."""
 
 import json
 import os
+import shutil
 import subprocess
 import unittest
 
@@ -109,6 +110,49 @@ class Monitoring(unittest.TestCase):
             self.assertIn("红一档 (序时进度)", out)
             self.assertIn("pace pp", out)
             self.assertIn("14.65", out)
+
+    def test_demo_year_replayed_month_ends(self):
+        # The demo year (examples/zunhua-2022/generate.py) against 序时进度 with
+        # the bureau's bands. 建国前老工人工资 never pays, so its lag is 序时进度
+        # itself: 5 pp after 18.25 days, 10 after 36.5, 20 after 73, 30 after
+        # 109.5; each band from the midnight that ends that day. The bulletin
+        # at each month end reads 黄, 红一档, 红二档, 红三档.
+        import csv
+        import tempfile
+        d = self.start("lag_basis = pace\nrepeat_interval = 0\nstalled_days = 30\n" + BANDS)
+        out = tempfile.mkdtemp(prefix="bw-demo-")
+        gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                           "zunhua-2022")
+        subprocess.run(["/usr/bin/python3", os.path.join(gen, "generate.py"), "--plan",
+                        os.path.join(gen, "plan.csv"), "--events", os.path.join(out, "ev.csv")],
+                       check=True)
+        with open(os.path.join(out, "ev.csv"), encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        shutil.rmtree(out)
+        d.send_reliable([event(r["src"], r["id"], r["project"], int(r["amount_fen"]), int(r["ts"]),
+                               unit=r["unit"], seq=int(r["seq"]), type=r["type"],
+                               ref=r["ref"] or None) for r in rows])
+        d.ok("advance", to=JAN1 + 365 * DAY)
+        never = [c for c, p in PLAN.items() if p["name"] == "建国前老工人工资"][0]
+        lag = self.history(never, "lag")
+        self.assertEqual([(a["band"], a["at"]) for a in lag],
+                         [("黄", JAN1 + 19 * DAY), ("红一档", JAN1 + 37 * DAY),
+                          ("红二档", JAN1 + 73 * DAY), ("红三档", JAN1 + 110 * DAY)])
+        self.assertEqual({a["basis"] for a in lag}, {"pace"})
+        month_end = {"01-31": 31, "02-28": 59, "03-31": 90, "04-30": 120}
+        bulletin = {m: [a["band"] for a in lag if a["at"] <= JAN1 + days * DAY][-1]
+                    for m, days in month_end.items()}
+        self.assertEqual(bulletin, {"01-31": "黄", "02-28": "红一档", "03-31": "红二档",
+                                    "04-30": "红三档"})
+        # No payment in 30 days while behind: stalled from 2022-01-31 00:00.
+        [st] = self.history(never, "stalled")
+        self.assertEqual((st["state"], st["at"]), ("firing", JAN1 + 30 * DAY))
+        # Every project's status row: the lag against 序时进度 at year end is
+        # 100 % less its rate, and the shortfall its budget less what it paid.
+        for p in d.ok("status")["projects"]:
+            self.assertEqual(p["pace_lag_bp"], 10000 - p["rate_bp"])
+            self.assertEqual(p["pace_shortfall"], p["budget"] - p["paid"])
+        self.assertTrue(d.ok("verify")["consistent"])
 
     def test_handling_workflow_survives_sigkill(self):
         d = self.start("lag_basis = pace\n" + BANDS)
