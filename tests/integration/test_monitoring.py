@@ -7,13 +7,11 @@ until a worse band), stalled at the last payment + D days, all surviving a
 SIGKILL and a restart; and every message of the stream still read by a strict
 version 1 subscriber (new keys are additive)."""
 
-import json
 import os
 import shutil
 import subprocess
 import unittest
 
-import msgpack
 
 from harness import CLI, DAEMON, DAY, JAN1, Daemon, drain_alerts, event, load_plan
 
