@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import unittest
 
-
 from harness import CLI, DAEMON, DAY, JAN1, Daemon, drain_alerts, event, load_plan
 
 PLAN = load_plan()
