@@ -11,6 +11,10 @@
  *                                       DEALER/ROUTER + decode + an events row + a commit
  *                                       with synchronous = FULL (one a turn, or one a row)
  *   engine PLAN N                       the pure engine at the plan's size
+ *   engine-all PLAN N                   the same with every rule of issue 16 on (both bases,
+ *                                       four bands, stalled, large_payment, burst,
+ *                                       year_end_rush), each event also dated, windowed
+ *                                       and checked for a large payment as ingest does
  *
  * Events are encoded before the clock starts: the figures are of moving and
  * handling them, not of making them. */
@@ -823,7 +827,7 @@ static char *read_file(const char *path, size_t *len)
 /* Event cost: apply + evaluate, in batches of 1000 as the daemon commits
  * them. Timer cost: the clock moves past April 1st, where every project that
  * is behind misses its first milestone; time per transition emitted. */
-static int mode_engine(char **av)
+static int mode_engine(char **av, bool all)
 {
     size_t len, n = (size_t)arg_long(av[1]);
     char *buf = read_file(av[0], &len), why[256];
@@ -845,6 +849,18 @@ static int mode_engine(char **av)
     bw_cal_init_fixed(&cal, 2022, 8 * 3600);
     bw_engine_opts eo;
     bw_engine_opts_default(&eo);
+    if (all) {
+        static const bw_band bands[] = { { "黄", 500 }, { "红一档", 1000 }, { "红二档", 2000 },
+                                         { "红三档", 3000 } };
+        eo.lag_basis = BW_BASIS_BOTH;
+        eo.nbands = 4;
+        memcpy(eo.band, bands, sizeof bands);
+        eo.stalled_after = 30 * DAY;
+        eo.large_payment_bp = 5000;
+        eo.burst_payments = 10;
+        eo.burst_window = DAY;
+        eo.rush_window = 31 * DAY;
+    }
     t0 = now_s();
     bw_engine *e = bw_engine_new(&plan, &cal, &eo, JAN1_2022, &err);
     double build = now_s() - t0;
@@ -855,9 +871,17 @@ static int mode_engine(char **av)
     t0 = now_s();
     for (size_t i = 0; i < n; i++) {
         x = x * 1664525u + 1013904223u;     /* projects in no order a cache would like */
-        if (bw_engine_apply(e, x % (uint32_t)projects, BW_EV_DISBURSEMENT, BW_FUND_FISCAL, 1 + i % 97,
-                            &err))
+        uint32_t ix = x % (uint32_t)projects;
+        int64_t amount = 1 + (int64_t)(i % 97);
+        if (bw_engine_apply(e, ix, BW_EV_DISBURSEMENT, BW_FUND_FISCAL, amount, &err))
             die(err.msg);
+        if (all) {              /* what ingest adds per payment */
+            bw_alert large;
+            int64_t ts = JAN1_2022 + DAY + (int64_t)(i / 1000);
+            bw_engine_paid_at(e, ix, ts);
+            bw_engine_window_payment(e, ix, BW_EV_DISBURSEMENT, amount, ts);
+            alerts += bw_engine_large_payment(e, ix, amount, &large);
+        }
         if (i % 1000 == 999)
             bw_engine_evaluate(e, JAN1_2022 + DAY + (int64_t)(i / 1000), count_alert, &alerts);
     }
@@ -866,10 +890,10 @@ static int mode_engine(char **av)
     t0 = now_s();
     bw_engine_evaluate(e, JAN1_2022 + 91 * DAY, count_alert, &expiries);
     double timers = now_s() - t0;
-    printf("{\"mode\":\"engine\",\"projects\":%zu,\"plan_parse_s\":%.3f,\"engine_new_s\":%.3f,"
+    printf("{\"mode\":\"%s\",\"projects\":%zu,\"plan_parse_s\":%.3f,\"engine_new_s\":%.3f,"
            "\"events\":%zu,\"event_us\":%.3f,\"alerts_during_events\":%" PRIu64 ","
            "\"transitions_by_time\":%" PRIu64 ",\"timer_s\":%.3f,\"timer_us_per_transition\":%.3f,"
-           "\"bytes_per_project\":%zu}\n", projects, parse, build, n, events / (double)n * 1e6,
+           "\"bytes_per_project\":%zu}\n", all ? "engine-all" : "engine", projects, parse, build, n, events / (double)n * 1e6,
            alerts, expiries, timers, expiries ? timers / (double)expiries * 1e6 : -1.0,
            bw_engine_bytes_per_project());
     bw_engine_free(&e);
@@ -880,7 +904,7 @@ int main(int argc, char **argv)
 {
     static const struct { const char *name; int nargs; } modes[] = {
         { "ack", 4 }, { "pub", 4 }, { "raw-ack", 3 }, { "raw-pubsub", 2 }, { "raw-sqlite", 5 },
-        { "latency", 5 }, { "engine", 2 }, { "raw-latency", 5 },
+        { "latency", 5 }, { "engine", 2 }, { "raw-latency", 5 }, { "engine-all", 2 },
     };
     /* As budgetwatchd does (daemon/main.c): the raw limits get every help it gets. */
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
@@ -895,7 +919,8 @@ int main(int argc, char **argv)
         int rc = m == 0 ? mode_ack(ctx, av) : m == 1 ? mode_pub(ctx, av)
                : m == 2 ? mode_raw(ctx, av, ZMQ_ROUTER) : m == 3 ? mode_raw(ctx, av, ZMQ_SUB)
                : m == 4 ? mode_raw_sqlite(av) : m == 5 ? mode_latency(ctx, av)
-               : m == 6 ? mode_engine(av) : mode_raw_latency(ctx, av);
+               : m == 6 ? mode_engine(av, false) : m == 8 ? mode_engine(av, true)
+               : mode_raw_latency(ctx, av);
         zmq_ctx_term(ctx);
         return rc;
     }

@@ -81,6 +81,8 @@ void bw_config_defaults(bw_config *c)
     c->hysteresis_bp = 100;
     c->repeat_interval = 86400;
     c->heartbeat_interval = 5;
+    c->burst_window = 86400;
+    c->rush_bp = 3000;
     char why[128];
     bw_schedule_parse(DEFAULT_MILESTONES, strlen(DEFAULT_MILESTONES), 2022, &c->default_milestones,
                       why, sizeof why);
@@ -268,6 +270,53 @@ static int endpoints_key(loader *l, const char *k, const char *v)
     return -1;
 }
 
+/* One band of `bands`: NAME:PP, NAME 1..32 bytes without ':' or ',' (UTF-8,
+ * checked with the file), PP percentage points with up to two decimals,
+ * more than 0 and more than the band before. */
+static int add_band(loader *l, const char *sec, const char *key, const char *s, size_t n)
+{
+    bw_config *c = l->c;
+    if (c->nbands == BW_MAX_BANDS)
+        return bad(l, sec, key, "more than %d bands; merge some", BW_MAX_BANDS);
+    const char *colon = memchr(s, ':', n);
+    if (colon == NULL)
+        return bad(l, sec, key, "\"%.*s\" is not NAME:PP (e.g. 黄:5); add the ':' and the "
+                   "percentage points below the basis", (int)n, s);
+    size_t len = (size_t)(colon - s);
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len > BW_BAND_NAME_MAX)
+        return bad(l, sec, key, "band \"%.*s\": a name must be 1 to %d bytes", (int)n, s,
+                   BW_BAND_NAME_MAX);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '"')
+            return bad(l, sec, key, "band \"%.*s\": a name may not hold control characters or "
+                       "quotes", (int)len, s);
+    const char *pp = colon + 1;
+    size_t pplen = n - (size_t)(pp - s);
+    while (pplen > 0 && (*pp == ' ' || *pp == '\t'))
+        pp++, pplen--;
+    int64_t bp;
+    const char *why;
+    if (pplen == 0 || bw_money_parse_yuan(pp, pplen, &bp, &why) || bp <= 0 || bp > 10000)
+        return bad(l, sec, key, "band \"%.*s\": \"%.*s\" is not percentage points from 0.01 to "
+                   "100 with at most two decimals", (int)len, s, (int)pplen, pp);
+    bw_band *b = &c->bands[c->nbands];
+    for (int i = 0; i < c->nbands; i++)
+        if (strlen(c->bands[i].name) == len && memcmp(c->bands[i].name, s, len) == 0)
+            return bad(l, sec, key, "band \"%.*s\" is named twice; give each band its own name",
+                       (int)len, s);
+    if (c->nbands > 0 && bp <= c->bands[c->nbands - 1].bp)
+        return bad(l, sec, key, "band \"%.*s\" at %.*s pp is not further below the basis than "
+                   "\"%s\" before it; list the bands from the mildest to the worst", (int)len, s,
+                   (int)pplen, pp, c->bands[c->nbands - 1].name);
+    memset(b, 0, sizeof *b);
+    memcpy(b->name, s, len);
+    b->bp = (int32_t)bp;
+    c->nbands++;
+    return 1;
+}
+
 static int alerts_key(loader *l, const char *k, const char *v)
 {
     bw_config *c = l->c;
@@ -277,6 +326,60 @@ static int alerts_key(loader *l, const char *k, const char *v)
     if (!strcmp(k, "hysteresis_pp")) return points(l, "alerts", k, v, 10000, &c->hysteresis_bp);
     if (!strcmp(k, "repeat_interval")) return duration(l, "alerts", k, v, &c->repeat_interval);
     if (!strcmp(k, "heartbeat_interval")) return duration(l, "alerts", k, v, &c->heartbeat_interval);
+    if (!strcmp(k, "lag_basis")) {
+        int b = bw_basis_parse(v);
+        if (b < 0)
+            return bad(l, "alerts", k, "\"%s\" must be plan, pace or both", v);
+        c->lag_basis = (uint8_t)b;
+        return 1;
+    }
+    if (!strcmp(k, "bands")) {
+        c->nbands = 0;
+        c->bands_line = l->line;
+        if (!each_item(l, "alerts", k, v, add_band))
+            return 0;
+        if (c->nbands == 0)
+            return bad(l, "alerts", k, "names no band; write e.g. 黄:5, 红一档:10, 红二档:20, "
+                       "红三档:30, or leave the key out for lag_warning_pp and lag_critical_pp");
+        return 1;
+    }
+    if (!strcmp(k, "stalled_days")) {
+        int64_t days = 0;
+        if (!integer(l, "alerts", k, v, 0, 366, &days))
+            return 0;
+        c->stalled_after = days * 86400;
+        return 1;
+    }
+    if (!strcmp(k, "burst_payments")) {
+        int64_t n = 0;
+        if (!integer(l, "alerts", k, v, 0, BW_BURST_MAX, &n))
+            return 0;
+        c->burst_payments = (int32_t)n;
+        return 1;
+    }
+    if (!strcmp(k, "burst_window")) {
+        if (!duration(l, "alerts", k, v, &c->burst_window))
+            return 0;
+        return c->burst_window > 0 ? 1 : bad(l, "alerts", k, "must be more than 0");
+    }
+    if (!strcmp(k, "year_end_rush_days")) {
+        int64_t days = 0;
+        if (!integer(l, "alerts", k, v, 0, 365, &days))
+            return 0;
+        c->rush_window = days * 86400;
+        return 1;
+    }
+    if (!strcmp(k, "year_end_rush_pct"))
+        return points(l, "alerts", k, v, 10000, &c->rush_bp);
+    if (!strcmp(k, "large_payment_pct"))
+        return points(l, "alerts", k, v, 10000, &c->large_payment_bp);
+    if (!strcmp(k, "large_payment_wan")) {
+        const char *why;
+        if (bw_money_parse_wan(v, strlen(v), &c->large_payment_fen, &why))
+            return bad(l, "alerts", k, "\"%s\" is not an amount in 万元 (%s); write e.g. 500 or 0 "
+                       "for none", v, why);
+        return 1;
+    }
     if (!strcmp(k, "default_target_pct")) {
         if (!points(l, "alerts", k, v, 10000, &bp))
             return 0;
@@ -426,8 +529,12 @@ static int check(loader *l)
     if (c->lag_warning_bp >= c->lag_critical_bp)
         return bw_err_set(l->err, "%s: [alerts] lag_warning_pp must be below lag_critical_pp",
                           l->file);
-    if (c->hysteresis_bp >= c->lag_warning_bp)
+    if (c->nbands == 0 && c->hysteresis_bp >= c->lag_warning_bp)
         return bw_err_set(l->err, "%s: [alerts] hysteresis_pp must be below lag_warning_pp", l->file);
+    if (c->nbands > 0 && c->hysteresis_bp >= c->bands[0].bp)
+        return bw_err_set(l->err, "%s:%d: [alerts] bands: the first band \"%s\" must lie further "
+                          "below the basis than hysteresis_pp; raise it or lower hysteresis_pp",
+                          l->file, c->bands_line, c->bands[0].name);
     if (c->heartbeat_interval <= 0)
         return bw_err_set(l->err, "%s: [alerts] heartbeat_interval must be more than 0", l->file);
     return check_curve(l);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "engine.h"
 #include "plan.h"
 
 #define BW_MAX_ENDPOINTS 8
@@ -42,6 +43,17 @@ typedef struct bw_config {
     int64_t heartbeat_interval;         /* s, 5 */
     bw_schedule default_milestones;     /* 03-31:30;06-30:60;10-31:90;12-31:100 */
     uint16_t default_target_bp;         /* 9500 */
+    uint8_t lag_basis;                  /* bw_basis: plan (default), pace, both */
+    int nbands;                         /* 0: lag_warning_pp / lag_critical_pp */
+    bw_band bands[BW_MAX_BANDS];        /* bands = NAME:PP, ... */
+    int bands_line;                     /* the line of bands, for its checks */
+    int64_t stalled_after;              /* stalled_days in s; 0 = off (default) */
+    int32_t large_payment_bp;           /* large_payment_pct; 0 = off (default) */
+    int64_t large_payment_fen;          /* large_payment_wan; 0 = off (default) */
+    int32_t burst_payments;             /* 0 = off (default) */
+    int64_t burst_window;               /* s, 1d */
+    int64_t rush_window;                /* year_end_rush_days in s; 0 = off (default) */
+    int32_t rush_bp;                    /* year_end_rush_pct, 30 */
     /* [store] */
     bool sync_full;                     /* synchronous = normal | full; default full */
     uint32_t batch_max;                 /* events per group commit, 4096 */

@@ -227,7 +227,11 @@ static const char *why_no_ack(int kind)
     }
 }
 
-static bw_ctl_result op_ack(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+/* A handling step (ack is one: followed_up), recorded as an acknowledged
+ * message with `handling`, `by` and `note`; a step that concludes an event
+ * alert (large_payment) is followed by its resolution. */
+static bw_ctl_result handle(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q, bw_handling to,
+                            const char *op)
 {
     int kind = bw_kind_parse(q->kind);
     bw_ctl_result rc = BW_CTL_REPLY;
@@ -236,31 +240,56 @@ static bw_ctl_result op_ack(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
     if (kind < 0)
         return fail(c->out, "kind must be %s, got \"%s\"", kinds, q->kind);
     if (!bw_kind_ackable(kind))
-        return fail(c->out, "%s; ack takes %s", why_no_ack(kind), kinds);
+        return fail(c->out, "%s; %s takes %s", why_no_ack(kind), op, kinds);
     int64_t ix = find_project(a, q->project, c->out, &rc);
     if (ix < 0)
         return rc;
-    bw_alert al;
+    bw_alert al[2];
     bw_err err;
-    if (bw_engine_ack(a->engine, (uint32_t)ix, (bw_alert_kind)kind, &al, &err))
+    int n = bw_engine_handle(a->engine, (uint32_t)ix, (bw_alert_kind)kind, to, al, &err);
+    if (n < 0)
         return fail(c->out, "%s", err.msg);
-    if (!begin(a, c->out, "acknowledgement", &rc))
+    const char *what = to == BW_HANDLING_FOLLOWED_UP ? "acknowledgement" : "handling step";
+    if (!begin(a, c->out, what, &rc))
         return rc;
-    bw_alert_msg msg;
-    bw_views_alert_msg(a, &al, &msg);
+    bw_alert_msg msg, end;
+    bw_views_alert_msg(a, &al[0], &msg);
     snprintf(msg.by, sizeof msg.by, "%s", q->by);
     snprintf(msg.note, sizeof msg.note, "%s", q->note);
     bw_batch_touch(a->batch, (uint32_t)ix);
     if (bw_publish_queue(a, &msg) == BW_STEP_FATAL) {
-        bw_err_set(&err, "the alert log refused the acknowledgement");
-        return not_recorded(a, c->out, "acknowledgement", &err);
+        bw_err_set(&err, "the alert log refused the %s", what);
+        return not_recorded(a, c->out, what, &err);
+    }
+    if (n == 2) {
+        end = msg;              /* the same payment, handled */
+        end.state = BW_STATE_RESOLVED;
+        end.by[0] = end.note[0] = '\0';
+        if (bw_publish_queue(a, &end) == BW_STEP_FATAL) {
+            bw_err_set(&err, "the alert log refused the resolution after the %s", what);
+            return not_recorded(a, c->out, what, &err);
+        }
     }
     bw_mapw m;
     reply_begin(&m, c->out);
     bw_alert_pack(bw_mapw_key(&m, "alert"), &msg);
     bw_mapw_end(&m);
-    c->change = "acknowledgement";
+    c->change = what;
     return BW_CTL_COMMIT;
+}
+
+static bw_ctl_result op_ack(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    return handle(a, c, q, BW_HANDLING_FOLLOWED_UP, "ack");
+}
+
+static bw_ctl_result op_handle(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
+{
+    int to = bw_handling_parse(q->state);
+    if (to <= BW_HANDLING_UNHANDLED)
+        return fail(c->out, "state must be followed_up, corrected, judged_normal or "
+                    "judged_violation, got \"%s\"", q->state);
+    return handle(a, c, q, (bw_handling)to, "handle");
 }
 
 static bw_ctl_result op_adjust(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
@@ -525,6 +554,7 @@ static const struct {
     [BW_OP_SERIES] = { op_series, 0 },
     [BW_OP_PAYMENTS] = { op_payments, 0 },
     [BW_OP_ADJUSTMENTS] = { op_adjustments, 0 },
+    [BW_OP_HANDLE] = { op_handle, 0 },
 };
 
 /* A supervisor reads and acknowledges; changing the plan, the budgets, the

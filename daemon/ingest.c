@@ -254,6 +254,16 @@ bw_step bw_ingest_event(bw_app *a, const void *raw, size_t len, const char *peer
     if (bw_engine_apply(a->engine, (uint32_t)ix, ev.type, ev.fund, ev.amount, &err))
         return bw_batch_fail(a->batch, &err);   /* checked above: cannot happen */
     bw_batch_touch_totals(a->batch, (uint32_t)ix);
+    bw_engine_window_payment(a->engine, (uint32_t)ix, ev.type, ev.amount, ev.ts);
+    if (ev.type == BW_EV_DISBURSEMENT) {
+        bw_alert large;
+        bw_engine_paid_at(a->engine, (uint32_t)ix, ev.ts);
+        /* Once per payment, here: a restart's replay of the ledger never
+         * comes this way, so no payment fires twice. */
+        if (bw_engine_large_payment(a->engine, (uint32_t)ix, ev.amount, &large) &&
+            bw_publish_large_payment(a, &large, &ev) == BW_STEP_FATAL)
+            return BW_STEP_FATAL;
+    }
     if (ev.has_seq && observe_seq(a, &ev) == BW_STEP_FATAL)
         return BW_STEP_FATAL;
     a->stats.accepted++;

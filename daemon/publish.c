@@ -39,6 +39,18 @@ bw_step bw_publish_evaluate(bw_app *a)
     return bw_batch_failed(a->batch) ? BW_STEP_FATAL : BW_STEP_OK;
 }
 
+bw_step bw_publish_large_payment(bw_app *a, const bw_alert *al, const bw_event *ev)
+{
+    bw_alert_msg m;
+    bw_views_alert_msg(a, al, &m);
+    memcpy(m.src, ev->src, sizeof m.src);   /* same sizes, both NUL-terminated */
+    memcpy(m.id, ev->id, sizeof m.id);
+    memcpy(m.ref, ev->ref, sizeof m.ref);
+    m.amount = ev->amount;
+    bw_batch_touch(a->batch, al->project);
+    return bw_publish_queue(a, &m);
+}
+
 bw_step bw_publish_queue(bw_app *a, bw_alert_msg *m)
 {
     bw_step st = bw_batch_add_alert(a->batch, a->store, m);

@@ -18,6 +18,9 @@ bw_step bw_publish_evaluate(bw_app *a);
 /* An alert made outside the engine (a source gap, an acknowledgement,
  * ledger damage): seq, alert log, batch. */
 bw_step bw_publish_queue(bw_app *a, bw_alert_msg *m);
+/* The large_payment alert al the engine started for payment ev: its message
+ * carries the payment's src, id, amount and ref. */
+bw_step bw_publish_large_payment(bw_app *a, const bw_alert *al, const bw_event *ev);
 /* ledger_damaged, from the integrity check's first problem: published again
  * at every check that still finds damage, a reminder at the check's
  * interval, as long as nobody has restored the file. */

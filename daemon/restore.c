@@ -128,6 +128,18 @@ static int orphan_apply(restore_ctx *r, orphan *o, int64_t rowid, const bw_event
     return 0;
 }
 
+/* A ledger event in the windows of burst and year_end_rush (their state is
+ * not saved: it is read back from the ledger, every event of the window once). */
+static int window_event(void *ctx, int64_t rowid, const bw_event *ev)
+{
+    (void)rowid;
+    restore_ctx *r = ctx;
+    int64_t ix = bw_plan_find_project(bw_engine_plan(r->e), ev->project, strlen(ev->project));
+    if (ix >= 0)
+        bw_engine_window_payment(r->e, (uint32_t)ix, ev->type, ev->amount, ev->ts);
+    return 0;
+}
+
 /* An event after the watermark: counted unless its project's row has it. */
 static int restore_event(void *ctx, int64_t rowid, const bw_event *ev)
 {
@@ -150,6 +162,8 @@ static int restore_event(void *ctx, int64_t rowid, const bw_event *ev)
     if (bw_engine_apply(r->e, (uint32_t)ix, ev->type, ev->fund, ev->amount, &err))
         return bw_err_set(r->err, "ledger event %s/%s (rowid %lld): %s; run `budgetwatchd "
                           "--verify`", ev->src, ev->id, (long long)rowid, err.msg);
+    if (ev->type == BW_EV_DISBURSEMENT)
+        bw_engine_paid_at(r->e, (uint32_t)ix, ev->ts);
     bw_saveq_later(r->q, (uint32_t)ix);
     r->replayed++;
     return 0;
@@ -224,6 +238,9 @@ static int restore_walk(bw_app *a, restore_ctx *r, int64_t watermark, bool sourc
         return -1;
     if (err->msg[0] != '\0')
         return -1;      /* restore_event stopped the walk */
+    int64_t from = bw_engine_window_start(r->e);
+    if (from != BW_NEVER && bw_store_events_since(a->store, from, window_event, r, err))
+        return -1;
     int64_t last = bw_store_event_max_rowid(a->store, err);
     if (last < 0 || moved_rows(r, last, &r->rows, &r->nrows, err))
         return -1;
@@ -284,10 +301,21 @@ static int restore_state(bw_app *a, bw_engine *e, restore_ctx *r, bool sources, 
 
 static void engine_opts(const bw_config *cfg, bw_engine_opts *o)
 {
+    bw_engine_opts_default(o);
     o->lag_warning_bp = cfg->lag_warning_bp;
     o->lag_critical_bp = cfg->lag_critical_bp;
     o->hysteresis_bp = cfg->hysteresis_bp;
     o->repeat_interval = cfg->repeat_interval;
+    o->lag_basis = cfg->lag_basis;
+    o->nbands = cfg->nbands;
+    memcpy(o->band, cfg->bands, sizeof o->band);
+    o->stalled_after = cfg->stalled_after;
+    o->large_payment_bp = cfg->large_payment_bp;
+    o->large_payment_fen = cfg->large_payment_fen;
+    o->burst_payments = cfg->burst_payments;
+    o->burst_window = cfg->burst_window;
+    o->rush_window = cfg->rush_window;
+    o->rush_bp = cfg->rush_bp;
 }
 
 int bw_restore(bw_app *a, bw_plan **plan, const bw_calendar *cal, int64_t now, bool sources,

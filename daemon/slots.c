@@ -8,17 +8,29 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A slot at its longest: the word, ':', three 3-digit and two 20-character
- * fields, four ',' and one ';' must fit its share of BW_SLOTS_TEXT_MAX. */
+/* A slot at its longest: the word, ':', seven 3-digit and two 20-character
+ * fields, eight ',' and one ';' must fit its share of BW_SLOTS_TEXT_MAX. */
 #define WORD_FITS(NAME, name, scope, ack, label, description) \
-    _Static_assert(sizeof(#name) - 1 + 1 + 3 * 3 + 2 * 20 + 4 + 1 <= 96, \
+    _Static_assert(sizeof(#name) - 1 + 1 + 7 * 3 + 2 * 20 + 8 + 1 <= 96, \
                    "kind word " #name " is too long for BW_SLOTS_TEXT_MAX");
 BW_KIND_MAP(WORD_FITS)
 #undef WORD_FITS
 
 bool bw_slot_is_empty(const bw_slot *s)
 {
-    return s->severity == 0 && s->acked == 0 && s->ms == 0 && s->since == 0 && s->last_sent == 0;
+    return s->severity == 0 && s->acked == 0 && s->ms == 0 && s->since == 0 && s->last_sent == 0 &&
+           !bw_slot_has_handling(s);
+}
+
+bool bw_slot_has_handling(const bw_slot *s)
+{
+    return s->band != 0 || s->handling != 0 || s->normal != 0 || s->quiet != 0;
+}
+
+bool bw_slot_says_more(int kind, const bw_slot *s)
+{
+    bool own_band = s->band != 0 && s->band != (kind == BW_KIND_LAG ? s->severity : 0);
+    return own_band || s->handling != 0 || s->normal != 0 || s->quiet != 0;
 }
 
 static char *put_u64(char *p, uint64_t v)
@@ -65,6 +77,16 @@ size_t bw_slots_format(const bw_slot *slot, char out[BW_SLOTS_TEXT_MAX])
         p = put_i64(p, s->since);
         *p++ = ',';
         p = put_i64(p, s->last_sent);
+        if (!bw_slot_says_more(k, s))
+            continue;   /* as version 4 wrote it */
+        *p++ = ',';
+        p = put_u64(p, s->band);
+        *p++ = ',';
+        p = put_u64(p, s->handling);
+        *p++ = ',';
+        p = put_u64(p, s->normal);
+        *p++ = ',';
+        p = put_u64(p, s->quiet);
     }
     *p = '\0';
     return (size_t)(p - out);
@@ -125,14 +147,25 @@ int bw_slots_parse(const char *text, size_t len, bw_slot *slot, char *why, size_
                        "budgetwatchd)", word);
         seen[k] = true;
         p = colon + 1;
-        int64_t v[5];
-        static const int64_t max[5] = { UINT8_MAX, UINT8_MAX, UINT8_MAX, INT64_MAX, INT64_MAX };
-        static const int64_t min[5] = { 0, 0, 0, INT64_MIN, INT64_MIN };
-        for (int i = 0; i < 5; i++) {
+        /* Five fields as version 4 wrote them; nine with band, handling,
+         * normal and quiet when any of them is set. */
+        int64_t v[9] = { 0 };
+        static const int64_t max[9] = { UINT8_MAX, UINT8_MAX, UINT8_MAX, INT64_MAX, INT64_MAX,
+                                        UINT8_MAX, BW_HANDLINGS - 1, UINT8_MAX, 1 };
+        static const int64_t min[9] = { 0, 0, 0, INT64_MIN, INT64_MIN, 0, 0, 0, 0 };
+        int nfields = 0;
+        for (int i = 0; i < 9; i++, nfields++) {
+            /* A sixth field, or the ',' is what follows the slot (refused below). */
+            if (i == 5 && (end - p < 2 || p[0] != ',' || p[1] < '0' || p[1] > '9'))
+                break;
             if ((i > 0 && (p >= end || *p++ != ',')) || !get_int(&p, end, min[i], max[i], &v[i]))
-                return bad(why, whylen, "the %s slot is not severity,acked,ms,since,last_sent "
-                           "in range (the file was altered outside budgetwatchd)", word);
+                return bad(why, whylen, "the %s slot is not severity,acked,ms,since,last_sent in range "
+                           "(nor those and band,handling,normal,quiet; the file was altered "
+                           "outside budgetwatchd)", word);
         }
+        /* Version 4 kept a lag's band as its severity (warning, critical). */
+        if (k == BW_KIND_LAG && nfields == 5)
+            v[5] = v[0];
         if (p < end && *p++ != ';')
             return bad(why, whylen, "the %s slot is followed by '%c', not ';' (the file was "
                        "altered outside budgetwatchd)", word, p[-1]);
@@ -140,7 +173,9 @@ int bw_slots_parse(const char *text, size_t len, bw_slot *slot, char *why, size_
             return bad(why, whylen, "the slots end in ';' (the file was altered outside "
                        "budgetwatchd)");
         slot[k] = (bw_slot){ .severity = (uint8_t)v[0], .acked = (uint8_t)v[1],
-                             .ms = (uint8_t)v[2], .since = v[3], .last_sent = v[4] };
+                             .ms = (uint8_t)v[2], .since = v[3], .last_sent = v[4],
+                             .band = (uint8_t)v[5], .handling = (uint8_t)v[6],
+                             .normal = (uint8_t)v[7], .quiet = (uint8_t)v[8] };
     }
     return 0;
 }

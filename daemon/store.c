@@ -1,7 +1,7 @@
 /* store: the durable ledger in one SQLite file (WAL) — accepted events, dead
  * letters, budget adjustments, the alert log and per-project totals/alert state.
  *
- * Schema (version 4 = PRAGMA user_version; STRICT tables, so a value of the
+ * Schema (version 6 = PRAGMA user_version; STRICT tables, so a value of the
  * wrong type is refused rather than stored; readable with the sqlite3 shell):
  *   events       rowid INTEGER PRIMARY KEY (insertion order, stable across
  *                VACUUM), src, id, seq (NULL when the sender gave none), type
@@ -17,14 +17,18 @@
  *                events rowid the saved totals reach (they sum every event of
  *                the project up to it), slots = the alert slots that are not
  *                empty, keyed by kind word: "lag:2,1,0,SINCE,LAST_SENT;..."
- *                (severity, acked, ms, since, last_sent; daemon/slots.h), so a
- *                new kind needs no new column (version 3 had five per kind)
+ *                (severity, acked, ms, since, last_sent, and from version 6
+ *                band, handling, normal, quiet when set; daemon/slots.h), so a
+ *                new kind needs no new column (version 3 had five per kind);
+ *                last_paid = the latest disbursement's ts (version 6)
  *   sources      src PRIMARY KEY, last_seq
  *   adjustments  id, project, old_budget, new_budget, reason, at
  *   alerts       seq PRIMARY KEY, kind, state, severity (the wire words), unit,
  *                unit_name, project, project_name, budget, paid, shortfall,
  *                rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src,
- *                expected_seq, got_seq, by, note (NULL where a field is empty)
+ *                expected_seq, got_seq, by, note, and from version 6 band,
+ *                basis, pace_lag_bp, pace_shortfall, handling, evid, amount,
+ *                ref (a large_payment's event; NULL where a field is empty)
  *   daily        (project, day) PRIMARY KEY, fiscal, other (net fen: refunds
  *                subtracted), events: every accepted event of the project whose
  *                ts falls in the local day starting at `day` (Unix s of its
@@ -52,7 +56,7 @@
 
 #include "slots.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 /* The UNIQUE (src, id) index takes inserts all over the file once the ledger is
  * large; a bigger page cache than SQLite's 2 MiB default keeps them in memory. */
 #define CACHE_KIB 32768
@@ -132,12 +136,31 @@ static const char schema_sql[] =
      * the digest of no rows is 0. Both keys are always present from here on. */
     "INSERT INTO meta (key, val) VALUES ('totals_upto', 0), ('totals_digest', 0);";
 
+/* Version 6: each project's latest disbursement, for the stalled
+ * rule; and on every alert message its lag band, basis, distance and money
+ * against 序时进度, handling, and for a large_payment the payment's id,
+ * amount and ref (src is the column source_gap uses). A new ledger is built
+ * as version 5 and then these, so both roads give the same tables. */
+static const char v6_projects_sql[] =
+    "ALTER TABLE projects ADD COLUMN last_paid INTEGER NOT NULL DEFAULT 0;";
+static const char v6_alerts_sql[] =
+    "ALTER TABLE alerts ADD COLUMN band TEXT;"
+    "ALTER TABLE alerts ADD COLUMN basis TEXT;"
+    "ALTER TABLE alerts ADD COLUMN pace_lag_bp INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN pace_shortfall INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN handling TEXT;"
+    "ALTER TABLE alerts ADD COLUMN evid TEXT;"
+    "ALTER TABLE alerts ADD COLUMN amount INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN ref TEXT;";
+
 #define EVENT_COLS "src, id, seq, type, project, unit, amount, fund, ts, ref"
 #define ALERT_COLS \
     "seq, kind, state, severity, unit, unit_name, project, project_name, budget, paid," \
     " shortfall, rate_bp, planned_bp, lag_bp, pace_bp, milestone, at, since, src," \
-    " expected_seq, got_seq, \"by\", note"
+    " expected_seq, got_seq, \"by\", note, band, basis, pace_lag_bp, pace_shortfall, handling," \
+    " evid, amount, ref"
 #define PROJECT_COLS "code, budget, paid_fiscal, paid_other, upto, slots"
+#define PROJECT_COLS_V6 PROJECT_COLS ", last_paid"
 /* Version 3's projects row, read only to upgrade it: five columns per kind,
  * the kinds of that version in their order. */
 #define V3_PROJECT_COLS \
@@ -160,6 +183,7 @@ enum {
     ST_ALERT_AFTER,
     ST_DAILY_ADD, ST_DAILY_BEFORE, ST_DAILY_SPAN, ST_DAILY_PROJECT,
     ST_DAILY_ALL, ST_ADJ_AT,
+    ST_ALERT_PAYMENT, ST_EV_SINCE,
     ST_COUNT
 };
 
@@ -175,6 +199,8 @@ static const char *const sql[ST_COUNT] = {
     [ST_EV_GET] = "SELECT " EVENT_COLS " FROM events WHERE src = ?1 AND id = ?2",
     [ST_EV_EACH] = "SELECT rowid, " EVENT_COLS " FROM events WHERE rowid > ?1 ORDER BY rowid",
     [ST_EV_COUNT] = "SELECT count(*) FROM events",
+    /* At start only, with burst or year_end_rush on: a scan, in no order. */
+    [ST_EV_SINCE] = "SELECT rowid, " EVENT_COLS " FROM events WHERE ts >= ?1",
     [ST_REFUNDED] = "SELECT coalesce(sum(amount), 0) FROM events"
                     " WHERE src = ?1 AND ref = ?2 AND ref != '' AND type = 1 AND id != ?3",
     [ST_REJ_INSERT] = "INSERT INTO rejects (src, evid, raw, reason, at, peer)"
@@ -185,12 +211,12 @@ static const char *const sql[ST_COUNT] = {
     [ST_REJ_PENDING] = "SELECT count(*) FROM rejects WHERE replayed_at IS NULL",
     /* An upsert rewrites the row in place; INSERT OR REPLACE would delete it
      * and insert it again, a second B-tree operation on every save. */
-    [ST_PROJ_SAVE] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    [ST_PROJ_SAVE] = "INSERT INTO projects (" PROJECT_COLS_V6 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                      " ON CONFLICT (code) DO UPDATE SET"
                      " budget = excluded.budget, paid_fiscal = excluded.paid_fiscal,"
                      " paid_other = excluded.paid_other, upto = excluded.upto,"
-                     " slots = excluded.slots",
-    [ST_PROJ_EACH] = "SELECT " PROJECT_COLS " FROM projects ORDER BY code",
+                     " slots = excluded.slots, last_paid = excluded.last_paid",
+    [ST_PROJ_EACH] = "SELECT " PROJECT_COLS_V6 " FROM projects ORDER BY code",
     [ST_SRC_SAVE] = "INSERT INTO sources (src, last_seq) VALUES (?1, ?2)"
                     " ON CONFLICT (src) DO UPDATE SET last_seq = excluded.last_seq",
     [ST_SRC_EACH] = "SELECT src, last_seq FROM sources ORDER BY src",
@@ -200,7 +226,7 @@ static const char *const sql[ST_COUNT] = {
                       " WHERE id IN (SELECT max(id) FROM adjustments GROUP BY project) ORDER BY id",
     [ST_ALERT_INSERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
                         " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
-                        " ?22, ?23)",
+                        " ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     [ST_META_SET] = "INSERT INTO meta (key, val) VALUES (?1, ?2)"
                     " ON CONFLICT (key) DO UPDATE SET val = excluded.val",
     [ST_META_GET] = "SELECT val FROM meta WHERE key = ?1",
@@ -220,6 +246,9 @@ static const char *const sql[ST_COUNT] = {
     [ST_DAILY_ALL] = "SELECT project, day, fiscal + other FROM daily",
     [ST_ADJ_AT] = "SELECT project, new_budget FROM adjustments WHERE id IN"
                   " (SELECT max(id) FROM adjustments WHERE at <= ?1 GROUP BY project)",
+    /* The payment a project's large_payment alert is about: its first message. */
+    [ST_ALERT_PAYMENT] = "SELECT src, evid, amount, ref FROM alerts WHERE project = ?1"
+                         " AND kind = 'large_payment' AND evid IS NOT NULL ORDER BY seq DESC LIMIT 1",
     /* Totals recomputed from the ledger beside the saved ones, in one
      * GROUP BY over both (a project on one side only shows up as well). A
      * FULL JOIN of the saved rows with the per-project sums did the same in
@@ -477,7 +506,9 @@ static int create_schema(bw_store *s, bw_err *err)
         goto undo;
     }
     if (exec(s, schema_sql, err, "creating the schema") ||
-        exec(s, "PRAGMA user_version = 5", err, "setting the schema version") ||
+        exec(s, v6_projects_sql, err, "creating the schema") ||
+        exec(s, v6_alerts_sql, err, "creating the schema") ||
+        exec(s, "PRAGMA user_version = 6", err, "setting the schema version") ||
         exec(s, "COMMIT", err, "creating the schema"))
         goto undo;
     return 0;
@@ -537,6 +568,8 @@ static void v3_project_row(sqlite3_stmt *q, bw_project_state *st, int64_t *upto)
                                  .ms = (uint8_t)sqlite3_column_int(q, c + 2),
                                  .since = sqlite3_column_int64(q, c + 3),
                                  .last_sent = sqlite3_column_int64(q, c + 4) };
+        if (k == BW_KIND_LAG)   /* version 3's lag bands were its severities */
+            st->slot[k].band = st->slot[k].severity;
     }
     *upto = sqlite3_column_int64(q, V3_UPTO_COL);
 }
@@ -789,9 +822,10 @@ int64_t bw_store_daily_verify(bw_store *s, bw_err *err)
     return n;
 }
 
-/* Version 5 keeps the daily sums of the events (and an index on ts), filled
- * here from the events by UTC day; the daemon's first bw_store_days_set
- * keys them by the plan's local days (a second pass, on the first start). */
+/* Version 5 keeps the daily sums of the events (and the indexes on ts and
+ * project), filled here from the events by UTC day; the daemon's first
+ * bw_store_days_set keys them by the plan's local days (a second pass, on the
+ * first start). */
 static int upgrade_v4(bw_store *s, bw_err *err)
 {
     static const char what[] = "upgrading the schema from version 4";
@@ -799,6 +833,33 @@ static int upgrade_v4(bw_store *s, bw_err *err)
         return -1;
     if (exec(s, DAILY_SCHEMA, err, what) || daily_rebuild(s, err) ||
         exec(s, "PRAGMA user_version = 5", err, what) || exec(s, "COMMIT", err, what)) {
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);   /* already failing */
+        return -1;
+    }
+    return 0;
+}
+
+/* Version 6 adds columns (v6_projects_sql, v6_alerts_sql); the latest
+ * disbursement of each project is read off the ledger once, here, so that
+ * stalled counts from it. */
+static int upgrade_v5(bw_store *s, bw_err *err)
+{
+    static const char what[] = "upgrading the schema from version 5";
+    if (exec(s, "BEGIN IMMEDIATE", err, what))
+        return -1;
+    int64_t has_paid = 0, has_band = 0;   /* set by query_first */
+    /* A table the version 3 upgrade just built, or a file made by hand from
+     * a newer one, may have a column already. */
+    if (query_first(s, "SELECT count(*) FROM pragma_table_info('projects') WHERE name = 'last_paid'",
+                    &has_paid, NULL, 0, err, what) ||
+        query_first(s, "SELECT count(*) FROM pragma_table_info('alerts') WHERE name = 'band'",
+                    &has_band, NULL, 0, err, what) ||
+        (!has_paid && exec(s, v6_projects_sql, err, what)) ||
+        (!has_band && exec(s, v6_alerts_sql, err, what)) ||
+        exec(s, "UPDATE projects SET last_paid = m.ts FROM (SELECT project, max(ts) AS ts"
+                " FROM events WHERE type = 0 GROUP BY project) AS m WHERE m.project = projects.code",
+             err, what) ||
+        exec(s, "PRAGMA user_version = 6", err, what) || exec(s, "COMMIT", err, what)) {
         (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);   /* already failing */
         return -1;
     }
@@ -819,8 +880,10 @@ static int check_schema(bw_store *s, bw_err *err)
         return -1;
     if (version >= 1 && version <= 3 && upgrade_v3(s, err))
         return -1;
-    if (version >= 1 && version <= 4)
-        return upgrade_v4(s, err);
+    if (version >= 1 && version <= 4 && upgrade_v4(s, err))
+        return -1;
+    if (version >= 1 && version <= 5)
+        return upgrade_v5(s, err);
     if (version > SCHEMA_VERSION)
         return bw_err_set(err, "ledger %s: schema version %lld is newer than this budgetwatchd"
                           " understands (%d); run the budgetwatchd that wrote it, or a newer one",
@@ -1152,6 +1215,27 @@ int bw_store_events_each(bw_store *s, int64_t after_rowid, bw_event_fn fn, void 
     return 0;
 }
 
+int bw_store_events_since(bw_store *s, int64_t from_ts, bw_event_fn fn, void *ctx, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[ST_EV_SINCE];
+    if (bind_i64(q, 1, from_ts) != SQLITE_OK)
+        return run(s, q, 1, err, "reading the events since %lld", (long long)from_ts);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        bw_event ev;
+        if (event_row(s, q, 1, &ev, err)) {
+            release(q);
+            return -1;
+        }
+        if (fn(ctx, sqlite3_column_int64(q, 0), &ev) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "reading the events since %lld", (long long)from_ts);
+    release(q);
+    return 0;
+}
+
 int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, const char *except_id,
                             int64_t *out, bw_err *err)
 {
@@ -1254,7 +1338,8 @@ int bw_store_project_save(bw_store *s, const char *code, const bw_project_state 
     size_t len = bw_slots_format(st->slot, slots);
     int bad = bind_text(q, 1, code) || bind_i64(q, 2, st->budget) ||
               bind_i64(q, 3, st->paid_fiscal) || bind_i64(q, 4, st->paid_other) ||
-              bind_i64(q, 5, upto) || sqlite3_bind_text(q, 6, slots, (int)len, SQLITE_STATIC);
+              bind_i64(q, 5, upto) || sqlite3_bind_text(q, 6, slots, (int)len, SQLITE_STATIC) ||
+              bind_i64(q, 7, st->last_paid);
     return run(s, q, bad, err, "saving the state of project %s", code);
 }
 
@@ -1279,6 +1364,7 @@ int bw_store_projects_each(bw_store *s, bw_project_fn fn, void *ctx, bw_err *err
             release(q);
             return -1;
         }
+        st.last_paid = sqlite3_column_int64(q, 6);
         if (err != NULL)
             err->msg[0] = '\0';
         if (fn(ctx, col_text(q, 0), &st, upto) != 0)
@@ -1325,6 +1411,10 @@ uint64_t bw_store_row_digest(const char *code, const bw_project_state *st, int64
             h = mix(h, w);
         }
         h = mix(h, (uint64_t)sl->severity | (uint64_t)sl->acked << 8 | (uint64_t)sl->ms << 16);
+        /* Version 6's fields only when set: an older row keeps its digest. */
+        if (bw_slot_says_more(k, sl))
+            h = mix(h, (uint64_t)sl->handling | (uint64_t)sl->normal << 8 |
+                           (uint64_t)sl->quiet << 16 | (uint64_t)sl->band << 24);
         h = mix(h, (uint64_t)sl->since);
         h = mix(h, (uint64_t)sl->last_sent);
     }
@@ -1453,7 +1543,12 @@ int bw_store_alert_append(bw_store *s, const bw_alert_msg *a, bw_err *err)
               bind_opt_text(q, 16, a->milestone) || bind_i64(q, 17, a->at) ||
               bind_i64(q, 18, a->since) || bind_opt_text(q, 19, a->src) ||
               bind_opt_u64(q, 20, a->expected_seq) || bind_opt_u64(q, 21, a->got_seq) ||
-              bind_opt_text(q, 22, a->by) || bind_opt_text(q, 23, a->note);
+              bind_opt_text(q, 22, a->by) || bind_opt_text(q, 23, a->note) ||
+              bind_opt_text(q, 24, a->band) || bind_text(q, 25, bw_basis_name(a->basis)) ||
+              bind_i64(q, 26, a->pace_lag_bp) || bind_i64(q, 27, a->pace_shortfall) ||
+              bind_text(q, 28, bw_handling_name(a->handling)) || bind_opt_text(q, 29, a->id) ||
+              (a->id[0] ? bind_i64(q, 30, a->amount) : sqlite3_bind_null(q, 30) != SQLITE_OK) ||
+              bind_opt_text(q, 31, a->ref);
     return run(s, q, bad, err, "appending alert %llu to the alert log", (unsigned long long)a->seq);
 }
 
@@ -1487,7 +1582,8 @@ static int alert_row(bw_store *s, sqlite3_stmt *q, bw_alert_msg *a, bw_err *err)
         !copy_col(q, 7, a->project_name, sizeof a->project_name) ||
         !copy_col(q, 15, a->milestone, sizeof a->milestone) ||
         !copy_col(q, 18, a->src, sizeof a->src) || !copy_col(q, 21, a->by, sizeof a->by) ||
-        !copy_col(q, 22, a->note, sizeof a->note))
+        !copy_col(q, 22, a->note, sizeof a->note) || !copy_col(q, 23, a->band, sizeof a->band) ||
+        !copy_col(q, 28, a->id, sizeof a->id) || !copy_col(q, 30, a->ref, sizeof a->ref))
         return bw_err_set(err, "ledger %s: alert %llu has a field longer than the protocol allows"
                           " (the file was altered)", s->path, (unsigned long long)a->seq);
     a->budget = sqlite3_column_int64(q, 8);
@@ -1501,6 +1597,17 @@ static int alert_row(bw_store *s, sqlite3_stmt *q, bw_alert_msg *a, bw_err *err)
     a->since = sqlite3_column_int64(q, 17);
     a->expected_seq = (uint64_t)sqlite3_column_int64(q, 19);
     a->got_seq = (uint64_t)sqlite3_column_int64(q, 20);
+    /* NULL in messages a version 4 ledger logged: the plan, and unhandled
+     * but for an acknowledgement, which was the step followed_up. */
+    int basis = bw_basis_parse(col_text(q, 24)), handling = bw_handling_parse(col_text(q, 27));
+    a->basis = basis == BW_BASIS_PACE ? BW_BASIS_PACE : BW_BASIS_PLAN;
+    if (handling < 0)
+        handling = a->state == BW_STATE_ACKNOWLEDGED ? BW_HANDLING_FOLLOWED_UP
+                                                     : BW_HANDLING_UNHANDLED;
+    a->handling = (uint8_t)handling;
+    a->pace_lag_bp = sqlite3_column_int(q, 25);
+    a->pace_shortfall = sqlite3_column_int64(q, 26);
+    a->amount = sqlite3_column_int64(q, 29);
     return 0;
 }
 
@@ -1815,4 +1922,26 @@ int bw_store_alerts_last_seq(bw_store *s, const bw_alert_key *keys, size_t n, ui
     /* Its errors were reported as they came: finalize has nothing to add. */
     (void)sqlite3_finalize(q);
     return bad;
+}
+
+int bw_store_alert_payment(bw_store *s, const char *project, bw_alert_msg *m, bw_err *err)
+{
+    sqlite3_stmt *q = s->st[ST_ALERT_PAYMENT];
+    if (bind_text(q, 1, project))
+        return fail(s, err, "looking up the payment of the large_payment alert of project %s",
+                    project);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        snprintf(m->src, sizeof m->src, "%s", col_text(q, 0));
+        snprintf(m->id, sizeof m->id, "%s", col_text(q, 1));
+        m->amount = sqlite3_column_int64(q, 2);
+        snprintf(m->ref, sizeof m->ref, "%s", col_text(q, 3));
+        release(q);
+        return 1;
+    }
+    if (rc != SQLITE_DONE)
+        return run(s, q, 1, err, "looking up the payment of the large_payment alert of project %s",
+                   project);
+    release(q);
+    return 0;
 }

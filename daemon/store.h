@@ -73,6 +73,9 @@ int bw_store_event_get(bw_store *s, const char *src, const char *id, bw_event *o
 typedef int (*bw_event_fn)(void *ctx, int64_t rowid, const bw_event *ev);
 int bw_store_events_each(bw_store *s, int64_t after_rowid, bw_event_fn fn, void *ctx,
                          bw_err *err);
+/* Calls fn for each accepted event dated ts >= from_ts, in no particular
+ * order (a scan: for the windows of burst and year_end_rush at start). */
+int bw_store_events_since(bw_store *s, int64_t from_ts, bw_event_fn fn, void *ctx, bw_err *err);
 /* Total refunded against the disbursement (src, ref), not counting the refund
  * `except_id` (the one being checked, already inserted). */
 int bw_store_refunded_total(bw_store *s, const char *src, const char *ref, const char *except_id,
@@ -249,5 +252,10 @@ typedef struct bw_alert_key {
 } bw_alert_key;
 int bw_store_alerts_last_seq(bw_store *s, const bw_alert_key *keys, size_t n, uint64_t *seqs,
                              bw_err *err);
+
+/* Fills m's src, id, amount and ref with the payment the latest large_payment
+ * alert of project is about (its firing message in the log). 1 when found,
+ * 0 when the log has none, -1 with the reason. */
+int bw_store_alert_payment(bw_store *s, const char *project, bw_alert_msg *m, bw_err *err);
 
 #endif

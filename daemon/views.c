@@ -33,8 +33,12 @@ static void plan_budgets(const bw_plan *p, int64_t *ub, int64_t *tot)
     }
 }
 
-static void row_of(const bw_status *s, bw_view_row *r)
+static void row_of(const bw_app *a, const bw_status *s, bw_view_row *r)
 {
+    r->band = bw_engine_band_name(a->engine, s->band);
+    r->basis = s->basis;
+    r->pace_lag_bp = s->pace_lag_bp;
+    r->pace_shortfall = s->pace_shortfall;
     r->budget = s->budget;
     r->paid = s->paid;
     r->paid_fiscal = s->paid_fiscal;
@@ -56,7 +60,7 @@ void bw_views_project_row(const bw_app *a, uint32_t ix, bw_view_row *r)
     const bw_unit_def *u = bw_plan_unit(p, pd->unit);
     bw_status s;
     bw_engine_project_status(a->engine, ix, &s);
-    row_of(&s, r);
+    row_of(a, &s, r);
     r->unit = u->code;
     r->unit_name = u->name;
     r->project = pd->code;
@@ -69,7 +73,7 @@ static void unit_row(const bw_app *a, uint32_t u, bw_view_row *r)
     const bw_unit_def *ud = bw_plan_unit(bw_engine_plan(a->engine), u);
     bw_status s;
     bw_engine_unit_status(a->engine, u, &s);
-    row_of(&s, r);
+    row_of(a, &s, r);
     r->unit = ud->code;
     r->unit_name = ud->name;
     r->project = r->project_name = "";
@@ -110,14 +114,17 @@ static bool given(const char *s)
 enum {
     COL_UNIT, COL_UNIT_NAME, COL_PROJECT, COL_PROJECT_NAME, COL_BUDGET, COL_PAID,
     COL_PAID_FISCAL, COL_PAID_OTHER, COL_SHORTFALL, COL_RATE, COL_PLANNED, COL_LAG, COL_PACE,
-    COL_SEVERITY, COL_FIRING, COL_COUNT
+    COL_SEVERITY, COL_FIRING, COL_PLAN_BUDGET, COL_BAND, COL_PACE_LAG, COL_PACE_SHORTFALL,
+    COL_COUNT
 };
 static const char *const column_names[COL_COUNT] = {
     "unit", "unit_name", "project", "project_name", "budget", "paid", "paid_fiscal",
     "paid_other", "shortfall", "rate_bp", "planned_bp", "lag_bp", "pace_bp", "severity", "firing",
+    "plan_budget", "band", "pace_lag_bp", "pace_shortfall",
 };
 #define COLUMN_LIST "unit, unit_name, project, project_name, budget, paid, paid_fiscal, " \
-                    "paid_other, shortfall, rate_bp, planned_bp, lag_bp, pace_bp, severity, firing"
+                    "paid_other, shortfall, rate_bp, planned_bp, lag_bp, pace_bp, severity, " \
+                    "firing, plan_budget, band, pace_lag_bp, pace_shortfall"
 
 static int column_of(const char *name)
 {
@@ -127,33 +134,23 @@ static int column_of(const char *name)
     return -1;
 }
 
-/* The band of a project's worst firing lag band: "" in this build, whose
- * rules have no bands yet (issue 16 adds them to the rows; its band
- * replaces this look-up). */
-static const char *project_band(const bw_app *a, uint32_t ix)
-{
-    (void)a;
-    (void)ix;
-    return "";
-}
-
 /* Whether a project passes the query's text, band and alert filters. */
 static bool passes(const bw_app *a, const bw_status_query *q, uint32_t ix)
 {
     const bw_project_def *pd = bw_plan_project(bw_engine_plan(a->engine), ix);
     if (given(q->text) && strstr(pd->code, q->text) == NULL && strstr(pd->name, q->text) == NULL)
         return false;
+    if (!given(q->band) && !given(q->alert))
+        return true;
+    bw_status st;
+    bw_engine_project_status(a->engine, ix, &st);
     if (given(q->band)) {
-        const char *b = project_band(a, ix);
+        const char *b = bw_engine_band_name(a->engine, st.band);
         if (strcmp(q->band, "none") == 0 ? b[0] != '\0' : strcmp(q->band, b) != 0)
             return false;
     }
-    if (given(q->alert)) {
-        bw_status st;
-        bw_engine_project_status(a->engine, ix, &st);
-        if ((strcmp(q->alert, "firing") == 0) != (st.firing > 0))
-            return false;
-    }
+    if (given(q->alert) && (strcmp(q->alert, "firing") == 0) != (st.firing > 0))
+        return false;
     return true;
 }
 
@@ -195,6 +192,8 @@ static void item_of(const bw_app *a, int col, uint32_t ix, sort_item *it)
         [COL_PAID_OTHER] = st.paid_other, [COL_SHORTFALL] = st.shortfall,
         [COL_RATE] = st.rate_bp, [COL_PLANNED] = st.planned_bp, [COL_LAG] = st.lag_bp,
         [COL_PACE] = st.pace_bp, [COL_SEVERITY] = st.severity, [COL_FIRING] = st.firing,
+        [COL_PLAN_BUDGET] = pd->budget, [COL_BAND] = st.band, [COL_PACE_LAG] = st.pace_lag_bp,
+        [COL_PACE_SHORTFALL] = st.pace_shortfall,
     };
     it->key = k[col];
 }
@@ -320,7 +319,7 @@ int bw_views_status(const bw_app *a, const bw_status_query *q, bw_view_status *v
     v->nunits = nu;
     bw_status tot;
     bw_engine_total_status(a->engine, &tot);
-    row_of(&tot, &v->total);
+    row_of(a, &tot, &v->total);
     v->total.plan_budget = tb;
     v->total.unit = v->total.unit_name = v->total.project = v->total.project_name = "";
     v->at = bw_engine_now(a->engine);
@@ -380,11 +379,12 @@ static int asof_cmp_code(const void *x, const void *y, void *plan)
     return cmp_code(&((const asof_item *)x)->ix, &((const asof_item *)y)->ix, plan);
 }
 
-static void row_named(const bw_plan *p, uint32_t ix, const bw_status *s, bw_view_row *r)
+static void row_named(const bw_app *a, const bw_plan *p, uint32_t ix, const bw_status *s,
+                      bw_view_row *r)
 {
     const bw_project_def *pd = bw_plan_project(p, ix);
     const bw_unit_def *u = bw_plan_unit(p, pd->unit);
-    row_of(s, r);
+    row_of(a, s, r);
     r->unit = u->code;
     r->unit_name = u->name;
     r->project = pd->code;
@@ -506,7 +506,7 @@ int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw
         return bw_err_set(err, "out of memory building the status of %zu projects", n);
     }
     for (size_t i = 0; i < n; i++)
-        row_named(p, items[i].ix, &items[i].st, &v->projects[i]);
+        row_named(a, p, items[i].ix, &items[i].st, &v->projects[i]);
     v->nprojects = n;
     int64_t *ub = calloc(nu ? nu : 1, sizeof *ub), tb = 0;
     if (ub == NULL) {
@@ -521,7 +521,7 @@ int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw
             continue;
         bw_engine_status_finish_at(a->engine, at, &units[u]);
         bw_view_row *r = &v->units[v->nunits++];
-        row_of(&units[u], r);
+        row_of(a, &units[u], r);
         r->unit = bw_plan_unit(p, u)->code;
         r->unit_name = bw_plan_unit(p, u)->name;
         r->project = r->project_name = "";
@@ -529,7 +529,7 @@ int bw_views_status_at(const bw_app *a, const bw_status_query *q, int64_t at, bw
     }
     free(ub);
     bw_engine_status_finish_at(a->engine, at, &total);
-    row_of(&total, &v->total);
+    row_of(a, &total, &v->total);
     v->total.plan_budget = tb;
     v->total.unit = v->total.unit_name = v->total.project = v->total.project_name = "";
     v->at = at;
@@ -857,6 +857,17 @@ void bw_views_alert_msg(const bw_app *a, const bw_alert *al, bw_alert_msg *m)
                  al->milestone.day % 100u);
     m->at = al->at;
     m->since = al->since;
+    snprintf(m->band, sizeof m->band, "%s", bw_engine_band_name(a->engine, al->band));
+    m->basis = al->basis;
+    m->handling = al->handling;
+    m->pace_lag_bp = al->pace_lag_bp;
+    m->pace_shortfall = al->pace_shortfall;
+    /* The engine keeps no payment: its first message in the log has it. A
+     * failure leaves the keys empty; the log still has the first message. */
+    if (al->kind == BW_KIND_LARGE_PAYMENT) {
+        bw_err err;
+        (void)bw_store_alert_payment(a->store, pd->code, m, &err);
+    }
 }
 
 /* What makes one active alert's message: 16 bytes, not a message's 1.4 KB. */
@@ -884,7 +895,8 @@ static void make_active(const void *ctx, size_t i, bw_alert_msg *out)
 /* A slot that is not empty is an active alert (bw_engine_active). */
 static bool active(const bw_app *a, size_t project, int kind)
 {
-    return bw_engine_state(a->engine, (uint32_t)project)->slot[kind].severity != BW_SEV_NONE;
+    const bw_slot *s = &bw_engine_state(a->engine, (uint32_t)project)->slot[kind];
+    return s->severity != BW_SEV_NONE && !s->quiet;   /* a quiet one was never published */
 }
 
 static size_t count_active(const bw_app *a)

@@ -350,7 +350,7 @@ static int field_word(reader *r, const msgpack_object *map, const char *key,
             *out = i;
             return 0;
         }
-    char list[128] = "";
+    char list[256] = "";
     for (int i = 0; i < nwords; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"",
                  i == 0 ? "" : i == nwords - 1 ? " or " : ", ", words[i]);
@@ -457,9 +457,12 @@ static int alert_fields(reader *r, const msgpack_object *m, bw_alert_msg *a)
 {
     static const char *const states[] = { "firing", "acknowledged", "resolved" };
     static const char *const sevs[] = { "none", "warning", "critical" };
+    static const char *const bases[] = { "plan", "pace" };
+    static const char *const handlings[BW_HANDLINGS] = { "unhandled", "followed_up", "corrected",
+                                                         "judged_normal", "judged_violation" };
     bool have;
-    int k, s, v;
-    int64_t rate = 0, planned = 0, lag = 0, pace = 0;
+    int k, s, v, basis = 0, handling = 0;
+    int64_t rate = 0, planned = 0, lag = 0, pace = 0, pace_lag = 0;
     if (version(r, m) ||
         field_uint(r, m, "seq", &a->seq, &have) || need(r, have, "seq") ||
         field_word(r, m, "kind", bw_kind_names(), BW_KINDS, 0, true, &k) ||
@@ -483,11 +486,23 @@ static int alert_fields(reader *r, const msgpack_object *m, bw_alert_msg *a)
         field_uint(r, m, "expected_seq", &a->expected_seq, &have) ||
         field_uint(r, m, "got_seq", &a->got_seq, &have) ||
         field_str(r, m, "by", a->by, 0, BW_CODE_LEN_MAX, &have) ||
-        field_text(r, m, "note", a->note, 0, BW_TEXT_MAX, &have))
+        field_text(r, m, "note", a->note, 0, BW_TEXT_MAX, &have) ||
+        field_str(r, m, "band", a->band, 0, BW_BAND_LEN_MAX, &have) ||
+        field_word(r, m, "basis", bases, 2, 0, false, &basis) ||
+        field_int(r, m, "pace_lag_bp", &pace_lag, &have) ||
+        field_int(r, m, "pace_shortfall", &a->pace_shortfall, &have) ||
+        field_word(r, m, "handling", handlings, BW_HANDLINGS, 0, false, &handling) ||
+        field_str(r, m, "id", a->id, 0, BW_ID_MAX, &have) ||
+        field_int(r, m, "amount", &a->amount, &have) ||
+        field_str(r, m, "ref", a->ref, 0, BW_ID_MAX, &have))
         return -1;
     if (rate < INT32_MIN || rate > INT32_MAX || planned < INT32_MIN || planned > INT32_MAX ||
-        lag < INT32_MIN || lag > INT32_MAX || pace < INT32_MIN || pace > INT32_MAX)
+        lag < INT32_MIN || lag > INT32_MAX || pace < INT32_MIN || pace > INT32_MAX ||
+        pace_lag < INT32_MIN || pace_lag > INT32_MAX)
         return why(r, "a basis-point field is out of range");
+    a->basis = (uint8_t)basis;
+    a->handling = (uint8_t)handling;
+    a->pace_lag_bp = (int32_t)pace_lag;
     a->kind = (uint8_t)k;
     a->state = (uint8_t)s;
     a->severity = (uint8_t)v;
@@ -541,8 +556,7 @@ int bw_heartbeat_decode(const char *buf, size_t len, bw_heartbeat *h, char *w, s
 
 static const char *const op_names[BW_OP_COUNT] = {
     "ping", "status", "alerts", "history", "ack", "stats", "verify", "reload", "adjust",
-    "replay_rejected", "advance",
-    "series", "payments", "adjustments",
+    "replay_rejected", "advance", "series", "payments", "adjustments", "handle",
 };
 
 const char *bw_op_name(int op)
@@ -581,6 +595,14 @@ static int ctl_required(reader *r, const bw_ctl_req *q)
         return 0;
     case BW_OP_ADJUSTMENTS:
         return q->project[0] ? 0 : why(r, "adjustments needs 'project'");
+    case BW_OP_HANDLE:
+        if (!q->project[0]) return why(r, "handle needs 'project'");
+        if (!q->kind[0]) return why(r, "handle needs 'kind'");
+        if (!q->state[0])
+            return why(r, "handle needs 'state' (followed_up, corrected, judged_normal or "
+                       "judged_violation)");
+        if (!q->by[0]) return why(r, "handle needs 'by' (who handles it)");
+        return 0;
     default:
         return 0;
     }
@@ -597,7 +619,7 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
     if (o < 0)
         return why(r, "unknown op \"%s\"; the ops are ping, status, alerts, history, ack, stats, "
                    "verify, reload, adjust, replay_rejected, advance, series, payments, "
-                   "adjustments", op);
+                   "adjustments, handle", op);
     q->op = (uint8_t)o;
     if (field_str(r, m, "project", q->project, 0, BW_CODE_LEN_MAX, &have) ||
         field_str(r, m, "unit", q->unit, 0, BW_CODE_LEN_MAX, &have) ||
@@ -606,6 +628,7 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
         field_text(r, m, "note", q->note, 0, BW_TEXT_MAX, &have) ||
         field_text(r, m, "reason", q->reason, 0, BW_TEXT_MAX, &have) ||
         field_str(r, m, "sort", q->sort, 0, sizeof q->sort - 1, &have) ||
+        field_str(r, m, "state", q->state, 0, sizeof q->state - 1, &have) ||
         field_int(r, m, "budget", &q->budget, &q->has_budget) ||
         field_int(r, m, "to", &q->to, &q->has_to) ||
         field_int(r, m, "since", &q->since, &q->has_since) ||
@@ -646,11 +669,12 @@ int bw_ctl_req_decode(const char *buf, size_t len, bw_ctl_req *q, char *w, size_
 int bw_status_row_from_object(const msgpack_object *o, bw_status_row *s, char *w, size_t wlen)
 {
     static const char *const sevs[] = { "none", "warning", "critical" };
+    static const char *const bases[] = { "plan", "pace" };
     reader r = { .why = w, .whylen = wlen };
     bool have;
-    int sev = 0;
+    int sev = 0, basis = 0;
     uint64_t firing = 0, projects = 0;
-    int64_t rate = 0, planned = 0, lag = 0, pace = 0;
+    int64_t rate = 0, planned = 0, lag = 0, pace = 0, pace_lag = 0;
     memset(s, 0, sizeof *s);
     if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
         return why(&r, "a status row must be a map");
@@ -670,10 +694,16 @@ int bw_status_row_from_object(const msgpack_object *o, bw_status_row *s, char *w
         field_word(&r, o, "severity", sevs, 3, 0, false, &sev) ||
         field_uint(&r, o, "firing", &firing, &have) ||
         field_uint(&r, o, "projects", &projects, &have) ||
+        field_str(&r, o, "band", s->band, 0, BW_BAND_LEN_MAX, &have) ||
+        field_word(&r, o, "basis", bases, 2, 0, false, &basis) ||
+        field_int(&r, o, "pace_lag_bp", &pace_lag, &have) ||
+        field_int(&r, o, "pace_shortfall", &s->pace_shortfall, &have) ||
         field_int(&r, o, "plan_budget", &s->plan_budget, &have))
         return -1;
     if (!have)
         s->plan_budget = s->budget;     /* a daemon before plan_budget */
+    s->basis = (uint8_t)basis;
+    s->pace_lag_bp = (int32_t)pace_lag;
     s->rate_bp = (int32_t)rate;
     s->planned_bp = (int32_t)planned;
     s->lag_bp = (int32_t)lag;

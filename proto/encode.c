@@ -96,8 +96,11 @@ int bw_alert_pack(msgpack_packer *pk, const bw_alert_msg *a)
     bool gap = a->kind == BW_KIND_SOURCE_GAP, damaged = a->kind == BW_KIND_LEDGER_DAMAGED;
     bool ms = a->kind == BW_KIND_MILESTONE && a->milestone[0];
     bool ack = a->state == BW_STATE_ACKNOWLEDGED;
+    bool large = a->kind == BW_KIND_LARGE_PAYMENT;
+    if (a->basis > BW_BASIS_PACE || a->handling >= BW_HANDLINGS)
+        return -1;
     /* ledger_damaged carries its finding in note, which an ack also uses. */
-    size_t n = 7 + (gap ? 3 : damaged ? !ack : 11 + ms) + (ack ? 2 : 0);
+    size_t n = 7 + (gap ? 3 : damaged ? !ack : 16 + ms + (large ? 4 : 0)) + (ack ? 2 : 0);
     msgpack_pack_map(pk, n);
     bw_pack_kv_uint(pk, "v", BW_PROTO_VERSION);
     bw_pack_kv_uint(pk, "seq", a->seq);
@@ -125,6 +128,17 @@ int bw_alert_pack(msgpack_packer *pk, const bw_alert_msg *a)
         bw_pack_kv_int(pk, "shortfall", a->shortfall);
         if (ms)
             bw_pack_kv_str(pk, "milestone", a->milestone);
+        bw_pack_kv_str(pk, "band", a->band);
+        bw_pack_kv_str(pk, "basis", bw_basis_name(a->basis));
+        bw_pack_kv_int(pk, "pace_lag_bp", a->pace_lag_bp);
+        bw_pack_kv_int(pk, "pace_shortfall", a->pace_shortfall);
+        bw_pack_kv_str(pk, "handling", bw_handling_name(a->handling));
+        if (large) {
+            bw_pack_kv_str(pk, "src", a->src);
+            bw_pack_kv_str(pk, "id", a->id);
+            bw_pack_kv_int(pk, "amount", a->amount);
+            bw_pack_kv_str(pk, "ref", a->ref);
+        }
     }
     bw_pack_kv_int(pk, "at", a->at);
     bw_pack_kv_int(pk, "since", a->since);
@@ -161,6 +175,7 @@ int bw_ctl_req_encode(const bw_ctl_req *q, msgpack_sbuffer *out)
         { "project", q->project }, { "unit", q->unit }, { "kind", q->kind }, { "by", q->by },
         { "note", q->note },       { "reason", q->reason }, { "sort", q->sort },
         { "q", q->q },             { "band", q->band },     { "alert", q->alert },
+        { "state", q->state },
     };
     size_t n = 1 + q->has_budget + q->has_to + q->has_since + q->has_until + (q->limit > 0) +
                q->has_at + q->has_after_seq + (q->offset > 0) + q->desc + (q->before > 0);

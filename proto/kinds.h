@@ -40,6 +40,14 @@
        "more has been paid than the (adjusted) budget")                                           \
     XX(YEAR_END, year_end, PROJECT, ACK, "年末未达标",                                          \
        "the year ended with the rate below the project's target")                                 \
+    XX(STALLED, stalled, PROJECT, ACK, "长期未支付",                                            \
+       "no payment for stalled_days while the project is below its basis")                        \
+    XX(LARGE_PAYMENT, large_payment, PROJECT, ACK, "大额支付",                                  \
+       "one payment at or above the large-payment share of the budget or amount")                 \
+    XX(BURST, burst, PROJECT, ACK, "异常高频支付",                                              \
+       "more than burst_payments payments to one project within burst_window")                    \
+    XX(YEAR_END_RUSH, year_end_rush, PROJECT, ACK, "突击支出",                                  \
+       "more than year_end_rush_pct of the year's payments in its last year_end_rush_days")       \
     XX(SOURCE_GAP, source_gap, DAEMON, NO_ACK, "序号缺口",                                      \
        "a source's seq jumped, so events may be missing (a one-time notice)")                     \
     XX(LEDGER_DAMAGED, ledger_damaged, DAEMON, NO_ACK, "账本损坏",                              \

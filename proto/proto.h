@@ -22,6 +22,7 @@
 #define BW_NAME_LEN_MAX 256    /* unit and project names */
 #define BW_TEXT_MAX     512    /* reasons, notes */
 #define BW_WHY_MAX      256    /* decoder reasons */
+#define BW_BAND_LEN_MAX 32     /* a lag band's name ([alerts] bands) */
 
 /* Strings below are NUL-terminated copies; an absent optional string is "". */
 typedef struct bw_event {
@@ -54,9 +55,20 @@ typedef struct bw_alert_msg {
     int32_t rate_bp, planned_bp, lag_bp, pace_bp;
     char milestone[6];          /* "MM-DD" for milestone alerts, else "" */
     int64_t at, since;
-    /* source_gap only */
+    /* project kinds (PROTOCOL.md §1.3): the lag band, the basis, the distance
+     * and the money against 序时进度, the handling */
+    char band[BW_BAND_LEN_MAX + 1];     /* "" when none */
+    uint8_t basis;              /* bw_basis: plan or pace */
+    uint8_t handling;           /* bw_handling */
+    int32_t pace_lag_bp;
+    int64_t pace_shortfall;
+    /* source_gap, large_payment (the payment's) */
     char src[BW_SRC_MAX + 1];
     uint64_t expected_seq, got_seq;
+    /* large_payment only: the payment */
+    char id[BW_ID_MAX + 1];
+    int64_t amount;
+    char ref[BW_ID_MAX + 1];
     /* acknowledgements only */
     char by[BW_CODE_LEN_MAX + 1];
     char note[BW_TEXT_MAX + 1];
@@ -71,8 +83,7 @@ typedef struct bw_heartbeat {
 typedef enum bw_op {
     BW_OP_PING, BW_OP_STATUS, BW_OP_ALERTS, BW_OP_HISTORY, BW_OP_ACK, BW_OP_STATS,
     BW_OP_VERIFY, BW_OP_RELOAD, BW_OP_ADJUST, BW_OP_REPLAY_REJECTED, BW_OP_ADVANCE,
-    BW_OP_SERIES,
-    BW_OP_PAYMENTS, BW_OP_ADJUSTMENTS,
+    BW_OP_SERIES, BW_OP_PAYMENTS, BW_OP_ADJUSTMENTS, BW_OP_HANDLE,
     BW_OP_COUNT
 } bw_op;
 
@@ -85,6 +96,7 @@ typedef struct bw_ctl_req {
     char note[BW_TEXT_MAX + 1];
     char reason[BW_TEXT_MAX + 1];
     char sort[16];              /* status: "lag", "shortfall" or "code" */
+    char state[24];             /* handle: the handling step (bw_handling's words) */
     bool has_budget;  int64_t budget;   /* adjust: new budget, fen */
     bool has_to;      int64_t to;       /* advance: Unix s */
     bool has_since;   int64_t since;    /* history */
@@ -111,6 +123,10 @@ typedef struct bw_status_row {
     uint32_t firing;
     uint32_t projects;
     int64_t plan_budget;        /* 预算数: the plan's budget before adjustments (= budget when absent) */
+    char band[BW_BAND_LEN_MAX + 1];     /* the worst firing lag band, "" none */
+    uint8_t basis;              /* bw_basis: plan or pace */
+    int32_t pace_lag_bp;
+    int64_t pace_shortfall;
 } bw_status_row;
 
 const char *bw_op_name(int op);

@@ -146,6 +146,10 @@ void bw_view_row_pack(msgpack_sbuffer *sb, const bw_view_row *r)
     bw_mapw_uint(&m, "firing", r->firing);
     bw_mapw_uint(&m, "projects", r->projects);
     bw_mapw_int(&m, "plan_budget", r->plan_budget);
+    bw_mapw_str(&m, "band", r->band ? r->band : "");
+    bw_mapw_str(&m, "basis", bw_basis_name(r->basis));
+    bw_mapw_int(&m, "pace_lag_bp", r->pace_lag_bp);
+    bw_mapw_int(&m, "pace_shortfall", r->pace_shortfall);
     bw_mapw_end(&m);
 }
 

@@ -46,6 +46,10 @@ typedef struct bw_view_row {
     uint32_t firing;            /* firing alerts */
     uint32_t projects;          /* projects summed */
     int64_t plan_budget;        /* the budget of the plan, before any adjustment (预算数) */
+    const char *band;           /* worst firing lag band's name, "" none */
+    uint8_t basis;              /* bw_basis: what the row is judged against */
+    int32_t pace_lag_bp;        /* pace_bp - rate_bp */
+    int64_t pace_shortfall;     /* 序时进度's share of the budget - paid, fen */
 } bw_view_row;
 
 typedef struct bw_view_status {

@@ -4,6 +4,7 @@
 #ifndef BW_VOCAB_H
 #define BW_VOCAB_H
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "kinds.h"   /* the alert kinds: BW_KIND_MAP and what comes from it */
@@ -41,6 +42,64 @@ static inline int bw_severity_parse(const char *s)
     if (strcmp(s, "warning") == 0) return BW_SEV_WARNING;
     if (strcmp(s, "critical") == 0) return BW_SEV_CRITICAL;
     return -1;
+}
+
+
+/* What a lag is judged against (PROTOCOL.md §1.3): the project's own plan,
+ * 序时进度 (the share of the year elapsed), or whichever is stricter. */
+typedef enum bw_basis { BW_BASIS_PLAN = 0, BW_BASIS_PACE = 1, BW_BASIS_BOTH = 2 } bw_basis;
+static inline const char *bw_basis_name(int b)
+{
+    static const char *const n[] = { "plan", "pace", "both" };
+    return b >= 0 && b <= 2 ? n[b] : "?";
+}
+static inline int bw_basis_parse(const char *s)
+{
+    for (int b = 0; b <= 2; b++)
+        if (strcmp(s, bw_basis_name(b)) == 0)
+            return b;
+    return -1;
+}
+
+/* Where a supervisor's handling of an alert stands (未处理, 已督办, 已整改,
+ * 认定正常, 认定违规); the allowed steps are in PROTOCOL.md §1.7. */
+typedef enum bw_handling {
+    BW_HANDLING_UNHANDLED = 0, BW_HANDLING_FOLLOWED_UP = 1, BW_HANDLING_CORRECTED = 2,
+    BW_HANDLING_JUDGED_NORMAL = 3, BW_HANDLING_JUDGED_VIOLATION = 4
+} bw_handling;
+#define BW_HANDLINGS 5
+static inline const char *bw_handling_name(int h)
+{
+    static const char *const n[BW_HANDLINGS] = { "unhandled", "followed_up", "corrected",
+                                                 "judged_normal", "judged_violation" };
+    return h >= 0 && h < BW_HANDLINGS ? n[h] : "?";
+}
+static inline int bw_handling_parse(const char *s)
+{
+    for (int h = 0; h < BW_HANDLINGS; h++)
+        if (strcmp(s, bw_handling_name(h)) == 0)
+            return h;
+    return -1;
+}
+/* Whether a supervisor may move an alert's handling from `from` to `to`
+ * (PROTOCOL.md §1.7): anything from unhandled or followed_up; a violation
+ * may still be followed up and then corrected; judged_normal may only be
+ * overturned to judged_violation; corrected is the end. */
+static inline bool bw_handling_allowed(int from, int to)
+{
+    if (to <= BW_HANDLING_UNHANDLED || to >= BW_HANDLINGS)
+        return false;
+    switch (from) {
+    case BW_HANDLING_UNHANDLED:
+    case BW_HANDLING_FOLLOWED_UP:
+        return true;
+    case BW_HANDLING_JUDGED_VIOLATION:
+        return to == BW_HANDLING_FOLLOWED_UP || to == BW_HANDLING_CORRECTED;
+    case BW_HANDLING_JUDGED_NORMAL:
+        return to == BW_HANDLING_JUDGED_VIOLATION;
+    default:
+        return false;
+    }
 }
 
 #endif

@@ -28,8 +28,9 @@ static const command commands[] = {
       "variables. --count exits after N alerts, --timeout after S quiet seconds." },
     { "status", "[--unit U] [--project P] [--sort lag|shortfall|code] [--limit N] [--at T] [--json|--csv]",
       "A table per project: budget and paid in 万元, rate and plan in %, lag in\n"
-      "percentage points, shortfall against the plan, alert state; unit subtotals\n"
-      "and the department total (部门整体). --at: as the ledger had it at T." },
+      "percentage points, shortfall against the plan, the same two against 序时进度\n"
+      "(pace), alert state and lag band; unit subtotals and the department total\n"
+      "(部门整体). --at: as the ledger had it at T." },
     { "report", "[--as-of DATE | --month YYYY-MM | --quarter YYYY-Qn] [--unit U] [--bureau NAME] (--xlsx FILE | --csv | --json)",
       "The 执行进度表 as of the end of DATE (default today) or of the period's last\n"
       "day: 单位, 项目编码, 项目名称, 预算数, 调整后预算数, 支出数, 支出进度, 序时进度,\n"
@@ -37,9 +38,15 @@ static const command commands[] = {
       "the xlsx also has the period's alerts and a chart of the months, and the\n"
       "通报 paragraph, which is printed too. Money in 万元, exact to the fen." },
     { "history", "[--project P] [--unit U] [--since T] [--until T] [--limit N] [--json]",
-      "The alert log: who was told what, and when." },
+      "The alert log: who was told what, and when, with every handling step (who, the\n"
+      "step, the note)." },
     { "ack", "PROJECT KIND --by NAME [--note TEXT]",
       "Acknowledges a firing alert: no reminders until it escalates or resolves." },
+    { "handle", "PROJECT KIND STATE --by NAME [--note TEXT]",
+      "Records a handling step (处理): followed_up (已督办), corrected (已整改),\n"
+      "judged_normal (认定正常) or judged_violation (认定违规); each step is kept in\n"
+      "the alert log with who, when and the note, and published. Allowed steps:\n"
+      "budgetwatch.1, PROTOCOL.md \"Handling\". `ack` is `handle ... followed_up`." },
     { "adjust", "PROJECT NEW_BUDGET_WAN --reason TEXT", "Sets a project's budget (预算调整), in 万元." },
     { "reload", "", "Makes the daemon re-read its plan; a bad plan is refused and the old one kept." },
     { "replay-rejected", "", "Re-applies the rejected events (dead letters), e.g. after a plan fix." },

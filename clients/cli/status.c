@@ -96,11 +96,37 @@ void alert_line(FILE *f, const bw_alert_msg *a)
                 fmt_wan(a->shortfall, sh, sizeof sh));
     else if (a->kind == BW_KIND_LAG || a->kind == BW_KIND_MILESTONE)
         fprintf(f, " (%s 万元 ahead of plan)", fmt_wan(-a->shortfall, sh, sizeof sh));
+    if (a->kind == BW_KIND_LAG && a->band[0]) {
+        fputs(", band ", f);
+        print_escaped(f, a->band);
+        fprintf(f, " against %s", a->basis == BW_BASIS_PACE ? "序时进度" : "the plan");
+    }
+    if ((a->kind == BW_KIND_LAG || a->kind == BW_KIND_STALLED) && a->pace_shortfall >= 0)
+        fprintf(f, "; 序时进度 %s%%: lag %s pp, %s 万元 behind", fmt_bp(a->pace_bp, pl, sizeof pl),
+                fmt_bp(a->pace_lag_bp, lag, sizeof lag), fmt_wan(a->pace_shortfall, sh, sizeof sh));
+    if (a->kind == BW_KIND_LARGE_PAYMENT && a->id[0]) {
+        fprintf(f, "; payment of %s 万元, ", fmt_wan(a->amount, sh, sizeof sh));
+        print_escaped(f, a->src);
+        fputc('/', f);
+        print_escaped(f, a->id);
+        if (a->ref[0]) {
+            fputs(" (ref ", f);
+            print_escaped(f, a->ref);
+            fputc(')', f);
+        }
+    }
     if (a->milestone[0])
         fprintf(f, ", milestone %s %s", a->milestone, res ? "now met" : "missed");
     if (a->kind == BW_KIND_OVERSPEND)
         fprintf(f, ", %s 万元 over budget", fmt_wan(a->paid - a->budget, sh, sizeof sh));
-    if (a->state == BW_STATE_ACKNOWLEDGED) {
+    if (a->state == BW_STATE_ACKNOWLEDGED && a->handling > BW_HANDLING_FOLLOWED_UP) {
+        fprintf(f, " — %s by ", bw_handling_name(a->handling));
+        print_escaped(f, a->by);
+        if (a->note[0]) {
+            fputs(": ", f);
+            print_escaped(f, a->note);
+        }
+    } else if (a->state == BW_STATE_ACKNOWLEDGED) {
         fputs(" — acknowledged by ", f);
         print_escaped(f, a->by);
         if (a->note[0]) {
@@ -115,13 +141,18 @@ void alert_json(FILE *f, const bw_alert_msg *a)
 {
     fprintf(f, "{\"seq\":%" PRIu64 ",\"kind\":\"%s\",\"state\":\"%s\",\"severity\":\"%s\",", a->seq,
             bw_kind_name(a->kind), bw_state_name(a->state), bw_severity_name(a->severity));
-    const char *keys[] = { "unit", "unit_name", "project", "project_name", "milestone", "src", "by", "note" };
-    const char *vals[] = { a->unit, a->unit_name, a->project, a->project_name, a->milestone, a->src, a->by, a->note };
-    for (size_t i = 0; i < 8; i++) {
+    const char *keys[] = { "unit", "unit_name", "project", "project_name", "milestone", "src", "by",
+                           "note", "band", "basis", "handling", "id", "ref" };
+    const char *vals[] = { a->unit, a->unit_name, a->project, a->project_name, a->milestone, a->src,
+                           a->by, a->note, a->band, bw_basis_name(a->basis),
+                           bw_handling_name(a->handling), a->id, a->ref };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         fprintf(f, "\"%s\":", keys[i]);
         print_json_str(f, vals[i]);
         fputc(',', f);
     }
+    fprintf(f, "\"pace_lag_bp\":%d,\"pace_shortfall\":%" PRId64 ",\"amount\":%" PRId64 ",",
+            a->pace_lag_bp, a->pace_shortfall, a->amount);
     fprintf(f, "\"budget\":%" PRId64 ",\"paid\":%" PRId64 ",\"shortfall\":%" PRId64 ",\"rate_bp\":%d,"
             "\"planned_bp\":%d,\"lag_bp\":%d,\"pace_bp\":%d,\"expected_seq\":%" PRIu64 ",\"got_seq\":%"
             PRIu64 ",\"at\":%" PRId64 ",\"since\":%" PRId64 "}\n", a->budget, a->paid, a->shortfall,
@@ -134,7 +165,7 @@ enum { W_UNIT = 8, W_CODE = 27, W_NAME = 30 };
 
 static void table_row(const bw_status_row *r, const char *label)
 {
-    char b[32], p[32], rt[16], pl[16], lg[16], sh[32], name[BW_NAME_LEN_MAX + 1];
+    char b[32], p[32], rt[16], pl[16], lg[16], sh[32], plg[16], psh[32], name[BW_NAME_LEN_MAX + 1];
     snprintf(name, sizeof name, "%s", label ? label : r->project_name);
     /* Keep the table readable: cut long names at a character boundary. */
     while (display_width(name) > W_NAME) {
@@ -149,18 +180,26 @@ static void table_row(const bw_status_row *r, const char *label)
     print_cell(stdout, r->project, W_CODE, false);
     putchar(' ');
     print_cell(stdout, name, W_NAME, false);
-    printf(" %12s %12s %7s %7s %7s %12s  %s\n", fmt_wan(r->budget, b, sizeof b),
+    printf(" %12s %12s %7s %7s %7s %12s %7s %12s  %s", fmt_wan(r->budget, b, sizeof b),
            fmt_wan(r->paid, p, sizeof p), fmt_bp(r->rate_bp, rt, sizeof rt),
            fmt_bp(r->planned_bp, pl, sizeof pl), fmt_bp(r->lag_bp, lg, sizeof lg),
-           fmt_wan(r->shortfall, sh, sizeof sh),
+           fmt_wan(r->shortfall, sh, sizeof sh), fmt_bp(r->pace_lag_bp, plg, sizeof plg),
+           fmt_wan(r->pace_shortfall, psh, sizeof psh),
            r->severity ? bw_severity_name(r->severity) : label ? "" : "ok");
+    if (r->band[0]) {
+        fputs(" ", stdout);
+        print_escaped(stdout, r->band);
+        fputs(r->basis == BW_BASIS_PACE ? " (序时进度)" : " (plan)", stdout);
+    }
+    putchar('\n');
 }
 
 static void csv_row(const bw_status_row *r, const char *kind)
 {
-    printf("%s,%s,%s,\"%s\",%" PRId64 ",%" PRId64 ",%d,%d,%d,%" PRId64 ",%s\n", kind, r->unit, r->project,
-           r->project_name, r->budget, r->paid, r->rate_bp, r->planned_bp, r->lag_bp, r->shortfall,
-           bw_severity_name(r->severity));
+    printf("%s,%s,%s,\"%s\",%" PRId64 ",%" PRId64 ",%d,%d,%d,%" PRId64 ",%s,%s,\"%s\",%d,%" PRId64
+           "\n", kind, r->unit, r->project, r->project_name, r->budget, r->paid, r->rate_bp,
+           r->planned_bp, r->lag_bp, r->shortfall, bw_severity_name(r->severity),
+           bw_basis_name(r->basis), r->band, r->pace_lag_bp, r->pace_shortfall);
 }
 
 static int rows(const msgpack_object *m, const char *key, void (*fn)(const bw_status_row *, const char *),
@@ -246,7 +285,8 @@ int cmd_status(cli *c, int argc, char **argv)
         return EXIT_FAILED;
     }
     if (csv) {
-        puts("row,unit,project,project_name,budget_fen,paid_fen,rate_bp,planned_bp,lag_bp,shortfall_fen,alert");
+        puts("row,unit,project,project_name,budget_fen,paid_fen,rate_bp,planned_bp,lag_bp,shortfall_fen,alert,"
+             "basis,band,pace_lag_bp,pace_shortfall_fen");
         if (rows(m, "projects", csv_project, NULL) || rows(m, "units", csv_unit, NULL))
             return bad_rows(c);
         csv_row(&tot, "total");
@@ -259,14 +299,15 @@ int cmd_status(cli *c, int argc, char **argv)
     print_cell(stdout, "project", W_CODE, false);
     putchar(' ');
     print_cell(stdout, "name", W_NAME, false);
+    /* Both distances: against the plan, and against 序时进度 (pace). */
     static const char *const heads[] = { "budget 万元", "paid 万元", "rate %", "plan %", "lag pp",
-                                         "short 万元" };
-    static const size_t widths[] = { 12, 12, 7, 7, 7, 12 };
-    for (size_t i = 0; i < 6; i++) {
+                                         "short 万元", "pace pp", "pace短 万元" };
+    static const size_t widths[] = { 12, 12, 7, 7, 7, 12, 7, 12 };
+    for (size_t i = 0; i < 8; i++) {
         putchar(' ');
         print_cell(stdout, heads[i], widths[i], true);
     }
-    puts("  alert");
+    puts("  alert band");
     if (rows(m, "projects", table_row, NULL))
         return bad_rows(c);
     puts("-- unit subtotals");
@@ -322,7 +363,7 @@ static int time_arg(const char *s, int64_t *out)
 
 /* Options of the one-shot commands; every one is optional. */
 static int simple_options(bw_ctl_req *q, int argc, char **argv, bool *json, int *wait_s,
-                          char **pos, int *npos)
+                          char **pos, int *npos, int maxpos)
 {
     static const struct option opts[] = {
         { "unit", required_argument, NULL, 'u' }, { "project", required_argument, NULL, 'p' },
@@ -360,7 +401,7 @@ static int simple_options(bw_ctl_req *q, int argc, char **argv, bool *json, int 
         }
     }
     *npos = 0;
-    for (int i = optind - 1; i < argc && *npos < 2; i++)
+    for (int i = optind - 1; i < argc && *npos < maxpos; i++)
         pos[(*npos)++] = argv[i];
     return 0;
 }
@@ -400,7 +441,7 @@ static int prepare(const char *name, bw_ctl_req *q, char **pos, int npos)
         { "history", BW_OP_HISTORY }, { "ack", BW_OP_ACK }, { "adjust", BW_OP_ADJUST },
         { "reload", BW_OP_RELOAD }, { "replay-rejected", BW_OP_REPLAY_REJECTED },
         { "stats", BW_OP_STATS }, { "verify", BW_OP_VERIFY }, { "advance", BW_OP_ADVANCE },
-        { "ping", BW_OP_PING },
+        { "ping", BW_OP_PING }, { "handle", BW_OP_HANDLE },
     };
     int op = -1;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
@@ -418,6 +459,17 @@ static int prepare(const char *name, bw_ctl_req *q, char **pos, int npos)
         }
         snprintf(q->project, sizeof q->project, "%s", pos[0]);
         snprintf(q->kind, sizeof q->kind, "%s", pos[1]);
+    }
+    if (op == BW_OP_HANDLE) {
+        if (npos < 3 || !q->by[0]) {
+            fprintf(stderr, "budgetwatch: usage: budgetwatch handle PROJECT KIND STATE --by NAME "
+                    "[--note TEXT]; STATE is followed_up, corrected, judged_normal or "
+                    "judged_violation\n");
+            return -1;
+        }
+        snprintf(q->project, sizeof q->project, "%s", pos[0]);
+        snprintf(q->kind, sizeof q->kind, "%s", pos[1]);
+        snprintf(q->state, sizeof q->state, "%s", pos[2]);
     }
     if (op == BW_OP_ADJUST) {
         const char *why = NULL;
@@ -454,8 +506,8 @@ int cmd_simple(cli *c, const char *name, int argc, char **argv)
     memset(&q, 0, sizeof q);
     bool json = false;
     int wait_s = 0, npos = 0;
-    char *pos[2];
-    if (simple_options(&q, argc, argv, &json, &wait_s, pos, &npos) || prepare(name, &q, pos, npos))
+    char *pos[3];
+    if (simple_options(&q, argc, argv, &json, &wait_s, pos, &npos, 3) || prepare(name, &q, pos, npos))
         return EXIT_USAGE;
     if (q.op == BW_OP_PING)
         return ping(c, &q, wait_s);
@@ -495,6 +547,17 @@ int cmd_simple(cli *c, const char *name, int argc, char **argv)
     case BW_OP_ACK:
         puts("acknowledged; reminders stop until it escalates or resolves");
         return EXIT_OK;
+    case BW_OP_HANDLE: {
+        bw_alert_msg am;
+        char why[BW_WHY_MAX];
+        if (bw_alert_from_object(bw_map_get(m, "alert"), &am, why, sizeof why) == 0)
+            alert_line(stdout, &am);
+        printf("recorded: %s; %s\n", q.state,
+               !strcmp(q.state, "judged_normal")
+                   ? "it stays silent at this band and below until it gets worse"
+                   : "reminders stop until it escalates or resolves");
+        return EXIT_OK;
+    }
     default:
         print_stats(m);
         return EXIT_OK;

@@ -56,10 +56,17 @@ static void run_exec(const watch *w, const bw_alert_msg *a)
         set_or_exit(a, "BW_PROJECT_NAME", a->project_name);
         set_or_exit(a, "BW_MILESTONE", a->milestone);
         set_or_exit(a, "BW_SRC", a->src);
+        set_or_exit(a, "BW_BAND", a->band);
+        set_or_exit(a, "BW_BASIS", bw_basis_name(a->basis));
+        set_or_exit(a, "BW_HANDLING", bw_handling_name(a->handling));
+        set_or_exit(a, "BW_EVENT_ID", a->id);
+        set_or_exit(a, "BW_BY", a->by);
         const struct { const char *k; long long v; } nums[] = {
             { "BW_SEQ", (long long)a->seq }, { "BW_PAID_FEN", a->paid }, { "BW_BUDGET_FEN", a->budget },
             { "BW_SHORTFALL_FEN", a->shortfall }, { "BW_RATE_BP", a->rate_bp },
             { "BW_PLANNED_BP", a->planned_bp }, { "BW_LAG_BP", a->lag_bp }, { "BW_AT", a->at },
+            { "BW_PACE_LAG_BP", a->pace_lag_bp }, { "BW_PACE_SHORTFALL_FEN", a->pace_shortfall },
+            { "BW_AMOUNT_FEN", a->amount },
         };
         for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
             snprintf(n, sizeof n, "%lld", nums[i].v);

@@ -40,6 +40,15 @@ struct bw_engine {
      * restored row that would overflow them is refused, and the status sums
      * need no check. */
     int64_t sum_paid, sum_budget;
+    /* The windows of burst and year_end_rush, only when they are on: per
+     * project its burst_payments + 1 latest payment ts (ascending, 0 unused),
+     * and what it paid in the year's last rush_window. */
+    int64_t *recent;
+    int64_t *late;
+    /* The kinds whose rule can fire with these options (bit per kind): the
+     * others are looked at only while their slot holds something, so the
+     * rules a bureau leaves off cost an evaluation nothing. */
+    uint32_t kinds_on;
 };
 
 void bw_engine_opts_default(bw_engine_opts *o)
@@ -48,6 +57,28 @@ void bw_engine_opts_default(bw_engine_opts *o)
     o->lag_critical_bp = 2000;
     o->hysteresis_bp = 100;
     o->repeat_interval = 86400;
+    o->lag_basis = BW_BASIS_PLAN;
+    o->nbands = 0;
+    o->stalled_after = 0;
+    o->large_payment_bp = 0;
+    o->large_payment_fen = 0;
+    o->burst_payments = 0;
+    o->burst_window = 86400;
+    o->rush_window = 0;
+    o->rush_bp = 3000;
+}
+
+/* Without [alerts] bands, today's pair: warning and critical. */
+static void derive_bands(bw_engine_opts *o)
+{
+    if (o->nbands > 0)
+        return;
+    o->nbands = 2;
+    memset(o->band, 0, sizeof o->band);
+    memcpy(o->band[0].name, "warning", sizeof "warning");
+    o->band[0].bp = o->lag_warning_bp;
+    memcpy(o->band[1].name, "critical", sizeof "critical");
+    o->band[1].bp = o->lag_critical_bp;
 }
 
 /* ---- heap of projects keyed by next_at ---- */
@@ -172,11 +203,27 @@ static int32_t rate_bp_of(int64_t paid, int64_t budget)
     return clamp_bp(floor_div((i128)paid * 10000, budget));
 }
 
+/* The project's lag basis: its plan column, else [alerts] lag_basis. */
+static uint8_t basis_of(const bw_engine *e, uint32_t ix)
+{
+    uint8_t b = bw_plan_project(e->plan, ix)->basis;
+    return b > 0 ? (uint8_t)(b - 1) : e->opts.lag_basis;
+}
+
+/* What a lag is judged against under basis b, given both lags. */
+static uint8_t judged_basis(uint8_t b, int32_t plan_lag, int32_t pace_lag)
+{
+    if (b == BW_BASIS_BOTH)
+        return pace_lag > plan_lag ? BW_BASIS_PACE : BW_BASIS_PLAN;
+    return b;
+}
+
 /* A project's figures at t for a budget and a paid total given. */
 static void figures_of(const bw_engine *e, uint32_t ix, int64_t t, int64_t budget, int64_t paid,
                        bw_figures *f)
 {
     i128 num, den;
+    int days = bw_cal_days_elapsed(&e->cal, t);
     planned_frac(knots_of(e, ix), t, &num, &den);
     f->budget = budget;
     f->paid = paid;
@@ -184,7 +231,12 @@ static void figures_of(const bw_engine *e, uint32_t ix, int64_t t, int64_t budge
     f->rate_bp = rate_bp_of(f->paid, f->budget);
     f->planned_bp = clamp_bp(floor_div(num, den));
     f->lag_bp = f->planned_bp - f->rate_bp;
-    f->pace_bp = (int32_t)(bw_cal_days_elapsed(&e->cal, t) * 10000 / e->cal.ndays);
+    f->pace_bp = (int32_t)((int64_t)days * 10000 / e->cal.ndays);
+    /* budget * days fits in 64 bits for any budget under 2.5e16 fen. */
+    f->pace_fen = f->budget <= INT64_MAX / 367 ? f->budget * days / e->cal.ndays
+                                                : (int64_t)floor_div((i128)f->budget * days, e->cal.ndays);
+    f->pace_lag_bp = f->pace_bp - f->rate_bp;
+    f->basis = judged_basis(basis_of(e, ix), f->lag_bp, f->pace_lag_bp);
 }
 
 static void figures_at(const bw_engine *e, uint32_t ix, int64_t t, bw_figures *f)
@@ -209,6 +261,10 @@ static void fill_alert(const bw_engine *e, uint32_t ix, int kind, const bw_figur
     a->kind = (uint8_t)kind;
     a->state = s->acked ? BW_STATE_ACKNOWLEDGED : BW_STATE_FIRING;
     a->severity = s->severity;
+    a->band = s->band;
+    a->basis = f->basis;
+    /* A slot acknowledged before handling existed (version 4) was followed up. */
+    a->handling = s->handling ? s->handling : s->acked ? BW_HANDLING_FOLLOWED_UP : BW_HANDLING_UNHANDLED;
     a->project = ix;
     a->budget = f->budget;
     a->paid = f->paid;
@@ -217,6 +273,8 @@ static void fill_alert(const bw_engine *e, uint32_t ix, int kind, const bw_figur
     a->planned_bp = f->planned_bp;
     a->lag_bp = f->lag_bp;
     a->pace_bp = f->pace_bp;
+    a->pace_lag_bp = f->pace_lag_bp;
+    a->pace_shortfall = f->pace_fen - f->paid;
     a->evaluated = a->at = t;
     a->since = s->since;
     /* A reminder of a missed milestone is still about its deadline: a
@@ -238,28 +296,59 @@ static void emit(bw_engine *e, emitter *em, uint32_t ix, int kind, const bw_figu
         em->fn(em->ctx, &a);
 }
 
-/* Moves one slot to severity `want` (and milestone `ms`) at t, saying so once:
- * firing on start, escalation, de-escalation or a new milestone; resolved on
- * end; a reminder every repeat interval while it fires unacknowledged. */
-static void transition(bw_engine *e, emitter *em, uint32_t ix, int kind, uint8_t want, uint8_t ms,
+/* A slot's level: its band for a banded rule, else its severity. */
+static uint8_t level_of(const bw_slot *s)
+{
+    return s->band ? s->band : s->severity;
+}
+
+/* Moves one slot to severity `want` (band `band`, milestone `ms`) at t,
+ * saying so once: firing on start, escalation, de-escalation, a band change
+ * or a new milestone; resolved on end; a reminder every repeat interval
+ * while it fires unhandled. A move to a worse level starts the handling
+ * again. While the slot stays at or below a level judged normal it is
+ * silent, and an episode that began there is never published at all. */
+static void transition(bw_engine *e, emitter *em, uint32_t ix, int kind, const bw_rule_want *w,
                        const bw_figures *f, int64_t t)
 {
     bw_slot *s = &e->p[ix].st.slot[kind];
-    if (want == BW_SEV_NONE) {
+    const bw_rule *r = bw_rule_of(kind);
+    if (w->severity == BW_SEV_NONE) {
         if (s->severity != BW_SEV_NONE) {
-            emit(e, em, ix, kind, f, t, BW_STATE_RESOLVED);
+            if (!s->quiet)
+                emit(e, em, ix, kind, f, t, BW_STATE_RESOLVED);
+            uint8_t keep = r->banded ? s->normal : 0;   /* the same condition stays judged */
             memset(s, 0, sizeof *s);
+            s->normal = keep;
         }
         return;
     }
-    bool start = s->severity == BW_SEV_NONE || s->ms != ms;
-    bool changed = start || s->severity != want;
-    if (start)
+    bool start = s->severity == BW_SEV_NONE || s->ms != w->ms;
+    bool changed = start || s->severity != w->severity || s->band != w->band;
+    uint8_t was = start ? 0 : level_of(s);
+    if (start && s->ms != w->ms)
+        s->normal = r->banded ? s->normal : 0;      /* another milestone: a new condition */
+    s->severity = w->severity;
+    s->band = w->band;
+    s->ms = w->ms;
+    uint8_t level = level_of(s);
+    bool judged = s->normal > 0 && level <= s->normal;
+    if (start) {
         s->since = t;
-    if (start || want > s->severity)
-        s->acked = 0;
-    s->severity = want;
-    s->ms = ms;
+        s->acked = judged;
+        s->handling = judged ? BW_HANDLING_JUDGED_NORMAL : BW_HANDLING_UNHANDLED;
+        s->quiet = judged;
+    } else if (level > was && !judged) {
+        s->acked = 0;                   /* worse than handled: handle it again */
+        s->handling = BW_HANDLING_UNHANDLED;
+        s->normal = 0;
+        if (s->quiet) {                 /* first heard of now */
+            s->quiet = 0;
+            s->since = t;
+        }
+    }
+    if (s->quiet || (judged && s->handling == BW_HANDLING_JUDGED_NORMAL))
+        return;
     bool remind = !s->acked && e->opts.repeat_interval > 0 && t >= s->last_sent + e->opts.repeat_interval;
     if (changed || remind) {
         s->last_sent = t;
@@ -271,10 +360,22 @@ static void transition(bw_engine *e, emitter *em, uint32_t ix, int kind, uint8_t
 static void rule_project(const bw_engine *e, uint32_t ix, bw_rule_project *rp)
 {
     rp->opts = &e->opts;
+    rp->cal = &e->cal;
     rp->k = knots_of(e, ix);
+    rp->basis = basis_of(e, ix);
+    rp->last_paid = e->p[ix].st.last_paid;
+    rp->recent = e->recent ? &e->recent[(size_t)ix * (size_t)(e->opts.burst_payments + 1)] : NULL;
+    rp->late_paid = e->late ? e->late[ix] : 0;
     rp->target_bp = bw_plan_project(e->plan, ix)->target_bp;
     rp->year_end = bw_cal_year_end(&e->cal);
     rp->slot = NULL;
+}
+
+/* Whether kind needs looking at for this slot: its rule is on, or the slot
+ * still holds an alert from when it was (a reload turned it off: it resolves). */
+static bool kind_live(const bw_engine *e, int kind, const bw_slot *s)
+{
+    return (e->kinds_on >> kind & 1) || s->severity != BW_SEV_NONE;
 }
 
 /* Each project kind in turn, in the table's order (the order of the messages
@@ -287,9 +388,11 @@ static void evaluate_project(bw_engine *e, emitter *em, uint32_t ix, int64_t t)
     bw_rule_project rp;
     rule_project(e, ix, &rp);
     for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
+        if (!kind_live(e, kind, &e->p[ix].st.slot[kind]))
+            continue;
         rp.slot = &e->p[ix].st.slot[kind];
         bw_rule_want w = bw_rule_of(kind)->want(&rp, &f, t);
-        transition(e, em, ix, kind, w.severity, w.ms, &f, t);
+        transition(e, em, ix, kind, &w, &f, t);
     }
 }
 
@@ -307,9 +410,11 @@ static int64_t next_instant(const bw_engine *e, uint32_t ix, int64_t t)
     rule_project(e, ix, &rp);
     for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
         const bw_slot *s = &pr->st.slot[kind];
+        if (!kind_live(e, kind, s))
+            continue;
         rp.slot = s;
         next = min64(next, bw_rule_of(kind)->next(&rp, rate, t));
-        if (s->severity != BW_SEV_NONE && !s->acked && e->opts.repeat_interval > 0)
+        if (s->severity != BW_SEV_NONE && !s->acked && !s->quiet && e->opts.repeat_interval > 0)
             next = min64(next, s->last_sent + e->opts.repeat_interval);   /* its reminder */
     }
     return next <= t ? t + 1 : next;
@@ -391,6 +496,16 @@ bw_engine *bw_engine_new(bw_plan **plan, const bw_calendar *cal, const bw_engine
     e->plan = *plan;
     e->cal = *cal;
     e->opts = *opts;
+    derive_bands(&e->opts);
+    e->kinds_on = (1u << BW_PROJECT_KINDS) - 1;
+    if (e->opts.stalled_after <= 0)
+        e->kinds_on &= ~(1u << BW_KIND_STALLED);
+    if (e->opts.large_payment_bp <= 0 && e->opts.large_payment_fen <= 0)
+        e->kinds_on &= ~(1u << BW_KIND_LARGE_PAYMENT);
+    if (e->opts.burst_payments <= 0)
+        e->kinds_on &= ~(1u << BW_KIND_BURST);
+    if (e->opts.rush_window <= 0)
+        e->kinds_on &= ~(1u << BW_KIND_YEAR_END_RUSH);
     e->now = now;
     e->n = bw_plan_nprojects(e->plan);
     size_t n1 = e->n ? e->n : 1;
@@ -403,6 +518,19 @@ bw_engine *bw_engine_new(bw_plan **plan, const bw_calendar *cal, const bw_engine
     }
     if (build_knots(e, err) || build_units(e, err))
         goto fail;
+    if (e->opts.burst_payments < 0 || e->opts.burst_payments > BW_BURST_MAX) {
+        bw_err_set(err, "burst_payments must be 0 to %d, got %d", BW_BURST_MAX,
+                   (int)e->opts.burst_payments);
+        goto fail;
+    }
+    if (e->opts.burst_payments > 0)
+        e->recent = calloc(n1 * (size_t)(e->opts.burst_payments + 1), sizeof *e->recent);
+    if (e->opts.rush_window > 0)
+        e->late = calloc(n1, sizeof *e->late);
+    if ((e->opts.burst_payments > 0 && e->recent == NULL) || (e->opts.rush_window > 0 && e->late == NULL)) {
+        bw_err_set(err, "out of memory for the payment windows of %zu projects", e->n);
+        goto fail;
+    }
     for (size_t i = 0; i < e->n; i++) {
         e->p[i].st.budget = bw_plan_project(e->plan, i)->budget;
         if (!bw_fen_add(e->sum_budget, e->p[i].st.budget, &e->sum_budget)) {
@@ -434,6 +562,8 @@ void bw_engine_free(bw_engine **ep)
     free(e->dirty);
     free(e->unit_off);
     free(e->unit_member);
+    free(e->recent);
+    free(e->late);
     free(e);
     *ep = NULL;
 }
@@ -449,6 +579,12 @@ bw_plan *bw_engine_free_keep_plan(bw_engine **ep)
 }
 
 const bw_plan *bw_engine_plan(const bw_engine *e) { return e->plan; }
+const bw_engine_opts *bw_engine_options(const bw_engine *e) { return &e->opts; }
+
+const char *bw_engine_band_name(const bw_engine *e, int band)
+{
+    return band >= 1 && band <= e->opts.nbands ? e->opts.band[band - 1].name : "";
+}
 const bw_calendar *bw_engine_calendar(const bw_engine *e) { return &e->cal; }
 int64_t bw_engine_now(const bw_engine *e) { return e->now; }
 
@@ -554,7 +690,8 @@ int64_t bw_engine_next_instant(const bw_engine *e)
 
 bool bw_engine_active(const bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out)
 {
-    if (ix >= e->n || !bw_kind_is_project(kind) || e->p[ix].st.slot[kind].severity == BW_SEV_NONE)
+    if (ix >= e->n || !bw_kind_is_project(kind) || e->p[ix].st.slot[kind].severity == BW_SEV_NONE ||
+        e->p[ix].st.slot[kind].quiet)
         return false;
     bw_figures f;
     figures_at(e, ix, e->now, &f);
@@ -562,7 +699,8 @@ bool bw_engine_active(const bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_al
     return true;
 }
 
-int bw_engine_ack(bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out, bw_err *err)
+int bw_engine_handle(bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_handling to,
+                     bw_alert out[2], bw_err *err)
 {
     if (ix >= e->n || !bw_kind_is_project(kind))
         return bw_err_set(err, "no such project or alert kind");
@@ -573,14 +711,102 @@ int bw_engine_ack(bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out, 
                           list);
     }
     bw_slot *s = &e->p[ix].st.slot[kind];
-    if (s->severity == BW_SEV_NONE)
-        return bw_err_set(err, "project %s has no firing %s alert to acknowledge",
-                          bw_plan_project(e->plan, ix)->code, bw_kind_name(kind));
+    const char *code = bw_plan_project(e->plan, ix)->code;
+    if (s->severity == BW_SEV_NONE || s->quiet)
+        return bw_err_set(err, "project %s has no firing %s alert to %s", code, bw_kind_name(kind),
+                          to == BW_HANDLING_FOLLOWED_UP ? "acknowledge" : "handle");
+    if (!bw_handling_allowed(s->handling, to))
+        return bw_err_set(err, "the %s alert of project %s is %s; it cannot become %s (the "
+                          "allowed steps are in PROTOCOL.md, \"Handling\")", bw_kind_name(kind),
+                          code, bw_handling_name(s->handling), bw_handling_name(to));
     s->acked = 1;
-    bw_engine_active(e, ix, kind, out);
-    out->state = BW_STATE_ACKNOWLEDGED;
+    s->handling = (uint8_t)to;
+    s->normal = to == BW_HANDLING_JUDGED_NORMAL ? level_of(s) : 0;   /* overturned: judged no more */
+    bw_engine_active(e, ix, kind, &out[0]);
+    out[0].state = BW_STATE_ACKNOWLEDGED;
+    int n = 1;
+    if (bw_rule_of(kind)->event && to != BW_HANDLING_FOLLOWED_UP) {
+        out[1] = out[0];                /* concluded: the event alert ends here */
+        out[1].state = BW_STATE_RESOLVED;
+        memset(s, 0, sizeof *s);
+        n = 2;
+    }
     reschedule(e, ix, e->now);   /* its reminder is no longer due */
+    return n;
+}
+
+int bw_engine_ack(bw_engine *e, uint32_t ix, bw_alert_kind kind, bw_alert *out, bw_err *err)
+{
+    bw_alert two[2];
+    int n = bw_engine_handle(e, ix, kind, BW_HANDLING_FOLLOWED_UP, two, err);
+    if (n < 0)
+        return -1;
+    *out = two[0];
     return 0;
+}
+
+void bw_engine_paid_at(bw_engine *e, uint32_t ix, int64_t ts)
+{
+    if (ix >= e->n || ts <= e->p[ix].st.last_paid)
+        return;
+    e->p[ix].st.last_paid = ts;
+    mark_dirty(e, ix);
+}
+
+void bw_engine_window_payment(bw_engine *e, uint32_t ix, bw_event_type type, int64_t amount,
+                              int64_t ts)
+{
+    if (ix >= e->n)
+        return;
+    bool moved = false;
+    if (e->recent != NULL && type == BW_EV_DISBURSEMENT) {
+        int n = e->opts.burst_payments + 1;
+        int64_t *r = &e->recent[(size_t)ix * (size_t)n];
+        if (ts > r[0]) {            /* among the n latest: it replaces the oldest */
+            int i = 0;
+            while (i + 1 < n && r[i + 1] < ts) {
+                r[i] = r[i + 1];
+                i++;
+            }
+            r[i] = ts;
+            moved = true;
+        }
+    }
+    if (e->late != NULL && ts >= bw_cal_year_end(&e->cal) - e->opts.rush_window) {
+        int64_t *l = &e->late[ix];
+        if (type == BW_EV_REFUND)
+            *l = amount > *l ? 0 : *l - amount;
+        else if (!bw_fen_add(*l, amount, l))
+            *l = INT64_MAX;         /* more than any paid total can be: the share is all */
+        moved = true;
+    }
+    if (moved)
+        mark_dirty(e, ix);
+}
+
+int64_t bw_engine_window_start(const bw_engine *e)
+{
+    int64_t from = BW_NEVER;
+    if (e->recent != NULL)
+        from = e->now - e->opts.burst_window;
+    if (e->late != NULL) {
+        int64_t opens = bw_cal_year_end(&e->cal) - e->opts.rush_window;
+        from = opens < from ? opens : from;
+    }
+    return from;
+}
+
+bool bw_engine_large_payment(bw_engine *e, uint32_t ix, int64_t amount, bw_alert *out)
+{
+    if (ix >= e->n || !bw_rule_large_payment_is(&e->opts, e->p[ix].st.budget, amount))
+        return false;
+    bw_slot *s = &e->p[ix].st.slot[BW_KIND_LARGE_PAYMENT];
+    memset(s, 0, sizeof *s);            /* each payment is an alert of its own */
+    s->severity = BW_SEV_WARNING;
+    s->since = s->last_sent = e->now;
+    bw_engine_active(e, ix, BW_KIND_LARGE_PAYMENT, out);
+    reschedule(e, ix, e->now);          /* its first reminder */
+    return true;
 }
 
 /* ---- status ---- */
@@ -595,12 +821,16 @@ static void status_add(const bw_engine *e, uint32_t ix, bw_status *out)
     out->paid_fiscal += st->paid_fiscal;
     out->paid_other += st->paid_other;
     out->planned_fen += f.planned_fen;
+    out->pace_fen += f.pace_fen;
     out->projects++;
     for (int k = 0; k < BW_PROJECT_KINDS; k++) {
-        if (st->slot[k].severity != BW_SEV_NONE)
-            out->firing++;
+        if (st->slot[k].severity == BW_SEV_NONE || st->slot[k].quiet)
+            continue;
+        out->firing++;
         if (st->slot[k].severity > out->severity)
             out->severity = st->slot[k].severity;
+        if (st->slot[k].band > out->band)
+            out->band = st->slot[k].band;
     }
 }
 
@@ -615,6 +845,9 @@ static void status_finish(const bw_engine *e, bw_status *out)
     }
     out->lag_bp = out->planned_bp - out->rate_bp;
     out->pace_bp = (int32_t)(bw_cal_days_elapsed(&e->cal, e->now) * 10000 / e->cal.ndays);
+    out->pace_shortfall = out->pace_fen - out->paid;
+    out->pace_lag_bp = out->pace_bp - out->rate_bp;
+    out->basis = judged_basis(e->opts.lag_basis, out->lag_bp, out->pace_lag_bp);
 }
 
 void bw_engine_project_status(const bw_engine *e, uint32_t ix, bw_status *out)
@@ -630,6 +863,9 @@ void bw_engine_project_status(const bw_engine *e, uint32_t ix, bw_status *out)
     out->planned_bp = f.planned_bp;
     out->lag_bp = f.lag_bp;
     out->pace_bp = f.pace_bp;
+    out->pace_lag_bp = f.pace_lag_bp;
+    out->pace_shortfall = f.pace_fen - f.paid;
+    out->basis = f.basis;
 }
 
 void bw_engine_unit_status(const bw_engine *e, uint32_t unit, bw_status *out)
@@ -661,27 +897,32 @@ int64_t bw_engine_planned_fen(const bw_engine *e, uint32_t ix, int64_t t)
 
 /* ---- status as of an instant ---- */
 
-/* The one place the as-of level comes from: each project kind's rule asked
- * with an empty slot, i.e. the severity a first evaluation at t gives these
- * figures. It knows no history, so a lag inside the hysteresis band below a
- * threshold reads as the level below (a daemon that was there keeps the
- * level above until the lag falls hysteresis_bp under it). */
-static uint8_t level_at(const bw_engine *e, uint32_t ix, const bw_figures *f, int64_t t,
-                        uint32_t *firing)
+/* The one place the as-of level comes from: the kinds judged from a
+ * project's figures alone (lag, milestone, overspend, year_end), each rule
+ * asked with an empty slot, i.e. the level a first evaluation at t gives
+ * these figures. It knows no history, so a lag inside the hysteresis band
+ * below a threshold reads as the level below (a daemon that was there keeps
+ * the level above until the lag falls hysteresis_bp under it). The kinds
+ * about the payments themselves (stalled, large_payment, burst,
+ * year_end_rush) are left out: their level is a matter of which payments
+ * came when, not of the figures, and the alert log has them. */
+static void level_at(const bw_engine *e, uint32_t ix, const bw_figures *f, int64_t t,
+                     bw_status *out)
 {
+    static const int kinds[] = { BW_KIND_LAG, BW_KIND_MILESTONE, BW_KIND_OVERSPEND,
+                                 BW_KIND_YEAR_END };
     bw_rule_project rp;
     rule_project(e, ix, &rp);
     const bw_slot empty = { 0 };
     rp.slot = &empty;
-    uint8_t worst = BW_SEV_NONE;
-    *firing = 0;
-    for (int kind = 0; kind < BW_PROJECT_KINDS; kind++) {
-        uint8_t sev = bw_rule_of(kind)->want(&rp, f, t).severity;
-        *firing += sev != BW_SEV_NONE;
-        if (sev > worst)
-            worst = sev;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        bw_rule_want w = bw_rule_of(kinds[i])->want(&rp, f, t);
+        out->firing += w.severity != BW_SEV_NONE;
+        if (w.severity > out->severity)
+            out->severity = w.severity;
+        if (w.band > out->band)
+            out->band = w.band;
     }
-    return worst;
 }
 
 void bw_engine_project_status_at(const bw_engine *e, uint32_t ix, int64_t t, int64_t budget,
@@ -698,11 +939,15 @@ void bw_engine_project_status_at(const bw_engine *e, uint32_t ix, int64_t t, int
     out->paid_other = paid_other;
     out->planned_fen = f.planned_fen;
     out->shortfall = f.planned_fen - f.paid;
+    out->pace_fen = f.pace_fen;
+    out->pace_shortfall = f.pace_fen - f.paid;
     out->rate_bp = f.rate_bp;
     out->planned_bp = f.planned_bp;
     out->lag_bp = f.lag_bp;
     out->pace_bp = f.pace_bp;
-    out->severity = level_at(e, ix, &f, t, &out->firing);
+    out->pace_lag_bp = f.pace_lag_bp;
+    out->basis = f.basis;
+    level_at(e, ix, &f, t, out);
     out->projects = 1;
 }
 
@@ -712,12 +957,15 @@ int bw_engine_status_sum(bw_status *sum, const bw_status *row)
     if (!bw_fen_add(n.budget, row->budget, &n.budget) || !bw_fen_add(n.paid, row->paid, &n.paid) ||
         !bw_fen_add(n.paid_fiscal, row->paid_fiscal, &n.paid_fiscal) ||
         !bw_fen_add(n.paid_other, row->paid_other, &n.paid_other) ||
-        !bw_fen_add(n.planned_fen, row->planned_fen, &n.planned_fen))
+        !bw_fen_add(n.planned_fen, row->planned_fen, &n.planned_fen) ||
+        !bw_fen_add(n.pace_fen, row->pace_fen, &n.pace_fen))
         return -1;
     n.firing += row->firing;
     n.projects += row->projects;
     if (row->severity > n.severity)
         n.severity = row->severity;
+    if (row->band > n.band)
+        n.band = row->band;
     *sum = n;
     return 0;
 }
@@ -732,6 +980,9 @@ void bw_engine_status_finish_at(const bw_engine *e, int64_t t, bw_status *sum)
     }
     sum->lag_bp = sum->planned_bp - sum->rate_bp;
     sum->pace_bp = (int32_t)(bw_cal_days_elapsed(&e->cal, t) * 10000 / e->cal.ndays);
+    sum->pace_shortfall = sum->pace_fen - sum->paid;
+    sum->pace_lag_bp = sum->pace_bp - sum->rate_bp;
+    sum->basis = judged_basis(e->opts.lag_basis, sum->lag_bp, sum->pace_lag_bp);
 }
 
 typedef struct rank_item {

@@ -274,6 +274,7 @@ int64_t bw_plan_add_project(bw_plan *p, const bw_project_in *in, bw_err *err)
     d->budget = in->budget;
     d->fiscal = in->fiscal < 0 ? in->budget : in->fiscal;
     d->target_bp = in->target_bp ? in->target_bp : p->opts.default_target_bp;
+    d->basis = 0;               /* [alerts] lag_basis, unless bw_plan_set_basis */
     d->line = in->line;
     index_put(&p->project_ix, hash_bytes(in->code, len), (uint32_t)p->nprojects);
     return (int64_t)p->nprojects++;
@@ -282,6 +283,12 @@ int64_t bw_plan_add_project(bw_plan *p, const bw_project_in *in, bw_err *err)
 size_t bw_plan_nprojects(const bw_plan *p) { return p->nprojects; }
 size_t bw_plan_nunits(const bw_plan *p) { return p->nunits; }
 size_t bw_plan_nschedules(const bw_plan *p) { return p->nschedules; }
+void bw_plan_set_basis(bw_plan *p, size_t i, int basis)
+{
+    if (i < p->nprojects && basis >= 0 && basis <= 2)
+        p->projects[i].basis = (uint8_t)(basis + 1);
+}
+
 const bw_project_def *bw_plan_project(const bw_plan *p, size_t i) { return &p->projects[i]; }
 const bw_unit_def *bw_plan_unit(const bw_plan *p, size_t i) { return &p->units[i]; }
 const bw_schedule *bw_plan_schedule(const bw_plan *p, size_t i) { return &p->schedules[i]; }

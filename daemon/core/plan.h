@@ -44,6 +44,7 @@ typedef struct bw_project_def {
     int64_t budget;         /* fen, > 0 */
     int64_t fiscal;         /* fen, 0 <= fiscal <= budget (财政资金 part) */
     uint16_t target_bp;     /* year-end target */
+    uint8_t basis;          /* lag basis: 0 = [alerts] lag_basis, else bw_basis + 1 */
     uint32_t line;          /* plan line (0 if built in code) */
 } bw_project_def;
 
@@ -73,6 +74,10 @@ void bw_plan_free(bw_plan **p);
  * plan is unchanged on error. Messages carry no file name; callers prefix it. */
 int64_t bw_plan_add_project(bw_plan *p, const bw_project_in *in, bw_err *err);
 
+/* Sets project i's own lag basis (bw_basis), over [alerts] lag_basis: the
+ * plan file's lag_basis column. */
+void bw_plan_set_basis(bw_plan *p, size_t i, int basis);
+
 size_t bw_plan_nprojects(const bw_plan *p);
 size_t bw_plan_nunits(const bw_plan *p);
 size_t bw_plan_nschedules(const bw_plan *p);
@@ -101,7 +106,8 @@ char *bw_schedule_format(const bw_schedule *s, char *buf, size_t len);
 
 /* Parses a whole plan file (CSV, RFC 4180, UTF-8 with or without BOM; header row
  * unit_code,unit_name,project_code,project_name,budget_wan[,fiscal_wan]
- * [,milestones][,target_pct] in any order). Returns the plan, or NULL with the
+ * [,milestones][,target_pct][,lag_basis] in any order; lag_basis is plan,
+ * pace, both or empty for the configured one). Returns the plan, or NULL with the
  * first error in err as "FILE:LINE:COL: what is wrong; what to do". Nothing is
  * half-loaded: on error there is no plan. */
 bw_plan *bw_plan_parse_csv(const char *buf, size_t len, const char *filename,

@@ -11,13 +11,14 @@
 #include "money.h"
 #include "plan.h"
 #include "utf8.h"
+#include "vocab.h"
 
 enum { COL_UNIT_CODE, COL_UNIT_NAME, COL_CODE, COL_NAME, COL_BUDGET, COL_FISCAL, COL_MILESTONES,
-       COL_TARGET, NCOLS };
+       COL_TARGET, COL_BASIS, NCOLS };
 
 static const char *const col_names[NCOLS] = {
     "unit_code", "unit_name", "project_code", "project_name", "budget_wan", "fiscal_wan",
-    "milestones", "target_pct",
+    "milestones", "target_pct", "lag_basis",
 };
 #define NREQUIRED 5    /* the first five columns must be present */
 #define MAX_FIELDS 64
@@ -164,7 +165,7 @@ static int header(parser *ps)
         if (c == NCOLS)
             return fail(ps, i + 1, "unknown column \"%s\"; the columns are unit_code, unit_name, "
                         "project_code, project_name, budget_wan and optionally fiscal_wan, "
-                        "milestones, target_pct", name);
+                        "milestones, target_pct, lag_basis", name);
         if (ps->col_at[c] >= 0)
             return fail(ps, i + 1, "column \"%s\" appears twice (also column %d)", name,
                         ps->col_at[c] + 1);
@@ -208,6 +209,22 @@ static int target(parser *ps, uint16_t *bp)
         return fail(ps, colno(ps, COL_TARGET), "target_pct %s is %s; it must be more than 0 and "
                     "at most 100", s, v == 0 ? "zero" : "over 100");
     *bp = (uint16_t)v;
+    return 0;
+}
+
+/* The project's own lag basis (empty: the configured [alerts] lag_basis). */
+static int basis(parser *ps, uint8_t *out)
+{
+    size_t len;
+    const char *s = cell(ps, COL_BASIS, &len);
+    *out = 0;
+    if (len == 0)
+        return 0;
+    int b = bw_basis_parse(s);
+    if (b < 0)
+        return fail(ps, colno(ps, COL_BASIS), "lag_basis \"%s\" is not plan, pace or both; write "
+                    "one of them, or leave the cell empty for [alerts] lag_basis", s);
+    *out = (uint8_t)(b + 1);
     return 0;
 }
 
@@ -275,11 +292,15 @@ static int project_row(parser *ps)
             return fail(ps, colno(ps, COL_MILESTONES), "milestones: %s", why);
         in.schedule = &sched;
     }
-    if (target(ps, &in.target_bp) || check_codes(ps, &in))
+    uint8_t own_basis;
+    if (target(ps, &in.target_bp) || basis(ps, &own_basis) || check_codes(ps, &in))
         return -1;
     bw_err e;
-    if (bw_plan_add_project(ps->plan, &in, &e) < 0)
+    int64_t ix = bw_plan_add_project(ps->plan, &in, &e);
+    if (ix < 0)
         return fail(ps, colno(ps, COL_CODE), "%s", e.msg);
+    if (own_basis > 0)
+        bw_plan_set_basis(ps->plan, (size_t)ix, own_basis - 1);
     return 0;
 }
 

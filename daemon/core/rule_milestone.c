@@ -17,7 +17,7 @@ static bw_rule_want milestone_want(const bw_rule_project *p, const bw_figures *f
 {
     int due = milestone_due(p->k, t);
     bool missed = due > 0 && f->rate_bp < p->k->bp[due];
-    bw_rule_want w = { missed ? BW_SEV_CRITICAL : BW_SEV_NONE, missed ? (uint8_t)due : 0 };
+    bw_rule_want w = { missed ? BW_SEV_CRITICAL : BW_SEV_NONE, missed ? (uint8_t)due : 0, 0 };
     return w;
 }
 

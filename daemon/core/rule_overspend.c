@@ -5,7 +5,7 @@
 static bw_rule_want overspend_want(const bw_rule_project *p, const bw_figures *f, int64_t t)
 {
     (void)p, (void)t;
-    bw_rule_want w = { f->paid > f->budget ? BW_SEV_CRITICAL : BW_SEV_NONE, 0 };
+    bw_rule_want w = { f->paid > f->budget ? BW_SEV_CRITICAL : BW_SEV_NONE, 0, 0 };
     return w;
 }
 

@@ -5,7 +5,7 @@
 static bw_rule_want year_end_want(const bw_rule_project *p, const bw_figures *f, int64_t t)
 {
     bool short_at_end = t >= p->year_end && f->rate_bp < p->target_bp;
-    bw_rule_want w = { short_at_end ? BW_SEV_CRITICAL : BW_SEV_NONE, 0 };
+    bw_rule_want w = { short_at_end ? BW_SEV_CRITICAL : BW_SEV_NONE, 0, 0 };
     return w;
 }
 

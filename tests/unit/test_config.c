@@ -99,7 +99,7 @@ static void test_shipped_config_is_the_defaults(void **state)
     while (fgets(line, sizeof line, f)) {
         bool example = strstr(line, "#plan") || strstr(line, "#state_dir") || strstr(line, "#runtime_dir") ||
                        strstr(line, "#control") || strstr(line, "#events_sub =") ||
-                       strstr(line, "#server_key");
+                       strstr(line, "#server_key") || strstr(line, "#bands");
         if (line[0] == '#' && strchr(line, '=') && !example)
             strncat(text, line + 1, sizeof text - strlen(text) - 1);
         else if (line[0] != '#')
@@ -192,6 +192,67 @@ static void test_errors_name_file_and_line(void **state)
     assert_string_equal(err.msg, "/nonexistent/budgetwatchd.conf: cannot open: No such file or directory");
 }
 
+/* [alerts] of issue 16: the bands' syntax and each error with its line. */
+static void test_bureau_keys(void **state)
+{
+    (void)state;
+    bw_config c;
+    bw_err err;
+    assert_int_equal(load("[alerts]\nlag_basis = both\nbands = 黄:5, 红一档:10,红二档 : 20.5 , "
+                          "红三档:30\nstalled_days = 90\nlarge_payment_pct = 50\n"
+                          "large_payment_wan = 1000.5\n", &c, &err), 0);
+    assert_int_equal(c.lag_basis, BW_BASIS_BOTH);
+    assert_int_equal(c.nbands, 4);
+    assert_string_equal(c.bands[0].name, "黄");
+    assert_int_equal(c.bands[0].bp, 500);
+    assert_string_equal(c.bands[2].name, "红二档");
+    assert_int_equal(c.bands[2].bp, 2050);
+    assert_int_equal(c.bands[3].bp, 3000);
+    assert_int_equal(c.stalled_after, 90 * 86400);
+    assert_int_equal(c.large_payment_bp, 5000);
+    assert_int_equal(c.large_payment_fen, 1000500000);
+    assert_int_equal(load("[alerts]\nburst_payments = 10\nburst_window = 2h\n"
+                          "year_end_rush_days = 31\nyear_end_rush_pct = 40\n", &c, &err), 0);
+    assert_int_equal(c.burst_payments, 10);
+    assert_int_equal(c.burst_window, 7200);
+    assert_int_equal(c.rush_window, 31 * 86400);
+    assert_int_equal(c.rush_bp, 4000);
+    /* Unset: off, and the bands are lag_warning_pp / lag_critical_pp's. */
+    assert_int_equal(load("[alerts]\n", &c, &err), 0);
+    assert_int_equal(c.lag_basis, BW_BASIS_PLAN);
+    assert_int_equal(c.nbands, 0);
+    assert_int_equal(c.stalled_after, 0);
+    assert_int_equal(c.large_payment_bp, 0);
+    assert_int_equal(c.large_payment_fen, 0);
+    assert_int_equal(c.burst_payments, 0);
+    assert_int_equal(c.burst_window, 86400);
+    assert_int_equal(c.rush_window, 0);
+    assert_int_equal(c.rush_bp, 3000);
+    static const bad cases[] = {
+        { "[alerts]\nburst_payments = 65\n", ":2: [alerts] burst_payments: \"65\" is not a whole number from 0 to 64" },
+        { "[alerts]\nburst_window = 0\n", ":2: [alerts] burst_window: must be more than 0" },
+        { "[alerts]\nlag_basis = 序时\n", ":2: [alerts] lag_basis: \"序时\" must be plan, pace or both" },
+        { "[alerts]\n\nbands = 黄5\n", ":3: [alerts] bands: \"黄5\" is not NAME:PP (e.g. 黄:5)" },
+        { "[alerts]\nbands = :5\n", ":2: [alerts] bands: band \":5\": a name must be 1 to 32 bytes" },
+        { "[alerts]\nbands = 黄:五\n", ":2: [alerts] bands: band \"黄\": \"五\" is not percentage points" },
+        { "[alerts]\nbands = 黄:0\n", ":2: [alerts] bands: band \"黄\": \"0\" is not percentage points" },
+        { "[alerts]\nbands = 黄:5, 黄:10\n", ":2: [alerts] bands: band \"黄\" is named twice" },
+        { "[alerts]\nbands = 红一档:10, 红二档:10\n",
+          ":2: [alerts] bands: band \"红二档\" at 10 pp is not further below the basis than \"红一档\"" },
+        { "[alerts]\nbands = a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9\n", ":2: [alerts] bands: more than 8 bands" },
+        { "[alerts]\nbands = ,\n", ":2: [alerts] bands: names no band" },
+        { "[alerts]\nhysteresis_pp = 2\nbands = 黄:2, 红:10\n",
+          ":3: [alerts] bands: the first band \"黄\" must lie further below the basis than hysteresis_pp" },
+        { "[alerts]\nstalled_days = 400\n", ":2: [alerts] stalled_days: \"400\" is not a whole number from 0 to 366" },
+        { "[alerts]\nlarge_payment_wan = lots\n", ":2: [alerts] large_payment_wan: \"lots\" is not an amount in 万元" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(load(cases[i].text, &c, &err), -1);
+        if (strncmp(err.msg, path, strlen(path)) != 0 || strstr(err.msg, cases[i].msg) == NULL)
+            fail_msg("case %zu:\n got  %s\n want %s%s", i, err.msg, path, cases[i].msg);
+    }
+}
+
 static void test_durations(void **state)
 {
     (void)state;
@@ -220,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_errors_name_file_and_line),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_bureau_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

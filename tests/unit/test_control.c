@@ -487,6 +487,66 @@ static void test_ack_firing_alert(void **state)
     reply_free(&r);
 }
 
+/* handle: a supervisor's steps, each a logged acknowledged message with its
+ * handling; a step not allowed from where the alert stands changes nothing. */
+static void test_handle_steps(void **state)
+{
+    shell_fx *f = *state;
+    bw_app *a = &f->app;
+    reply r;
+    reply_init(&r);
+    char e[512];
+    pay_and_advance(a, &r);
+    bw_ctl_req q = req(BW_OP_ALERTS);
+    assert_int_equal(admin(a, &r, &q), BW_CTL_REPLY);
+    const msgpack_object *list = get_array(r.m, "alerts");
+    bw_alert_msg target;
+    bool have = false;
+    for (uint32_t i = 0; i < list->via.array.size && !have; i++) {
+        target = alert_of(&list->via.array.ptr[i]);
+        have = target.kind == BW_KIND_LAG && target.state == BW_STATE_FIRING;
+    }
+    assert_true(have);
+    assert_int_equal(target.handling, BW_HANDLING_UNHANDLED);
+    static const struct { const char *state; bool ok; const char *says; } steps[] = {
+        { "closed", false, "state must be followed_up, corrected, judged_normal or judged_violation" },
+        { "unhandled", false, "state must be followed_up" },
+        { "judged_violation", true, NULL },
+        { "judged_normal", false, "is judged_violation; it cannot become judged_normal" },
+        { "followed_up", true, NULL },
+        { "corrected", true, NULL },
+        { "followed_up", false, "is corrected; it cannot become followed_up" },
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        uint64_t before = bw_batch_seq(a->batch);
+        q = req(BW_OP_HANDLE);
+        snprintf(q.project, sizeof q.project, "%s", target.project);
+        snprintf(q.kind, sizeof q.kind, "lag");
+        snprintf(q.state, sizeof q.state, "%s", steps[i].state);
+        snprintf(q.by, sizeof q.by, "李处长");
+        snprintf(q.note, sizeof q.note, "step %zu", i);
+        bw_ctl_result rc = ask(a, &r, &q, BW_ROLE_SUPERVISOR, "sup", false);
+        if (!steps[i].ok) {
+            assert_int_equal(rc, BW_CTL_REPLY);
+            const char *msg = error_of(&r, e, sizeof e);
+            if (strstr(msg, steps[i].says) == NULL)
+                fail_msg("step %s: \"%s\" does not say \"%s\"", steps[i].state, msg, steps[i].says);
+            assert_int_equal(bw_batch_seq(a->batch), before);
+            continue;
+        }
+        assert_int_equal(rc, BW_CTL_COMMIT);
+        assert_ok(&r);
+        bw_alert_msg m = alert_of(bw_map_get(r.m, "alert"));
+        assert_int_equal(m.state, BW_STATE_ACKNOWLEDGED);
+        assert_string_equal(m.by, "李处长");
+        assert_string_equal(m.note, q.note);
+        assert_int_equal(m.handling, bw_handling_parse(steps[i].state));
+        assert_int_equal(m.seq, before + 1);
+        fx_commit(a);
+    }
+    reply_free(&r);
+}
+
 static void test_ack_not_firing_changes_nothing(void **state)
 {
     shell_fx *f = *state;
@@ -501,7 +561,7 @@ static void test_ack_not_firing_changes_nothing(void **state)
         { fx_code(a, 0), "lag", "has no firing lag alert" },
         { fx_code(a, 0), "milestone", "has no firing milestone alert" },
         { "NOPE", "lag", "unknown project \"NOPE\"" },
-        { fx_code(a, 0), "soon", "kind must be lag, milestone, overspend or year_end" },
+        { fx_code(a, 0), "soon", "kind must be lag, milestone, overspend, year_end, stalled, large_payment, burst or year_end_rush" },
         { fx_code(a, 0), "source_gap", "nothing to acknowledge" },
         { fx_code(a, 0), "ledger_damaged", "not by an ack" },
     };
@@ -823,6 +883,7 @@ int main(void)
         T(test_stats_keys),
         T(test_ack_firing_alert),
         T(test_ack_not_firing_changes_nothing),
+        T(test_handle_steps),
         T(test_adjust),
         T(test_verify_needs_quiet),
         T(test_advance_and_replay),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "plan.h"
+#include "vocab.h"
 
 #define HDR "unit_code,unit_name,project_code,project_name,budget_wan,fiscal_wan,milestones,target_pct\n"
 #define ROW1 "323003,遵化市社保服务中心,P1,项目一,18692,,,\n"
@@ -144,6 +145,10 @@ static const bad_case bad_cases[] = {
       "plan.csv:2:3: project_code contains the control character 0x1B at byte 2" },
     { "unterminated quote", HDR "323003,U,P1,\"N,10,,,\n",
       "plan.csv:3: a quoted cell is not closed before the end of the file" },
+    { "bad lag_basis", "unit_code,unit_name,project_code,project_name,budget_wan,lag_basis\n"
+      "323003,U,P1,N,10,序时\n",
+      "plan.csv:2:6: lag_basis \"序时\" is not plan, pace or both; write one of them, or leave the "
+      "cell empty for [alerts] lag_basis" },
     { "header only", HDR, "plan.csv: the plan has a header but no projects" },
     { "empty file", "", "plan.csv: the file is empty" },
 };
@@ -237,6 +242,23 @@ static void test_leap_year_and_schedule_format(void **state)
     assert_non_null(strstr(why, "write it as MM-DD:PERCENT"));
 }
 
+/* The optional lag_basis column: a project's own basis, empty for the configured one. */
+static void test_lag_basis_column(void **state)
+{
+    (void)state;
+    bw_err err;
+    bw_plan *p = parse("unit_code,unit_name,project_code,project_name,budget_wan,lag_basis\n"
+                       "323003,U,P1,N,10,pace\n323003,U,P2,N,10,\n323003,U,P3,N,10,both\n"
+                       "323003,U,P4,N,10,plan\n", &err);
+    if (p == NULL)
+        fail_msg("%s", err.msg);
+    assert_int_equal(bw_plan_project(p, 0)->basis, BW_BASIS_PACE + 1);
+    assert_int_equal(bw_plan_project(p, 1)->basis, 0);
+    assert_int_equal(bw_plan_project(p, 2)->basis, BW_BASIS_BOTH + 1);
+    assert_int_equal(bw_plan_project(p, 3)->basis, BW_BASIS_PLAN + 1);
+    bw_plan_free(&p);
+}
+
 static void test_large_plan(void **state)
 {
     (void)state;
@@ -271,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_format_variants),
         cmocka_unit_test(test_leap_year_and_schedule_format),
         cmocka_unit_test(test_large_plan),
+        cmocka_unit_test(test_lag_basis_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,7 +33,7 @@ static void world_init(world *w)
     bw_engine_opts_default(&w->opts);
     w->k = knots();
     w->slot = (bw_slot){ 0 };
-    w->p = (bw_rule_project){ &w->opts, &w->k, 9500, T0 + 365 * DAY, &w->slot };
+    w->p = (bw_rule_project){ &w->opts, &w->k, 9500, T0 + 365 * DAY, &w->slot, NULL, 0, 0, NULL, 0 };
 }
 
 static bw_figures fig(int32_t rate_bp, int32_t planned_bp, int64_t paid, int64_t budget)

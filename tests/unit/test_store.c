@@ -136,7 +136,7 @@ static void test_schema_and_wal(void **state)
     /* The alert slots are one text column keyed by kind word, not columns per kind. */
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"
                                       " WHERE name = 'slots' AND type = 'TEXT'"), 1);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"), 6);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"), 7);   /* and last_paid, version 5 */
     /* A new ledger promises from the start that every row (none yet) holds
      * its events up to 0, and that its rows add up to the digest 0. */
     assert_int_equal(sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_upto'"), 0);
@@ -514,7 +514,9 @@ static void test_project_state_round_trip(void **state)
     /* Text an auditor can read: every slot that is not empty, keyed by kind. */
     assert_string_equal(sql_text(f->path, "SELECT slots FROM projects WHERE code = 'P1'"),
                         "lag:0,0,1,1004,1005;milestone:1,1,2,1014,1015;"
-                        "overspend:2,0,3,1024,1025;year_end:0,1,4,1034,1035");
+                        "overspend:2,0,3,1024,1025;year_end:0,1,4,1034,1035;"
+                        "stalled:1,0,5,1044,1045;large_payment:2,1,6,1054,1055;"
+                        "burst:0,0,7,1064,1065;year_end_rush:1,1,8,1074,1075");
     /* Each field of each kind at the edges of its type, and empty slots. */
     bw_project_state x = extreme_state(), none;
     memset(&none, 0, sizeof none);
@@ -1053,6 +1055,9 @@ static void test_upgrade_from_v3(void **state)
     st[2].slot[1] = (bw_slot){ .severity = BW_SEV_CRITICAL, .acked = 1, .ms = 1,
                                .since = 1648742400, .last_sent = 1649520000 };
     st[3].budget = 77;
+    for (int i = 0; i < 4; i++)                     /* version 3 had four kinds */
+        for (int k = 4; k < BW_PROJECT_KINDS; k++)
+            st[i].slot[k] = (bw_slot){ 0 };
     const char *codes[4] = { "P1", "P2", "P3", "P4" };
     uint64_t digest = 0;
     for (int i = 0; i < 4; i++) {
@@ -1130,10 +1135,11 @@ static void test_upgrade_of_the_release_fixture(void **state)
         st.paid_other = sqlite3_column_int64(q, 3);
         for (int k = 0; k < 4; k++) {
             int c = 4 + 5 * k;
-            st.slot[k] = (bw_slot){ (uint8_t)sqlite3_column_int(q, c),
-                                    (uint8_t)sqlite3_column_int(q, c + 1),
-                                    (uint8_t)sqlite3_column_int(q, c + 2),
-                                    sqlite3_column_int64(q, c + 3), sqlite3_column_int64(q, c + 4) };
+            st.slot[k] = (bw_slot){ .severity = (uint8_t)sqlite3_column_int(q, c),
+                                    .acked = (uint8_t)sqlite3_column_int(q, c + 1),
+                                    .ms = (uint8_t)sqlite3_column_int(q, c + 2),
+                                    .since = sqlite3_column_int64(q, c + 3),
+                                    .last_sent = sqlite3_column_int64(q, c + 4) };
             firing += st.slot[k].severity != 0;
             acked += st.slot[k].acked != 0;
         }
@@ -1328,8 +1334,9 @@ static void test_row_digest(void **state)
     v3.paid_fiscal = 700;
     v3.paid_other = 30;
     for (int k = 0; k < 4; k++)
-        v3.slot[k] = (bw_slot){ (uint8_t)(k % 3), (uint8_t)(k & 1), (uint8_t)(k + 1),
-                                1648742400 + k, 1649520000 - k };
+        v3.slot[k] = (bw_slot){ .severity = (uint8_t)(k % 3), .acked = (uint8_t)(k & 1),
+                                .ms = (uint8_t)(k + 1), .since = 1648742400 + k,
+                                .last_sent = 1649520000 - k };
     assert_int_equal(bw_store_row_digest("130281217I5TGSXWWO284", &v3, 28),
                      UINT64_C(0x038111e22b0653b9));
     assert_int_not_equal(bw_store_row_digest("P2", &st, 5), base);

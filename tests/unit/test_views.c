@@ -21,7 +21,7 @@ __extension__ typedef __int128 i128;
 static const char *const row_keys[] = {
     "unit", "unit_name", "project", "project_name", "budget", "paid", "paid_fiscal",
     "paid_other", "shortfall", "rate_bp", "planned_bp", "lag_bp", "pace_bp", "severity",
-    "firing", "projects", "plan_budget",
+    "firing", "projects", "plan_budget", "band", "basis", "pace_lag_bp", "pace_shortfall",
 };
 #define NROW_KEYS (sizeof row_keys / sizeof row_keys[0])
 
