@@ -120,7 +120,7 @@ class FreshLedger(Fixture):
         self.check()
         self.assertEqual(self.d.ok("status")["total"]["paid"], 27351)
         db = sqlite3.connect(os.path.join(self.d.dir, "ledger.db"))
-        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 6)
         db.close()
 
 

@@ -1,7 +1,7 @@
 """A ledger written by the release before schema 4 (tests/fixtures/ledger-v3.db,
 made by tests/fixtures/make_ledger_v3.py with bc5b873's budgetwatchd) opened by
-this budgetwatchd: upgraded to schema 4 and 5 (the daily sums backfilled from
-the events, keyed by the plan's local days), its totals digest still adding up
+this budgetwatchd: upgraded to schema 4, 5 (the daily sums backfilled from
+the events, keyed by the plan's local days) and 6, its totals digest still adding up
 (else the daemon refuses to start), verify consistent, the totals those events
 sum to, the very alerts that release listed (ledger-v3.json), and an ack that
 works and survives a restart."""
@@ -44,7 +44,7 @@ class UpgradeFromV3(unittest.TestCase):
             " ELSE 0 END), sum(CASE fund WHEN 1 THEN CASE type WHEN 0 THEN amount ELSE -amount"
             " END ELSE 0 END) FROM events")
         self.d.start()
-        self.assertEqual(self.sql("PRAGMA user_version")[0], 5)
+        self.assertEqual(self.sql("PRAGMA user_version")[0], 6)
         self.assertIn("slots", [r for r in self.sql("SELECT group_concat(name) FROM"
                                                     " pragma_table_info('projects')")[0].split(",")])
         self.assertTrue(self.d.ok("verify")["consistent"])
@@ -106,7 +106,7 @@ class UpgradeFromV3(unittest.TestCase):
         self.assertEqual(self.d.proc.wait(60), 65)      # EX_DAMAGED, budgetwatchd(8)
         self.d.close_notify()
         self.assertIn("do not add up to the digest", self.d.logtext())
-        self.assertEqual(self.sql("PRAGMA user_version")[0], 5)
+        self.assertEqual(self.sql("PRAGMA user_version")[0], 6)
 
 
 if __name__ == "__main__":

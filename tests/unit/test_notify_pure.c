@@ -165,12 +165,16 @@ static void test_text(void **state)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(blk, want[i]))
             fail_msg("block lacks \"%s\":\n%s", want[i], blk);
-    /* An unknown kind (a newer daemon) shows its word; a resolution says so. */
+    /* A kind of the table shows its label; an unknown kind (a newer daemon)
+     * its word; a resolution says so. */
     snprintf(a.kind, sizeof a.kind, "stalled");
+    bwn_text_block(&a, true, 8 * 3600, blk, sizeof blk);
+    assert_non_null(strstr(blk, "长期未支付"));
+    snprintf(a.kind, sizeof a.kind, "some_future_kind");
     snprintf(a.state, sizeof a.state, "resolved");
     a.at = a.since + 86400;
     bwn_text_block(&a, false, 8 * 3600, blk, sizeof blk);
-    assert_non_null(strstr(blk, "stalled"));
+    assert_non_null(strstr(blk, "some_future_kind"));
     assert_non_null(strstr(blk, "2022-02-01 00:00 恢复"));
     assert_null(strstr(blk, "> "));
     /* Cut to a small buffer: never inside a UTF-8 sequence. */

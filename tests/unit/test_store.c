@@ -132,7 +132,7 @@ static int insert(bw_store *s, const bw_event *ev)
 static void test_schema_and_wal(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 6);
     /* The alert slots are one text column keyed by kind word, not columns per kind. */
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"
                                       " WHERE name = 'slots' AND type = 'TEXT'"), 1);
@@ -941,12 +941,12 @@ static void test_newer_schema_refused(void **state)
 {
     fixture *f = *state;
     bw_store_close(&f->s);
-    sql_exec(f->path, "PRAGMA user_version = 6");
+    sql_exec(f->path, "PRAGMA user_version = 7");
     bw_err err;
     assert_null(bw_store_open(f->path, false, &err));
     char want[256];
-    snprintf(want, sizeof want, "ledger %s: schema version 6 is newer than this budgetwatchd"
-             " understands (5)", f->path);
+    snprintf(want, sizeof want, "ledger %s: schema version 7 is newer than this budgetwatchd"
+             " understands (6)", f->path);
     if (strncmp(err.msg, want, strlen(want)) != 0)
         fail_msg("got %s", err.msg);
 }
@@ -1069,7 +1069,7 @@ static void test_upgrade_from_v3(void **state)
     assert_int_equal(sql_int(f->path, "SELECT milestone_acked FROM projects WHERE code = 'P3'"), 1);
 
     reopen(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 6);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('projects')"
                                       " WHERE name LIKE 'lag_%'"), 0);
     projects_seen p = { 0 };
@@ -1154,7 +1154,7 @@ static void test_upgrade_of_the_release_fixture(void **state)
     int64_t digest = sql_int(f->path, "SELECT val FROM meta WHERE key = 'totals_digest'");
 
     reopen(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 6);
     projects_seen after = { 0 };
     assert_int_equal(bw_store_projects_each(f->s, on_project, &after, &err), 0);
     assert_int_equal(after.n, before.n);
@@ -1250,7 +1250,7 @@ static void test_upgrade_from_v1(void **state)
     f->s = bw_store_open(f->path, false, &err);
     if (f->s == NULL)
         fail_msg("%s", err.msg);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 6);
     projects_seen p = { 0 };
     assert_int_equal(bw_store_projects_each(f->s, on_project, &p, &err), 0);
     assert_int_equal(p.n, 1);
@@ -1309,7 +1309,7 @@ static void test_upgrade_from_v2(void **state)
     f->s = bw_store_open(f->path, false, &err);
     if (f->s == NULL)
         fail_msg("%s", err.msg);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 6);
     int64_t w = -1, digest = 0;
     assert_int_equal(bw_store_meta_get(f->s, "totals_upto", &w, &err), 1);
     assert_int_equal(w, 0);
