@@ -153,7 +153,12 @@ static int take_raw(notifier *n, const void *raw, size_t len, int64_t now)
     bwn_alert a;
     char why[256];
     if (bwn_alert_from_msgpack(raw, len, &a, why, sizeof why)) {
-        say("an alert from %s is unreadable (%s); it is skipped", n->cfg.alerts, why);
+        /* Passed over for good when its seq can be read, else every
+         * heartbeat would ask for it again. */
+        say("alert %" PRIu64 " from %s is unreadable (%s); it is not delivered", a.seq,
+            n->cfg.control, why);
+        if (a.seq > n->last_seq)
+            n->last_seq = a.seq;
         return 0;
     }
     if (a.seq <= n->last_seq)
