@@ -168,6 +168,47 @@ class RateLimited(NotifyTest):
         self.assertEqual(max(got.values()), 1)
 
 
+class Failures(NotifyTest):
+    units, per_unit = 1, 3
+
+    def test_gives_up_after_max_age_and_keeps_the_record(self):
+        self.robots.limit_next["hook"] = 10 ** 6          # always 503
+        self.n = Notifier(self.d, robots_conf(self.robots, receivers=("hook",)),
+                          notify_extra="max_age = 1500ms\n").start()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)
+        self.n.wait_for("failed", lambda: self.n.sql(
+            "SELECT count(*) FROM notifications WHERE state = 'failed'")[0][0] == 1)
+        self.assertEqual(self.n.sql("SELECT count(*) FROM notifications WHERE state <> 'failed'"), [(0,)])
+        rows = self.n.sql("SELECT result, answer FROM attempts ORDER BY id")
+        self.assertGreaterEqual(len(rows), 2)
+        self.assertEqual([r[0] for r in rows[:-1]], ["retry"] * (len(rows) - 1))
+        self.assertEqual(rows[-1][0], "failed")
+        self.assertTrue(all("HTTP 503" in r[1] for r in rows))
+        self.assertIn("FAILED after %d attempts" % len(rows), self.n.logtext())
+        log = self.n.run("log", "-c", self.n.conf).stdout
+        self.assertIn("\tfailed\tattempts=%d\talerts=3\t" % len(rows), log)
+
+    def test_mute_delays_warnings_never_critical(self):
+        import time as _t
+        now_min = int(_t.time() // 60)
+        start, end = (now_min - 60) % 1440, (now_min + 120) % 1440
+        window = "%02d:%02d-%02d:%02d" % (start // 60, start % 60, end // 60, end % 60)
+        conf = robots_conf(self.robots, receivers=("hook",)).replace(
+            "group_by = unit", "group_by = unit\nmute = " + window)
+        self.n = Notifier(self.d, conf, notify_extra="utc_offset = +00:00\n").start()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)        # warnings: muted
+        self.d.ok("advance", to=JAN1 + 61 * DAY)        # critical: never muted
+        crit = [a["seq"] for a in self.history() if a["severity"] == "critical"]
+        warn = [a["seq"] for a in self.history() if a["severity"] == "warning"]
+        self.assertEqual((len(crit), len(warn)), (3, 3))
+        self.n.wait_for("critical delivered", lambda: sorted(
+            a["seq"] for _, m in self.robots.got["hook"] for a in m["alerts"]) == crit)
+        # The warnings wait, queued, due at the window's end (not dropped).
+        due = self.n.sql("SELECT seq, due_at FROM queue WHERE notification IS NULL ORDER BY seq")
+        self.assertEqual([d[0] for d in due], warn)
+        self.assertTrue(all(d[1] == (now_min + 120) * 60000 for d in due), (due, now_min))
+
+
 class Crash(NotifyTest):
     def test_sigkill_mid_storm_and_daemon_restart_lose_nothing(self):
         conf = robots_conf(self.robots, receivers=("wecom", "hook"))
