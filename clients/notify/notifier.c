@@ -831,9 +831,7 @@ static void on_hup(uv_signal_t *h, int sig)
         say("reload: %s; the configuration before stays in use", err);
         return;
     }
-    if (n->http && bwn_http_running(n->http) > 0) {
-        /* Deliveries in flight keep their receivers' names; they finish under the new file. */
-    }
+    /* Deliveries in flight keep their receivers' names; they finish under the new file. */
     if (strcmp(c.alerts, n->cfg.alerts) || strcmp(c.control, n->cfg.control) ||
         strcmp(c.outbox, n->cfg.outbox))
         say("reload: alerts, control and outbox take effect at the next start");
