@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import DAY, JAN1, SANITIZED, SOURCE_DIR, Daemon
+from harness import SANITIZED
 
 NOTIFY = os.environ.get("BW_NOTIFY", "")
 if not NOTIFY and os.environ.get("BW_DAEMON"):
@@ -274,6 +274,12 @@ class Notifier:
         q = self.sql("SELECT (SELECT count(*) FROM queue WHERE notification IS NULL),"
                      " (SELECT count(*) FROM notifications WHERE state = 'pending')")[0]
         return q == (0, 0)
+
+    def delivered(self, n):
+        """n alerts taken and every one of them delivered. The count comes
+        first: alerts and their queue rows are taken in one transaction, so
+        once the count is n, settled() speaks of all of them."""
+        return self.sql("SELECT count(*) FROM alerts")[0][0] == n and self.settled()
 
     def run(self, *args):
         return subprocess.run([NOTIFY] + list(args), capture_output=True, text=True, timeout=120)

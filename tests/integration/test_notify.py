@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness import DAY, JAN1, SANITIZED, Daemon, event
+from harness import DAY, JAN1, Daemon
 from notify_harness import DING_SECRET, HOOK_SECRET, NOTIFY, Notifier, Robots, storm_plan
 
 CODE = re.compile(r"（(P\d{5})）")
@@ -103,8 +103,7 @@ class Storm(NotifyTest):
         fired = [a for a in self.history() if a["kind"] == "lag"]
         self.assertEqual(len(fired), 1000)
         self.assertEqual(r["alerts"], 1000)
-        self.n.wait_for("every alert delivered", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 1000)
+        self.n.wait_for("every alert delivered", lambda: self.n.delivered(1000))
         self.assertEqual(self.robots.errors, [])
         for name, key in (("wecom", "content"), ("dingtalk", "text")):
             msgs = self.robots.got[name]
@@ -146,8 +145,7 @@ class RateLimited(NotifyTest):
         self.robots.limit_next.update(wecom=1, dingtalk=1, hook=1)
         self.n = Notifier(self.d, robots_conf(self.robots)).start()
         self.d.ok("advance", to=JAN1 + 31 * DAY)
-        self.n.wait_for("delivered after the answers", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 20)
+        self.n.wait_for("delivered after the answers", lambda: self.n.delivered(20))
         self.assertEqual(self.robots.errors, [])
         for receiver, code in (("wecom", "45009"), ("ding", "130101")):
             rows = self.n.sql("SELECT a.notification, a.result, a.started_at, a.ended_at, a.answer"
@@ -223,15 +221,13 @@ class Crash(NotifyTest):
         self.n = Notifier(self.d, conf)
         self.n.start()
         total = len(self.history())
-        self.n.wait_for("caught up and delivered", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == total)
+        self.n.wait_for("caught up and delivered", lambda: self.n.delivered(total))
         # The daemon stops for a while and comes back: the notifier reconnects.
         self.d.stop()
         self.d.start()
         self.d.ok("advance", to=JAN1 + 91 * DAY)
         total = len(self.history())
-        self.n.wait_for("after the daemon's restart", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == total)
+        self.n.wait_for("after the daemon's restart", lambda: self.n.delivered(total))
         self.assertEqual(self.robots.errors, [])
         everything = self.history()
         # The webhook dedupes by notification id: every alert once.
@@ -274,8 +270,7 @@ class CheckAndLog(NotifyTest):
         self.assertIn("errcode 0", r.stdout)
         self.assertIn("测试", self.robots.got["dingtalk"][-1][1]["markdown"]["text"])
         self.d.ok("advance", to=JAN1 + 31 * DAY)
-        self.n.wait_for("delivered", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 3)
+        self.n.wait_for("delivered", lambda: self.n.delivered(3))
         log = self.n.run("log", "--project", "P00001", "-c", self.n.conf)
         self.assertEqual(log.returncode, 0, log.stderr)
         lines = log.stdout.strip().split("\n")
@@ -303,16 +298,14 @@ class CheckAndLog(NotifyTest):
         self.n.wait_for("the refusal logged", lambda: "stays in use" in self.n.logtext())
         self.assertIn(self.n.conf + ":", self.n.logtext())
         self.d.ok("advance", to=JAN1 + 31 * DAY)
-        self.n.wait_for("delivered under the old file", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 3)
+        self.n.wait_for("delivered under the old file", lambda: self.n.delivered(3))
         self.assertEqual(len(self.robots.got["wecom"]), 0)
         with open(self.n.conf, "w") as f:
             f.write(good.split("[receiver hook]")[0] + robots_conf(self.robots, receivers=("hook", "wecom")))
         self.n.proc.send_signal(signal.SIGHUP)
         self.n.wait_for("reloaded", lambda: "reloaded " in self.n.logtext())
         self.d.ok("advance", to=JAN1 + 61 * DAY)    # the critical escalations
-        self.n.wait_for("delivered under the new file", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 6)
+        self.n.wait_for("delivered under the new file", lambda: self.n.delivered(6))
         codes = [c for codes in self.robot_codes("wecom", "content").values() for c in codes]
         self.assertEqual(sorted(codes), sorted(self.codes))     # only the new alerts
         self.assertEqual(self.n.proc.poll(), None)
@@ -326,8 +319,7 @@ class CheckAndLog(NotifyTest):
         self.d.start()
         self.d.ok("advance", to=JAN1 + 61 * DAY)
         total = len(self.history())
-        self.n.wait_for("caught up", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == total)
+        self.n.wait_for("caught up", lambda: self.n.delivered(total))
         seqs = sorted(a["seq"] for _, m in self.robots.got["hook"] for a in m["alerts"])
         self.assertEqual(seqs, list(range(1, total + 1)))
 

@@ -80,8 +80,7 @@ class CurveNotify(unittest.TestCase):
         self.n = Notifier(self.d, body, notify_extra=extra).start()
         self.admin("advance", to=JAN1 + 61 * DAY)
         total = self.admin("stats")["alert_seq"]
-        self.n.wait_for("delivered", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == total)
+        self.n.wait_for("delivered", lambda: self.n.delivered(total))
         seqs = sorted(a["seq"] for _, m in self.robots.got["hook"] for a in m["alerts"])
         self.assertEqual(seqs, list(range(1, total + 1)))
         self.assertGreater(total, 27)
