@@ -591,12 +591,13 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
         field_int(r, m, "to", &q->to, &q->has_to) ||
         field_int(r, m, "since", &q->since, &q->has_since) ||
         field_int(r, m, "until", &q->until, &q->has_until) ||
-        field_uint(r, m, "limit", &limit, &have) ||
-        field_uint(r, m, "after_seq", &q->after_seq, &q->has_after_seq))
+        field_uint(r, m, "limit", &limit, &have))
         return -1;
     if (limit > UINT32_MAX)
         return why(r, "key 'limit' is too large");
     q->limit = (uint32_t)limit;
+    if (field_uint(r, m, "after_seq", &q->after_seq, &q->has_after_seq))    /* history */
+        return -1;
     return ctl_required(r, q);
 }
 
