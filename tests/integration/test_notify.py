@@ -186,6 +186,21 @@ class Failures(NotifyTest):
         log = self.n.run("log", "-c", self.n.conf).stdout
         self.assertIn("\tfailed\tattempts=%d\talerts=3\t" % len(rows), log)
 
+    def test_sigterm_mid_delivery_then_sent_again_once(self):
+        self.robots.hook_delay = 2.0
+        self.n = Notifier(self.d, robots_conf(self.robots, receivers=("hook",))).start()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)
+        self.n.wait_for("a delivery under way", lambda: self.n.sql(
+            "SELECT count(*) FROM attempts WHERE result = 'sending'")[0][0] == 1)
+        self.n.stop()           # exits 0, nothing leaked, the attempt left 'sending'
+        self.robots.hook_delay = 0.0
+        self.n = Notifier(self.d, robots_conf(self.robots, receivers=("hook",))).start()
+        self.n.wait_for("sent again", lambda: self.n.delivered(3))
+        self.assertEqual([r[0] for r in self.n.sql("SELECT result FROM attempts ORDER BY id")],
+                         ["interrupted", "sent"])
+        self.assertIn("cut short by the last stop", self.n.logtext())
+        self.assertEqual(len(self.robots.hook_ids), 1)      # the receiver saw one notification
+
     def test_mute_delays_warnings_never_critical(self):
         import time as _t
         now_min = int(_t.time() // 60)
