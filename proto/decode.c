@@ -635,7 +635,6 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
         field_int(r, m, "until", &q->until, &q->has_until) ||
         field_int(r, m, "at", &q->at, &q->has_at) ||
         field_uint(r, m, "limit", &limit, &have) ||
-        field_uint(r, m, "after_seq", &q->after_seq, &q->has_after_seq) ||
         field_uint(r, m, "offset", &q->offset, &have) ||
         field_text(r, m, "q", q->q, 0, BW_NAME_LEN_MAX, &have) ||
         field_text(r, m, "band", q->band, 0, sizeof q->band - 1, &have) ||
@@ -648,6 +647,8 @@ static int ctl_fields(reader *r, const msgpack_object *m, bw_ctl_req *q)
     if (limit > UINT32_MAX)
         return why(r, "key 'limit' is too large");
     q->limit = (uint32_t)limit;
+    if (field_uint(r, m, "after_seq", &q->after_seq, &q->has_after_seq))    /* history */
+        return -1;
     return ctl_required(r, q);
 }
 

@@ -51,6 +51,7 @@ int bwn_alert_from_object(const msgpack_object *o, bwn_alert *a, char *why, size
 
 int bwn_alert_from_msgpack(const void *buf, size_t len, bwn_alert *a, char *why, size_t whylen)
 {
+    memset(a, 0, sizeof *a);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = -1;

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <czmq.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -134,11 +135,24 @@ static int notify_key(loader *l, const char *sec, const char *key, const char *v
     if (!strcmp(key, "control")) return copy(l, sec, key, v, c->control, sizeof c->control);
     if (!strcmp(key, "outbox")) return copy(l, sec, key, v, c->outbox, sizeof c->outbox);
     if (!strcmp(key, "holidays")) return copy(l, sec, key, v, c->holidays_file, sizeof c->holidays_file);
-    if (!strcmp(key, "server_key") || !strcmp(key, "public_key") || !strcmp(key, "secret_key")) {
-        if (strlen(v) != 40)
-            return bad(l, sec, key, "a CURVE key is 40 characters of Z85 text (budgetwatch keygen makes them)");
-        char *dst = key[1] == 'e' ? c->server_key : key[0] == 'p' ? c->public_key : c->secret_key;
-        snprintf(dst, 41, "%s", v);
+    if (!strcmp(key, "server_key") || !strcmp(key, "key")) {
+        /* Certificates in czmq's format, as `budgetwatch keygen` writes them
+         * and budgetwatchd reads them: the secret stays in its 0600 file. */
+        bool secret = !strcmp(key, "key");
+        zcert_t *cert = zcert_load(v);
+        if (cert == NULL)
+            return bad(l, sec, key, "cannot read a CURVE certificate at %s (czmq's format, as "
+                       "`budgetwatch keygen` writes: %s)", v, secret ? "this notifier's NAME.cert_secret"
+                                                                   : "the daemon's public .cert");
+        bool none = !strcmp(zcert_secret_txt(cert), "0000000000000000000000000000000000000000");
+        if (secret && none) {
+            zcert_destroy(&cert);
+            return bad(l, sec, key, "%s holds no secret key; give the NAME.cert_secret file", v);
+        }
+        snprintf(secret ? c->public_key : c->server_key, 41, "%s", zcert_public_txt(cert));
+        if (secret)
+            snprintf(c->secret_key, 41, "%s", zcert_secret_txt(cert));
+        zcert_destroy(&cert);
         return 1;
     }
     if (!strcmp(key, "max_age")) return duration(l, sec, key, v, &c->max_age_ms);
@@ -160,8 +174,7 @@ static int notify_key(loader *l, const char *sec, const char *key, const char *v
         c->utc_offset_s = (sign == '-' ? -1 : 1) * (h * 3600 + m * 60);
         return 1;
     }
-    return bad(l, sec, key, "unknown key; [notify] takes alerts, control, server_key, public_key, "
-               "secret_key, outbox, utc_offset, max_age, min_backoff, max_backoff, tick, "
+    return bad(l, sec, key, "unknown key; [notify] takes alerts, control, server_key, key, outbox, utc_offset, max_age, min_backoff, max_backoff, tick, "
                "catchup_page, holidays");
 }
 
@@ -516,6 +529,11 @@ static int load_holidays(bwn_config *c, char *err)
 
 static int check(bwn_config *c, char *err)
 {
+    if (!c->server_key[0] != !c->secret_key[0]) {
+        seterr(err, "%s: [notify] server_key, key: CURVE needs both (the daemon's public "
+               "certificate and this notifier's NAME.cert_secret, a supervisor key)", c->file);
+        return -1;
+    }
     if (!c->alerts[0] || !c->control[0]) {
         seterr(err, "%s: [notify] alerts and control: both are needed (the daemon's "
                  "alerts_pub and control endpoints)", c->file);

@@ -44,7 +44,7 @@ typedef struct bwn_receiver {
 typedef struct bwn_config {
     char file[512];
     char alerts[512], control[512];     /* the daemon's PUB and REP */
-    char server_key[41], public_key[41], secret_key[41];
+    char server_key[41], public_key[41], secret_key[41];   /* Z85, from the certificates */
     char outbox[512];
     int64_t utc_offset_s;               /* local time for texts and mute windows */
     int64_t max_age_ms;                 /* then a notification is failed */

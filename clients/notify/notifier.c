@@ -40,15 +40,18 @@
 #include "sign.h"
 #include "text.h"
 
+typedef struct delivery delivery;
+
 typedef struct rstate {
     bwn_rate rate;
     bool busy;
+    delivery *inflight;         /* the one delivery under way, freed at a stop */
     int64_t hold_until;         /* a rate-limit answer's wait */
 } rstate;
 
 typedef struct notifier notifier;
 
-typedef struct delivery {
+struct delivery {
     notifier *n;
     char receiver[64];
     int64_t note, attempt, created_ms;
@@ -64,7 +67,7 @@ typedef struct delivery {
     char errbuf[CURL_ERROR_SIZE];
     bool test;                  /* --test: nothing in the outbox */
     int *test_rc;
-} delivery;
+};
 
 struct notifier {
     uv_loop_t *loop;
@@ -76,6 +79,8 @@ struct notifier {
     bwc_client *client;
     bwn_http *http;
     rstate rs[BWN_RECEIVERS_MAX];
+    delivery *orphans[BWN_RECEIVERS_MAX];   /* in flight to receivers a reload removed */
+    int norphans;
     uint64_t last_seq;
     bool need_catchup, ready, stopping;
     int64_t catchup_after_ms;   /* a failed catch-up is retried from then */
@@ -153,7 +158,12 @@ static int take_raw(notifier *n, const void *raw, size_t len, int64_t now)
     bwn_alert a;
     char why[256];
     if (bwn_alert_from_msgpack(raw, len, &a, why, sizeof why)) {
-        say("an alert from %s is unreadable (%s); it is skipped", n->cfg.alerts, why);
+        /* Passed over for good when its seq can be read, else every
+         * heartbeat would ask for it again. */
+        say("alert %" PRIu64 " from %s is unreadable (%s); it is not delivered", a.seq,
+            n->cfg.control, why);
+        if (a.seq > n->last_seq)
+            n->last_seq = a.seq;
         return 0;
     }
     if (a.seq <= n->last_seq)
@@ -721,6 +731,9 @@ static void on_done(void *ctx, CURL *easy, CURLcode rc)
     }
     if (bwn_outbox_attempt_end(n->ob, s->attempt, s->note, result, status, ans.what, now, next))
         say("%s (the attempt is sent again)", bwn_outbox_error(n->ob));
+    for (int i = 0; ri < 0 && i < n->norphans; i++)
+        if (n->orphans[i] == s)
+            n->orphans[i] = NULL;
     if (ri >= 0) {
         /* Counted when answered, not when started: the robot counts the
          * message when it arrives, which is before the answer, and with one
@@ -728,6 +741,7 @@ static void on_done(void *ctx, CURL *easy, CURLcode rc)
          * arrivals never fit in one window, however slow one was. */
         bwn_rate_take(&n->rs[ri].rate, now);
         n->rs[ri].busy = false;
+        n->rs[ri].inflight = NULL;
     }
     send_free(s);
     if (!n->stopping)
@@ -773,6 +787,7 @@ static void start_one(notifier *n, int ri, int64_t now)
         return;
     }
     st->busy = true;
+    st->inflight = s;
 }
 
 static void start_sends(notifier *n, int64_t now)
@@ -806,6 +821,7 @@ static int limits_init(notifier *n, int64_t now)
         const bwn_receiver *r = &n->cfg.receivers[i];
         bwn_rate_free(&n->rs[i].rate);
         n->rs[i].busy = false;
+        n->rs[i].inflight = NULL;
         n->rs[i].hold_until = 0;
         if (bwn_rate_init(&n->rs[i].rate, r->rate_max, r->rate_window_ms))
             return -1;
@@ -826,9 +842,7 @@ static void on_hup(uv_signal_t *h, int sig)
         say("reload: %s; the configuration before stays in use", err);
         return;
     }
-    if (n->http && bwn_http_running(n->http) > 0) {
-        /* Deliveries in flight keep their receivers' names; they finish under the new file. */
-    }
+    /* Deliveries in flight keep their receivers' names; they finish under the new file. */
     if (strcmp(c.alerts, n->cfg.alerts) || strcmp(c.control, n->cfg.control) ||
         strcmp(c.outbox, n->cfg.outbox))
         say("reload: alerts, control and outbox take effect at the next start");
@@ -836,10 +850,12 @@ static void on_hup(uv_signal_t *h, int sig)
     snprintf(c.control, sizeof c.control, "%s", n->cfg.control);
     snprintf(c.outbox, sizeof c.outbox, "%s", n->cfg.outbox);
     bool busy[BWN_RECEIVERS_MAX];
+    delivery *inflight[BWN_RECEIVERS_MAX];
     char names[BWN_RECEIVERS_MAX][64];
     int nb = n->cfg.nreceivers;
     for (int i = 0; i < nb; i++) {
         busy[i] = n->rs[i].busy;
+        inflight[i] = n->rs[i].inflight;
         snprintf(names[i], sizeof names[i], "%s", n->cfg.receivers[i].name);
     }
     bwn_config_free(&n->cfg);
@@ -848,8 +864,12 @@ static void on_hup(uv_signal_t *h, int sig)
         say("reload: out of memory setting the limits");
     for (int i = 0; i < nb; i++) {
         int k = bwn_config_receiver(&n->cfg, names[i]);
-        if (k >= 0)
+        if (k >= 0) {
             n->rs[k].busy = busy[i];
+            n->rs[k].inflight = inflight[i];
+        } else if (inflight[i]) {
+            n->orphans[n->norphans < BWN_RECEIVERS_MAX ? n->norphans++ : 0] = inflight[i];
+        }
     }
     say("reloaded %s: %d receivers, %d routes", n->conf_path, n->cfg.nreceivers, n->cfg.nroutes);
 }
@@ -920,6 +940,14 @@ static int setup_common(notifier *n, const char *conf)
 static void teardown(notifier *n)
 {
     bwn_http_free(&n->http);
+    /* Deliveries cut short by the stop: their attempts stay 'sending' and
+     * are marked interrupted (and sent again) at the next start. */
+    for (int i = 0; i < BWN_RECEIVERS_MAX; i++)
+        if (n->rs[i].inflight)
+            send_free(n->rs[i].inflight);
+    for (int i = 0; i < n->norphans; i++)
+        if (n->orphans[i])
+            send_free(n->orphans[i]);
     uv_walk(n->loop, close_all, NULL);
     uv_run(n->loop, UV_RUN_DEFAULT);
     uv_loop_close(n->loop);

@@ -29,8 +29,9 @@ void bwn_payload_measure(const bwn_digest *d, const bwn_item *items, size_t n, s
                          size_t *overhead)
 {
     char block[BLOCK_MAX];
+    /* + 1: the newline between two blocks (body_text). */
     for (size_t i = 0; i < n; i++)
-        lens[i] = bwn_text_block(&items[i].a, md(d->r), d->utc_offset_s, block, sizeof block);
+        lens[i] = bwn_text_block(&items[i].a, md(d->r), d->utc_offset_s, block, sizeof block) + 1;
     char t[512], f[1024];
     bwn_text_title(d->label, 99999, 999, 999, t, sizeof t);
     footer(d, f, sizeof f);

@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import DAY, JAN1, SANITIZED, SOURCE_DIR, Daemon
+from harness import SANITIZED
 
 NOTIFY = os.environ.get("BW_NOTIFY", "")
 if not NOTIFY and os.environ.get("BW_DAEMON"):
@@ -55,6 +55,7 @@ class Robots:
         self.errors = []            # contract violations the notifier made
         self.limit_next = {"wecom": 0, "dingtalk": 0, "hook": 0}
         self.hook_ids = set()
+        self.hook_delay = 0.0       # seconds the webhook takes to answer
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -171,6 +172,8 @@ class Robots:
         return 200, {"errcode": 0, "errmsg": "ok"}
 
     def hook(self, t, headers, body, msg):
+        if self.hook_delay:
+            time.sleep(self.hook_delay)
         sig = headers.get("X-Budgetwatch-Signature", "")
         want = "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
         if sig != want:
@@ -274,6 +277,12 @@ class Notifier:
         q = self.sql("SELECT (SELECT count(*) FROM queue WHERE notification IS NULL),"
                      " (SELECT count(*) FROM notifications WHERE state = 'pending')")[0]
         return q == (0, 0)
+
+    def delivered(self, n):
+        """n alerts taken and every one of them delivered. The count comes
+        first: alerts and their queue rows are taken in one transaction, so
+        once the count is n, settled() speaks of all of them."""
+        return self.sql("SELECT count(*) FROM alerts")[0][0] == n and self.settled()
 
     def run(self, *args):
         return subprocess.run([NOTIFY] + list(args), capture_output=True, text=True, timeout=120)

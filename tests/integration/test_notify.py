@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness import DAY, JAN1, SANITIZED, Daemon, event
+from harness import DAY, JAN1, Daemon
 from notify_harness import DING_SECRET, HOOK_SECRET, NOTIFY, Notifier, Robots, storm_plan
 
 CODE = re.compile(r"（(P\d{5})）")
@@ -103,8 +103,7 @@ class Storm(NotifyTest):
         fired = [a for a in self.history() if a["kind"] == "lag"]
         self.assertEqual(len(fired), 1000)
         self.assertEqual(r["alerts"], 1000)
-        self.n.wait_for("every alert delivered", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 1000)
+        self.n.wait_for("every alert delivered", lambda: self.n.delivered(1000))
         self.assertEqual(self.robots.errors, [])
         for name, key in (("wecom", "content"), ("dingtalk", "text")):
             msgs = self.robots.got[name]
@@ -146,8 +145,7 @@ class RateLimited(NotifyTest):
         self.robots.limit_next.update(wecom=1, dingtalk=1, hook=1)
         self.n = Notifier(self.d, robots_conf(self.robots)).start()
         self.d.ok("advance", to=JAN1 + 31 * DAY)
-        self.n.wait_for("delivered after the answers", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 20)
+        self.n.wait_for("delivered after the answers", lambda: self.n.delivered(20))
         self.assertEqual(self.robots.errors, [])
         for receiver, code in (("wecom", "45009"), ("ding", "130101")):
             rows = self.n.sql("SELECT a.notification, a.result, a.started_at, a.ended_at, a.answer"
@@ -168,6 +166,62 @@ class RateLimited(NotifyTest):
         self.assertEqual(max(got.values()), 1)
 
 
+class Failures(NotifyTest):
+    units, per_unit = 1, 3
+
+    def test_gives_up_after_max_age_and_keeps_the_record(self):
+        self.robots.limit_next["hook"] = 10 ** 6          # always 503
+        self.n = Notifier(self.d, robots_conf(self.robots, receivers=("hook",)),
+                          notify_extra="max_age = 1500ms\n").start()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)
+        self.n.wait_for("failed", lambda: self.n.sql(
+            "SELECT count(*) FROM notifications WHERE state = 'failed'")[0][0] == 1)
+        self.assertEqual(self.n.sql("SELECT count(*) FROM notifications WHERE state <> 'failed'"), [(0,)])
+        rows = self.n.sql("SELECT result, answer FROM attempts ORDER BY id")
+        self.assertGreaterEqual(len(rows), 2)
+        self.assertEqual([r[0] for r in rows[:-1]], ["retry"] * (len(rows) - 1))
+        self.assertEqual(rows[-1][0], "failed")
+        self.assertTrue(all("HTTP 503" in r[1] for r in rows))
+        self.assertIn("FAILED after %d attempts" % len(rows), self.n.logtext())
+        log = self.n.run("log", "-c", self.n.conf).stdout
+        self.assertIn("\tfailed\tattempts=%d\talerts=3\t" % len(rows), log)
+
+    def test_sigterm_mid_delivery_then_sent_again_once(self):
+        self.robots.hook_delay = 2.0
+        self.n = Notifier(self.d, robots_conf(self.robots, receivers=("hook",))).start()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)
+        self.n.wait_for("a delivery under way", lambda: self.n.sql(
+            "SELECT count(*) FROM attempts WHERE result = 'sending'")[0][0] == 1)
+        self.n.stop()           # exits 0, nothing leaked, the attempt left 'sending'
+        self.robots.hook_delay = 0.0
+        self.n = Notifier(self.d, robots_conf(self.robots, receivers=("hook",))).start()
+        self.n.wait_for("sent again", lambda: self.n.delivered(3))
+        self.assertEqual([r[0] for r in self.n.sql("SELECT result FROM attempts ORDER BY id")],
+                         ["interrupted", "sent"])
+        self.assertIn("cut short by the last stop", self.n.logtext())
+        self.assertEqual(len(self.robots.hook_ids), 1)      # the receiver saw one notification
+
+    def test_mute_delays_warnings_never_critical(self):
+        import time as _t
+        now_min = int(_t.time() // 60)
+        start, end = (now_min - 60) % 1440, (now_min + 120) % 1440
+        window = "%02d:%02d-%02d:%02d" % (start // 60, start % 60, end // 60, end % 60)
+        conf = robots_conf(self.robots, receivers=("hook",)).replace(
+            "group_by = unit", "group_by = unit\nmute = " + window)
+        self.n = Notifier(self.d, conf, notify_extra="utc_offset = +00:00\n").start()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)        # warnings: muted
+        self.d.ok("advance", to=JAN1 + 61 * DAY)        # critical: never muted
+        crit = [a["seq"] for a in self.history() if a["severity"] == "critical"]
+        warn = [a["seq"] for a in self.history() if a["severity"] == "warning"]
+        self.assertEqual((len(crit), len(warn)), (3, 3))
+        self.n.wait_for("critical delivered", lambda: sorted(
+            a["seq"] for _, m in self.robots.got["hook"] for a in m["alerts"]) == crit)
+        # The warnings wait, queued, due at the window's end (not dropped).
+        due = self.n.sql("SELECT seq, due_at FROM queue WHERE notification IS NULL ORDER BY seq")
+        self.assertEqual([d[0] for d in due], warn)
+        self.assertTrue(all(d[1] == (now_min + 120) * 60000 for d in due), (due, now_min))
+
+
 class Crash(NotifyTest):
     def test_sigkill_mid_storm_and_daemon_restart_lose_nothing(self):
         conf = robots_conf(self.robots, receivers=("wecom", "hook"))
@@ -182,15 +236,13 @@ class Crash(NotifyTest):
         self.n = Notifier(self.d, conf)
         self.n.start()
         total = len(self.history())
-        self.n.wait_for("caught up and delivered", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == total)
+        self.n.wait_for("caught up and delivered", lambda: self.n.delivered(total))
         # The daemon stops for a while and comes back: the notifier reconnects.
         self.d.stop()
         self.d.start()
         self.d.ok("advance", to=JAN1 + 91 * DAY)
         total = len(self.history())
-        self.n.wait_for("after the daemon's restart", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == total)
+        self.n.wait_for("after the daemon's restart", lambda: self.n.delivered(total))
         self.assertEqual(self.robots.errors, [])
         everything = self.history()
         # The webhook dedupes by notification id: every alert once.
@@ -233,8 +285,7 @@ class CheckAndLog(NotifyTest):
         self.assertIn("errcode 0", r.stdout)
         self.assertIn("测试", self.robots.got["dingtalk"][-1][1]["markdown"]["text"])
         self.d.ok("advance", to=JAN1 + 31 * DAY)
-        self.n.wait_for("delivered", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 3)
+        self.n.wait_for("delivered", lambda: self.n.delivered(3))
         log = self.n.run("log", "--project", "P00001", "-c", self.n.conf)
         self.assertEqual(log.returncode, 0, log.stderr)
         lines = log.stdout.strip().split("\n")
@@ -262,16 +313,14 @@ class CheckAndLog(NotifyTest):
         self.n.wait_for("the refusal logged", lambda: "stays in use" in self.n.logtext())
         self.assertIn(self.n.conf + ":", self.n.logtext())
         self.d.ok("advance", to=JAN1 + 31 * DAY)
-        self.n.wait_for("delivered under the old file", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 3)
+        self.n.wait_for("delivered under the old file", lambda: self.n.delivered(3))
         self.assertEqual(len(self.robots.got["wecom"]), 0)
         with open(self.n.conf, "w") as f:
             f.write(good.split("[receiver hook]")[0] + robots_conf(self.robots, receivers=("hook", "wecom")))
         self.n.proc.send_signal(signal.SIGHUP)
         self.n.wait_for("reloaded", lambda: "reloaded " in self.n.logtext())
         self.d.ok("advance", to=JAN1 + 61 * DAY)    # the critical escalations
-        self.n.wait_for("delivered under the new file", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 6)
+        self.n.wait_for("delivered under the new file", lambda: self.n.delivered(6))
         codes = [c for codes in self.robot_codes("wecom", "content").values() for c in codes]
         self.assertEqual(sorted(codes), sorted(self.codes))     # only the new alerts
         self.assertEqual(self.n.proc.poll(), None)
@@ -285,8 +334,7 @@ class CheckAndLog(NotifyTest):
         self.d.start()
         self.d.ok("advance", to=JAN1 + 61 * DAY)
         total = len(self.history())
-        self.n.wait_for("caught up", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == total)
+        self.n.wait_for("caught up", lambda: self.n.delivered(total))
         seqs = sorted(a["seq"] for _, m in self.robots.got["hook"] for a in m["alerts"])
         self.assertEqual(seqs, list(range(1, total + 1)))
 

@@ -17,8 +17,8 @@ import time
 import unittest
 import urllib.request
 
-from harness import DAY, JAN1, SANITIZED, Daemon, event, load_plan
-from notify_harness import NOTIFY, Notifier, storm_plan
+from harness import DAY, JAN1, Daemon, event, load_plan
+from notify_harness import Notifier, storm_plan
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 
@@ -146,8 +146,7 @@ class EmailTest(ReceiverTest):
                 "[route all]\nreceivers = mail\ngroup_wait = 300ms\ngroup_interval = 1h\n" % port)
         self.n = Notifier(self.d, body).start()
         self.d.ok("advance", to=JAN1 + 31 * DAY)
-        self.n.wait_for("mail delivered", lambda: self.n.settled() and self.n.sql(
-            "SELECT count(*) FROM alerts")[0][0] == 6 and got)
+        self.n.wait_for("mail delivered", lambda: self.n.delivered(6) and got)
         self.assertEqual(len(got), 1)       # one digest for the period
         env = got[0]
         self.assertEqual(env.mail_from, "bw@example.org")
@@ -163,6 +162,37 @@ class EmailTest(ReceiverTest):
         nid = self.n.sql("SELECT id FROM notifications WHERE receiver = 'mail'")[0][0]
         self.assertEqual(msg["X-Budgetwatch-Notification"], str(nid))
         self.assertIn("通知编号 #%d" % nid, text)
+
+    def test_smtp_authentication(self):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        got, logins = [], []
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                got.append((session.authenticated, envelope))
+                return "250 OK"
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            logins.append((mechanism, auth_data.login, auth_data.password))
+            ok = auth_data.login == b"budgetwatch" and auth_data.password == "口令 s3cret".encode()
+            return AuthResult(success=ok)
+        port = free_port()
+        # Loopback only: AUTH without TLS is allowed here for the test, never
+        # in a real configuration (tls = starttls there).
+        ctl = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                         auth_require_tls=False, auth_required=True)
+        ctl.start()
+        self.cleanups.append(ctl.stop)
+        body = ("[receiver mail]\ntype = email\nurl = smtp://127.0.0.1:%d\nfrom = bw@example.org\n"
+                "to = chief@example.org\nusername = budgetwatch\npassword = 口令 s3cret\n"
+                "[route all]\nreceivers = mail\ngroup_wait = 200ms\n" % port)
+        self.n = Notifier(self.d, body).start()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)
+        self.n.wait_for("mail delivered", lambda: self.n.delivered(6) and got)
+        self.assertTrue(got[0][0])
+        self.assertEqual([(l, p) for _, l, p in logins], [(b"budgetwatch", "口令 s3cret".encode())])
 
 
 if __name__ == "__main__":

@@ -358,6 +358,8 @@ static void test_payload_robots(void **state)
         it[i] = (bwn_item){ 0 };
         it[i].a = lag_alert((uint64_t)i + 1, "323003", "P");
         snprintf(it[i].a.project, sizeof it[i].a.project, "P%02d", i);
+        if (i % 2)      /* short blocks too: many to a part, many separators */
+            snprintf(it[i].a.project_name, sizeof it[i].a.project_name, "短");
     }
     bwn_route route = { 0 };
     route.mention.n = 1;
@@ -384,6 +386,11 @@ static void test_payload_robots(void **state)
             assert_non_null(content);
             if (strlen(content) > r.max_bytes)
                 fail_msg("format %d part %zu: %zu bytes > %zu", fmt, p, strlen(content), r.max_bytes);
+            /* Every block whole: its last line ("自 ... 起") is there. */
+            size_t ends = 0;
+            for (const char *q = content; (q = strstr(q, " 起\n")) != NULL; q++)
+                ends++;
+            assert_int_equal(ends, starts[p + 1] - starts[p]);
             char id[32];
             snprintf(id, sizeof id, "通知编号 #%lld", (long long)d.id);
             assert_non_null(strstr(content, id));
@@ -408,6 +415,52 @@ static void test_payload_robots(void **state)
         }
         assert_int_equal(seen, 40);     /* every alert in some part, once */
     }
+}
+
+static void test_payload_small_blocks_stay_whole(void **state)
+{
+    (void)state;
+    /* Source notices are short: dozens to a part, and the newlines between
+     * them must be counted, or the last block of a part is cut. */
+    bwn_item it[120];
+    memset(it, 0, sizeof it);
+    for (int i = 0; i < 120; i++) {
+        bwn_alert *a = &it[i].a;
+        a->seq = (uint64_t)i + 1;
+        snprintf(a->kind, sizeof a->kind, "source_gap");
+        snprintf(a->state, sizeof a->state, "firing");
+        snprintf(a->severity, sizeof a->severity, "warning");
+        snprintf(a->src, sizeof a->src, "s%d", i);
+        a->expected_seq = 1;
+        a->got_seq = 2;
+    }
+    bwn_receiver r = receiver(BWN_WECOM, false, 2048);
+    bwn_digest d = { &r, NULL, 1, "", "全部", 0, 0, 120, 0, 0, "h" };
+    size_t lens[120], starts[121], overhead;
+    bwn_payload_measure(&d, it, 120, lens, &overhead);
+    size_t parts = bwn_text_split(lens, 120, overhead, r.max_bytes, starts);
+    d.parts = parts;
+    size_t total = 0;
+    for (size_t p = 0; p < parts; p++) {
+        d.part = p + 1;
+        char *s = bwn_payload_make(&d, it + starts[p], starts[p + 1] - starts[p]);
+        json_object *o = parse(s);
+        const char *content = jstr(o, "text", "content");
+        assert_true(strlen(content) <= 2048);
+        /* The measure is an upper bound of what the part holds. */
+        size_t sum = overhead;
+        for (size_t i = starts[p]; i < starts[p + 1]; i++)
+            sum += lens[i];
+        assert_true(strlen(content) <= sum);
+        size_t ends = 0;
+        for (const char *q = content; (q = strstr(q, " 起\n")) != NULL; q++)
+            ends++;
+        assert_int_equal(ends, starts[p + 1] - starts[p]);
+        total += ends;
+        json_object_put(o);
+        free(s);
+    }
+    assert_int_equal(total, 120);
 }
 
 static void test_payload_alertmanager(void **state)
@@ -543,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_mute),          cmocka_unit_test(test_sign),
         cmocka_unit_test(test_payload_robots), cmocka_unit_test(test_payload_alertmanager),
         cmocka_unit_test(test_payload_email), cmocka_unit_test(test_config),
+        cmocka_unit_test(test_payload_small_blocks_stay_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

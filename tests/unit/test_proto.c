@@ -285,6 +285,8 @@ static void test_heartbeat_and_ctl_round_trip(void **state)
         strcpy(q.alert, "firing");
         q.desc = true;
         q.before = 77;
+        q.has_after_seq = true;
+        q.after_seq = UINT64_MAX;   /* the whole uint range goes both ways */
         sb.size = 0;
         assert_int_equal(bw_ctl_req_encode(&q, &sb), 0);
         if (bw_ctl_req_decode(sb.data, sb.size, &back, why, sizeof why))
