@@ -99,8 +99,12 @@ class AlertmanagerTest(ReceiverTest):
         self.n.wait_for("the alert in alertmanager", lambda: len(mine(self.am_alerts())) == 1)
         a = mine(self.am_alerts())[0]
         want = lag[p]
+        # The lag band is a label too (without [alerts] bands it is named
+        # after the severity).
+        self.assertEqual(want["band"], "warning")
         self.assertEqual(a["labels"], {"alertname": "budgetwatch_lag", "unit": want["unit"], "project": p,
-                                       "kind": "lag", "severity": "warning", "service": "budgetwatch"})
+                                       "kind": "lag", "severity": "warning", "band": want["band"],
+                                       "service": "budgetwatch"})
         self.assertEqual(a["status"]["state"], "active")
         self.assertIn("万元", a["annotations"]["summary"])
         self.assertIn(want["project_name"], a["annotations"]["summary"])
