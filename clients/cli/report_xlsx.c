@@ -23,11 +23,11 @@ static const char *const heads[NCOLS_MAX] = {
     "单位", "项目编码", "项目名称", "预算数", "调整后预算数", "支出数", "支出进度", "序时进度",
     "超(短)序时进度", "超(短)序时金额", "计划进度", "预警级别", "预警依据",
 };
-static const double widths[NCOLS_MAX] = { 22, 26, 40, 13, 13, 13, 10, 10, 13, 14, 10, 10, 10 };
+static const double widths[NCOLS_MAX] = { 22, 26, 42, 12, 12, 12, 9, 9, 12, 13, 9, 11, 10 };
 
 typedef struct fmts {
     lxw_format *title, *sub, *head, *text, *wan, *pct, *diff, *bold_text, *bold_wan, *bold_pct,
-        *bold_diff, *wrap, *time;
+        *bold_diff, *wrap, *time, *name;
     lxw_format *level[BWR_BANDS_MAX + 1];      /* the conditional fills, by level 1..nbands */
 } fmts;
 
@@ -102,6 +102,30 @@ static void make_formats(lxw_workbook *wb, fmts *f, const bwr_report *r)
     format_set_align(f->wrap, LXW_ALIGN_LEFT);
     format_set_align(f->wrap, LXW_ALIGN_VERTICAL_TOP);
     f->time = fmt(wb, NULL, false, true);
+    /* A project's name wraps: the long ones (a document number and a
+     * purpose) are read in full on paper, the row as tall as it needs. */
+    f->name = fmt(wb, NULL, false, true);
+    format_set_text_wrap(f->name);
+}
+
+/* How many lines a wrapped cell of width `width` (Excel's units: one
+ * digit of the default 11 pt font) needs for s in the table's 10 pt: a CJK
+ * character (three UTF-8 bytes or more) takes about 1.7 units, anything
+ * else 0.9 (measured on LibreOffice's PDF of the demo). Spreadsheets do
+ * not grow a row for wrapped text they did not lay out, so the table sets
+ * the height. */
+static int wrapped_lines(const char *s, double width)
+{
+    double units = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x80)
+            units += 0.9;
+        else if (*p >= 0xE0)
+            units += 1.7;
+        else if (*p >= 0xC0)
+            units += 0.9;
+    int lines = (int)(units / (width - 1)) + 1;     /* a cell's margins */
+    return lines < 1 ? 1 : lines;
 }
 
 static double wan(int64_t fen)
@@ -162,9 +186,13 @@ static int table_sheet(lxw_workbook *wb, const fmts *f, const bwr_report *r, cha
         bool sum = w->kind != BWR_PROJECT;
         lxw_format *t = sum ? f->bold_text : f->text, *m = sum ? f->bold_wan : f->wan;
         lxw_format *p = sum ? f->bold_pct : f->pct, *d = sum ? f->bold_diff : f->diff;
+        int lines = sum ? 1 : wrapped_lines(w->r.project_name, widths[2]);
+        if (lines > 1)
+            CHECK(worksheet_set_row(ws, row, 13.5 * lines, NULL));
         CHECK(worksheet_write_string(ws, row, 0, w->kind == BWR_TOTAL ? "部门整体" : w->r.unit_name, t));
         CHECK(worksheet_write_string(ws, row, 1, w->r.project, t));
-        CHECK(worksheet_write_string(ws, row, 2, w->kind == BWR_PROJECT ? w->r.project_name : "小计", t));
+        CHECK(worksheet_write_string(ws, row, 2, w->kind == BWR_PROJECT ? w->r.project_name : "小计",
+                                     sum ? t : f->name));
         CHECK(worksheet_write_number(ws, row, 3, wan(w->r.plan_budget), m));
         CHECK(worksheet_write_number(ws, row, 4, wan(w->r.budget), m));
         CHECK(worksheet_write_number(ws, row, 5, wan(w->r.paid), m));
