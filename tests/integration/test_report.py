@@ -233,9 +233,12 @@ class Report(unittest.TestCase):
         rows = self.rows(ws)
         by_code = {x["project"]: x for x in st["projects"]}
         counts = {name: 0 for name, _ in BANDS}
+        units = {u["unit_name"]: u for u in st["units"]}
         for r in rows:
             if r[2] == "小计" or r[0] == "部门整体":
                 self.assertEqual(r[12], None)       # a subtotal has no basis of its own
+                w = st["total"] if r[0] == "部门整体" else units[r[0]]
+                self.assertEqual(r[11], w["band"] or LEVEL[w["severity"]], r[0])   # its worst band
                 continue
             w = by_code[r[1]]
             self.assertEqual(w["basis"], "pace")
