@@ -86,6 +86,22 @@ static bw_ctl_result op_ping(bw_app *a, bw_ctl_call *c, const bw_ctl_req *q)
     bw_mapw_str(&m, "version", BW_VERSION);
     bw_mapw_int(&m, "now", bw_app_now(a));
     bw_mapw_str(&m, "clock", a->cfg.clock == BW_CLOCK_EVENT ? "event" : "wall");
+    /* The lag bands in force, mildest first, and the basis: a report colours
+     * and counts by band in this order, and names the bands a day with no
+     * project in them too. */
+    bw_mapw_str(&m, "lag_basis", bw_basis_name(a->cfg.lag_basis));
+    if (a->engine != NULL) {
+        const bw_engine_opts *o = bw_engine_options(a->engine);
+        msgpack_packer *pk = bw_mapw_key(&m, "bands");
+        msgpack_pack_array(pk, (size_t)o->nbands);
+        for (int i = 0; i < o->nbands; i++) {
+            bw_mapw b;
+            bw_mapw_begin(&b, m.sb);
+            bw_mapw_str(&b, "name", o->band[i].name);
+            bw_mapw_int(&b, "bp", o->band[i].bp);
+            bw_mapw_end(&b);
+        }
+    }
     bw_mapw_end(&m);
     return BW_CTL_REPLY;
 }

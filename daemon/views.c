@@ -810,23 +810,36 @@ void bw_views_stats(const bw_app *a, bw_view_stats *v)
     v->latency_sum_us = s->commit_latency.sum_us;
     v->latency_count = s->commit_latency.count;
     v->wal_bytes = bw_store_wal_bytes(a->store);
-    /* [kind][severity][acked]: one pass over the slots. */
-    uint64_t n[BW_PROJECT_KINDS][3][2];
-    memset(n, 0, sizeof n);
+    /* [kind][severity][acked][band][handling]: one pass over the slots,
+     * counting what `alerts` lists (a quiet slot was never published). */
+    static const size_t nb = BW_MAX_BANDS + 1;
+    uint64_t (*n)[3][2][BW_MAX_BANDS + 1][BW_HANDLINGS] = calloc(BW_PROJECT_KINDS, sizeof *n);
+    if (n == NULL)
+        return;                 /* nactive 0: the counts are missing, the rest is there */
     size_t np = bw_plan_nprojects(bw_engine_plan(a->engine));
     for (size_t i = 0; i < np; i++) {
         const bw_project_state *st = bw_engine_state(a->engine, (uint32_t)i);
-        for (int k = 0; k < BW_PROJECT_KINDS; k++)
-            if (st->slot[k].severity != BW_SEV_NONE && st->slot[k].severity <= BW_SEV_CRITICAL)
-                n[k][st->slot[k].severity][st->slot[k].acked ? 1 : 0]++;
+        for (int k = 0; k < BW_PROJECT_KINDS; k++) {
+            const bw_slot *sl = &st->slot[k];
+            if (sl->severity == BW_SEV_NONE || sl->severity > BW_SEV_CRITICAL || sl->quiet)
+                continue;
+            size_t band = k == BW_KIND_LAG && sl->band < nb ? sl->band : 0;
+            size_t h = sl->handling < BW_HANDLINGS ? sl->handling : 0;
+            n[k][sl->severity][sl->acked ? 1 : 0][band][h]++;
+        }
     }
     for (int k = 0; k < BW_PROJECT_KINDS; k++)
         for (int sev = BW_SEV_WARNING; sev <= BW_SEV_CRITICAL; sev++)
             for (int ack = 0; ack < 2; ack++)
-                if (n[k][sev][ack] && v->nactive < sizeof v->active / sizeof v->active[0])
-                    v->active[v->nactive++] = (bw_view_active){
-                        bw_kind_name(k), bw_severity_name(sev),
-                        bw_state_name(ack ? BW_STATE_ACKNOWLEDGED : BW_STATE_FIRING), n[k][sev][ack] };
+                for (size_t band = 0; band < nb; band++)
+                    for (int h = 0; h < BW_HANDLINGS; h++)
+                        if (n[k][sev][ack][band][h] && v->nactive < sizeof v->active / sizeof v->active[0])
+                            v->active[v->nactive++] = (bw_view_active){
+                                bw_kind_name(k), bw_severity_name(sev),
+                                bw_state_name(ack ? BW_STATE_ACKNOWLEDGED : BW_STATE_FIRING),
+                                n[k][sev][ack][band][h], bw_engine_band_name(a->engine, (int)band),
+                                bw_handling_name(h) };
+    free(n);
 }
 
 /* ---- alerts ---- */

@@ -224,6 +224,10 @@ void bw_view_stats_put(bw_mapw *m, const bw_view_stats *v)
         bw_mapw_str(&e, "severity", v->active[i].severity);
         bw_mapw_str(&e, "state", v->active[i].state);
         bw_mapw_uint(&e, "n", v->active[i].n);
+        if (v->active[i].band != NULL)
+            bw_mapw_str(&e, "band", v->active[i].band);
+        if (v->active[i].handling != NULL)
+            bw_mapw_str(&e, "handling", v->active[i].handling);
         bw_mapw_end(&e);
     }
 }

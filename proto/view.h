@@ -105,10 +105,12 @@ typedef struct bw_view_count {
     uint64_t n;
 } bw_view_count;
 
-/* Active alerts of one kind, severity and state, counted. */
+/* Active alerts of one kind, severity, state, band ("" for a kind without
+ * bands) and handling step, counted. */
 typedef struct bw_view_active {
     const char *kind, *severity, *state;
     uint64_t n;
+    const char *band, *handling;
 } bw_view_active;
 
 typedef struct bw_view_stats {
@@ -124,10 +126,10 @@ typedef struct bw_view_stats {
     uint64_t latency_bounds[16], latency_counts[16], latency_sum_us, latency_count;
     int64_t wal_bytes;          /* the ledger's WAL file now, -1 unknown */
     /* The active alerts counted by kind, severity and state (firing or
-     * acknowledged), only the non-zero ones: what `alerts` would list,
-     * without making 100,000 messages to count them. */
+     * acknowledged), band and handling, only the non-zero ones: what
+     * `alerts` would list, without making 100,000 messages to count them. */
     size_t nactive;
-    bw_view_active active[64];
+    bw_view_active active[256];
 } bw_view_stats;
 
 /* Alert messages: the active alerts (each with the seq it was last

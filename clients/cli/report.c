@@ -17,13 +17,85 @@ __extension__ typedef __int128 i128;
 
 /* ---- words ---- */
 
-const char *bwr_level_word(uint8_t severity)
+static const char *severity_word(uint8_t severity)
 {
     switch (severity) {
     case BW_SEV_WARNING: return "黄色预警";
     case BW_SEV_CRITICAL: return "红色预警";
     default: return "正常";
     }
+}
+
+const char *bwr_level_word(const bwr_report *r, const char *band, uint8_t severity)
+{
+    /* The daemon's default pair keeps the severity words: a row's worst
+     * alert of any kind, as the table said before bands existed. */
+    if (!r->named_bands || band[0] == '\0')
+        return severity_word(severity);
+    return band;
+}
+
+const char *bwr_basis_word(uint8_t basis)
+{
+    return basis == BW_BASIS_PACE ? "序时进度" : "计划进度";
+}
+
+bool bwr_shows_basis(const bwr_report *r)
+{
+    return r->lag_basis != BW_BASIS_PLAN;
+}
+
+static void add_level(bwr_report *r, const char *word, int level)
+{
+    for (size_t i = 0; i < r->nlevels; i++)
+        if (!strcmp(r->levels[i].word, word))
+            return;
+    bwr_level *l = &r->levels[r->nlevels++];
+    snprintf(l->word, sizeof l->word, "%s", word);
+    l->level = level;
+}
+
+/* ping's `lag_basis` and `bands`; a daemon without them has today's pair. */
+static int read_bands(bwr_report *r, const msgpack_object *m)
+{
+    char basis[8];
+    const msgpack_object *a = bw_map_get(m, "bands");
+    r->lag_basis = BW_BASIS_PLAN;
+    if (bw_map_get_str(m, "lag_basis", basis, sizeof basis)) {
+        int b = bw_basis_parse(basis);
+        if (b < 0)
+            return -1;
+        r->lag_basis = (uint8_t)b;
+    }
+    r->nbands = 0;
+    if (a == NULL) {
+        r->bands[r->nbands++] = (bwr_band){ "warning", 1000 };
+        r->bands[r->nbands++] = (bwr_band){ "critical", 2000 };
+    } else {
+        if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size == 0 ||
+            a->via.array.size > BWR_BANDS_MAX)
+            return -1;
+        for (uint32_t i = 0; i < a->via.array.size; i++) {
+            bwr_band *b = &r->bands[r->nbands++];
+            int64_t bp = 0;
+            if (!bw_map_get_str(&a->via.array.ptr[i], "name", b->name, sizeof b->name) ||
+                !bw_map_get_int(&a->via.array.ptr[i], "bp", &bp))
+                return -1;
+            b->bp = (int32_t)bp;
+        }
+    }
+    r->named_bands = !(r->nbands == 2 && !strcmp(r->bands[0].name, "warning") &&
+                       !strcmp(r->bands[1].name, "critical"));
+    /* The words and their colours: each band its own, mildest first; the
+     * severity words of the other kinds take the first band's and the
+     * worst's colours. */
+    r->nlevels = 0;
+    if (r->named_bands)
+        for (size_t i = 0; i < r->nbands; i++)
+            add_level(r, r->bands[i].name, (int)i + 1);
+    add_level(r, severity_word(BW_SEV_WARNING), 1);
+    add_level(r, severity_word(BW_SEV_CRITICAL), (int)r->nbands);
+    return 0;
 }
 
 const char *bwr_kind_word(int kind)
@@ -413,35 +485,54 @@ static void sb_add(sbuf *b, const char *fmt, ...)
     b->n += (size_t)k;
 }
 
+/* The shortfall of a project on its own basis: against the plan, or
+ * 序时进度's share of the budget. */
+static int64_t basis_shortfall(const bwr_row *w)
+{
+    return w->r.basis == BW_BASIS_PACE ? w->r.pace_shortfall : w->r.shortfall;
+}
+
 static int cmp_shortfall(const void *x, const void *y)
 {
     const bwr_row *a = *(const bwr_row *const *)x, *b = *(const bwr_row *const *)y;
-    if (a->r.shortfall != b->r.shortfall)
-        return a->r.shortfall > b->r.shortfall ? -1 : 1;
+    int64_t sa = basis_shortfall(a), sb = basis_shortfall(b);
+    if (sa != sb)
+        return sa > sb ? -1 : 1;
     return strcmp(a->r.project, b->r.project);
 }
 
-/* "截至6月30日，部门整体支出进度57.3%，低于序时进度2.3个百分点……" */
+/* The distance from 序时进度 as a bulletin writes it: "低于序时进度2.3个百分点，
+ * 短序时金额12.34万元", "超序时进度…，超序时金额…", or "与序时进度持平". */
+static void pace_distance(sbuf *s, int64_t diff_bp, int64_t amount)
+{
+    char a[32], w[40];
+    if (diff_bp == 0) {
+        sb_add(s, "与序时进度持平");
+        return;
+    }
+    sb_add(s, "%s序时进度%s个百分点", diff_bp < 0 ? "低于" : "超", pct1(diff_bp < 0 ? -diff_bp : diff_bp, a,
+                                                                  sizeof a));
+    if (amount != 0)
+        sb_add(s, "，%s序时金额%s万元", amount < 0 ? "短" : "超",
+               fmt_wan(amount < 0 ? -amount : amount, w, sizeof w));
+}
+
+/* "截至2022年6月30日，部门整体支出进度为57.3%（序时进度49.6%），超序时进度7.7个百分点，……" */
 static int build_bulletin(bwr_report *r)
 {
     const bwr_row *t = &r->rows[r->nrows - 1];
     const char *who = t->kind == BWR_TOTAL ? "部门整体" : t->r.unit_name;
-    char a[32], b[32], c[32];
+    char a[32], b[32];
     sbuf s = { 0 };
-    sb_add(&s, "截至%d年%d月%d日，%s支出进度%s%%，", r->year, r->month, r->day, who,
-           pct1(t->r.rate_bp, a, sizeof a));
-    int64_t d = (int64_t)t->r.rate_bp - r->pace_bp;
-    if (d == 0)
-        sb_add(&s, "与序时进度（%s%%）持平", pct1(r->pace_bp, b, sizeof b));
-    else
-        sb_add(&s, "%s序时进度（%s%%）%s个百分点", d < 0 ? "低于" : "高于",
-               pct1(r->pace_bp, b, sizeof b), pct1(d < 0 ? -d : d, c, sizeof c));
+    sb_add(&s, "截至%d年%d月%d日，%s支出进度为%s%%（序时进度%s%%），", r->year, r->month, r->day, who,
+           pct1(t->r.rate_bp, a, sizeof a), pct1(r->pace_bp, b, sizeof b));
+    pace_distance(&s, (int64_t)t->r.rate_bp - r->pace_bp, t->pace_amount);
     int64_t lp = (int64_t)t->r.rate_bp - t->r.planned_bp;
-    sb_add(&s, "，%s计划进度（%s%%）", lp < 0 ? "低于" : lp > 0 ? "高于" : "达到",
+    sb_add(&s, "；%s计划进度（%s%%）", lp < 0 ? "低于" : lp > 0 ? "高于" : "达到",
            pct1(t->r.planned_bp, a, sizeof a));
     if (lp != 0)
         sb_add(&s, "%s个百分点", pct1(lp < 0 ? -lp : lp, b, sizeof b));
-    size_t red = 0, yellow = 0, behind = 0;
+    size_t counts[BWR_BANDS_MAX + 2] = { 0 }, warned = 0, behind = 0;
     const bwr_row **lag = malloc((r->nprojects ? r->nprojects : 1) * sizeof *lag);
     if (lag == NULL) {
         free(s.s);
@@ -452,22 +543,42 @@ static int build_bulletin(bwr_report *r)
         const bwr_row *row = &r->rows[i];
         if (row->kind != BWR_PROJECT)
             continue;
-        red += row->r.severity == BW_SEV_CRITICAL;
-        yellow += row->r.severity == BW_SEV_WARNING;
+        const char *word = bwr_level_word(r, row->r.band, row->r.severity);
+        for (size_t l = 0; l < r->nlevels; l++)
+            counts[l] += !strcmp(r->levels[l].word, word);
+        warned += row->r.severity != 0;
         behind += row->pace_diff_bp < 0;
-        if (row->r.shortfall > 0)
+        if (basis_shortfall(row) > 0)
             lag[k++] = row;
     }
-    sb_add(&s, "。%zu个项目中，%zu个低于序时进度；红色预警%zu个，黄色预警%zu个", r->nprojects, behind,
-           red, yellow);
+    sb_add(&s, "。%zu个项目中，%zu个低于序时进度；预警项目%zu个", r->nprojects, behind, warned);
+    if (warned > 0) {
+        /* Every band, the mildest first, even at zero (a bureau compares
+         * the counts month to month); the other kinds' words when present. */
+        sb_add(&s, "，其中");
+        for (size_t l = 0, n = 0; l < r->nlevels; l++) {
+            if (l >= r->nbands && counts[l] == 0)
+                continue;
+            sb_add(&s, "%s%s%zu个", n++ ? "、" : "", r->levels[l].word, counts[l]);
+        }
+    }
+    if (r->lag_basis == BW_BASIS_PACE)
+        sb_add(&s, "（按序时进度判定）");
+    else if (r->lag_basis == BW_BASIS_BOTH)
+        sb_add(&s, "（按计划进度和序时进度从严判定）");
     qsort(lag, k, sizeof *lag, cmp_shortfall);
     if (k > 0) {
-        sb_add(&s, "。短于计划金额最大的%s项目：", k >= 5 ? "五个" : "");
+        sb_add(&s, "。差额最大的%s项目：", k >= 5 ? "五个" : "");
         for (size_t i = 0; i < k && i < 5; i++) {
-            char w[32];
-            sb_add(&s, "%s%s（%s，支出进度%s%%，短于计划%s万元）", i ? "；" : "",
-                   lag[i]->r.project_name, lag[i]->r.unit_name, pct1(lag[i]->r.rate_bp, a, sizeof a),
-                   fmt_wan(lag[i]->r.shortfall, w, sizeof w));
+            const bwr_row *w = lag[i];
+            char m[40];
+            sb_add(&s, "%s%s（%s，支出进度%s%%，", i ? "；" : "", w->r.project_name, w->r.unit_name,
+                   pct1(w->r.rate_bp, a, sizeof a));
+            if (w->r.basis == BW_BASIS_PACE)
+                pace_distance(&s, w->pace_diff_bp, w->pace_amount);
+            else
+                sb_add(&s, "短于计划%s万元", fmt_wan(w->r.shortfall, m, sizeof m));
+            sb_add(&s, "）");
         }
     }
     sb_add(&s, "。");
@@ -503,8 +614,9 @@ static void csv_str(const char *s)
 
 static void write_csv(const bwr_report *r)
 {
-    puts("单位,项目编码,项目名称,预算数(万元),调整后预算数(万元),支出数(万元),支出进度(%),序时进度(%),"
-         "超(短)序时进度(百分点),超(短)序时金额(万元),计划进度(%),预警级别");
+    printf("单位,项目编码,项目名称,预算数(万元),调整后预算数(万元),支出数(万元),支出进度(%%),序时进度(%%),"
+         "超(短)序时进度(百分点),超(短)序时金额(万元),计划进度(%%),预警级别%s\n",
+         bwr_shows_basis(r) ? ",预警依据" : "");
     for (size_t i = 0; i < r->nrows; i++) {
         const bwr_row *w = &r->rows[i];
         char a[40], b[40], c[40], d[40], e[16], f[16], g[16], h[16];
@@ -513,11 +625,17 @@ static void write_csv(const bwr_report *r)
         csv_str(w->r.project);
         putchar(',');
         csv_str(w->kind == BWR_PROJECT ? w->r.project_name : "小计");
-        printf(",%s,%s,%s,%s,%s,%s,%s,%s,%s\n", wan6(w->r.plan_budget, a, sizeof a),
+        printf(",%s,%s,%s,%s,%s,%s,%s,%s,", wan6(w->r.plan_budget, a, sizeof a),
                wan6(w->r.budget, b, sizeof b), wan6(w->r.paid, c, sizeof c),
                fmt_bp(w->r.rate_bp, e, sizeof e), fmt_bp(r->pace_bp, f, sizeof f),
                fmt_bp(w->pace_diff_bp, g, sizeof g), wan6(w->pace_amount, d, sizeof d),
-               fmt_bp(w->r.planned_bp, h, sizeof h), bwr_level_word(w->r.severity));
+               fmt_bp(w->r.planned_bp, h, sizeof h));
+        csv_str(bwr_level_word(r, w->r.band, w->r.severity));
+        if (bwr_shows_basis(r)) {
+            putchar(',');
+            csv_str(w->kind == BWR_PROJECT ? bwr_basis_word(w->r.basis) : "");
+        }
+        putchar('\n');
     }
 }
 
@@ -541,11 +659,21 @@ static void write_json(const bwr_report *r)
         print_json_str(stdout, w->r.project_name);
         printf(",\"plan_budget\":%" PRId64 ",\"budget\":%" PRId64 ",\"paid\":%" PRId64
                ",\"rate_bp\":%d,\"pace_bp\":%d,\"pace_diff_bp\":%d,\"pace_amount\":%" PRId64
-               ",\"planned_bp\":%d,\"shortfall\":%" PRId64 ",\"severity\":\"%s\",\"level\":",
+               ",\"planned_bp\":%d,\"shortfall\":%" PRId64 ",\"pace_shortfall\":%" PRId64
+               ",\"basis\":\"%s\",\"severity\":\"%s\",\"band\":",
                w->r.plan_budget, w->r.budget, w->r.paid, w->r.rate_bp, r->pace_bp, w->pace_diff_bp,
-               w->pace_amount, w->r.planned_bp, w->r.shortfall, bw_severity_name(w->r.severity));
-        print_json_str(stdout, bwr_level_word(w->r.severity));
+               w->pace_amount, w->r.planned_bp, w->r.shortfall, w->r.pace_shortfall,
+               bw_basis_name(w->r.basis), bw_severity_name(w->r.severity));
+        print_json_str(stdout, w->r.band);
+        printf(",\"level\":");
+        print_json_str(stdout, bwr_level_word(r, w->r.band, w->r.severity));
         putchar('}');
+    }
+    printf("],\"lag_basis\":\"%s\",\"bands\":[", bw_basis_name(r->lag_basis));
+    for (size_t i = 0; i < r->nbands; i++) {
+        printf("%s{\"name\":", i ? "," : "");
+        print_json_str(stdout, r->bands[i].name);
+        printf(",\"bp\":%d}", r->bands[i].bp);
     }
     printf("],\"months\":[");
     for (size_t i = 0; i < r->nmonths; i++)
@@ -575,7 +703,7 @@ static int gather(cli *c, bwr_report *r, const char *unit)
     int64_t now = 0;
     if (rc)
         return rc;
-    if (!bw_map_get_int(m, "now", &now))
+    if (!bw_map_get_int(m, "now", &now) || read_bands(r, m))
         return bad_reply(c, "ping");
     if (r->at > now) {
         r->at = now;                    /* the period is not over: as far as the ledger goes */

@@ -40,6 +40,22 @@ typedef struct bwr_month {
     int32_t pace_bp;
 } bwr_month;
 
+/* A lag band of the daemon's (ping's `bands`, mildest first): its name and
+ * how far below the basis it starts, bp. */
+enum { BWR_BANDS_MAX = 16 };
+typedef struct bwr_band {
+    char name[BW_BAND_LEN_MAX + 1];
+    int32_t bp;
+} bwr_band;
+
+/* A word of 预警级别 and its colour: the bands' words, mildest first, then
+ * the two severity words of alerts other than the lag's, when the bands do
+ * not already say them. level 1..nbands: the colour of that band. */
+typedef struct bwr_level {
+    char word[BW_BAND_LEN_MAX + 16];
+    int level;
+} bwr_level;
+
 typedef struct bwr_report {
     char bureau[256];           /* the title's name (--bureau) */
     char period[64];            /* "2022年6月", "2022年第2季度", "截至2022年6月30日" */
@@ -47,6 +63,15 @@ typedef struct bwr_report {
     int64_t since, at;          /* the period: [since, at]; at = the end of the last day */
     bool clamped;               /* the period is not over: figures as of the daemon's now */
     int32_t pace_bp;
+    /* The bands in force and the basis ([alerts] lag_basis). Without
+     * [alerts] bands the daemon's two are "warning" and "critical", and the
+     * table keeps the words 黄色预警 and 红色预警 (named_bands false). */
+    bwr_band bands[BWR_BANDS_MAX];
+    size_t nbands;
+    bool named_bands;
+    uint8_t lag_basis;          /* bw_basis */
+    bwr_level levels[BWR_BANDS_MAX + 2];
+    size_t nlevels;
     bwr_row *rows;              /* units in order, each: its projects, then its 小计; last 部门整体 */
     size_t nrows, nprojects;
     /* The period's alert messages, oldest first, as the history reply holds
@@ -66,8 +91,14 @@ void bwr_report_free(bwr_report *r);
  * daemon has none); 0, or -1 when it cannot be read. */
 int bwr_alert_at(const bwr_report *r, size_t i, bw_alert_msg *out, char handling[32]);
 
-/* The word of a level in 预警级别 (the one place it is spelled). */
-const char *bwr_level_word(uint8_t severity);
+/* The word of a row's or an alert's level in 预警级别 (the one place it is
+ * spelled): its band's name when the bureau named bands, else 黄色预警 or
+ * 红色预警 by severity; 正常 for none. */
+const char *bwr_level_word(const bwr_report *r, const char *band, uint8_t severity);
+/* The basis's word: 计划进度 or 序时进度. */
+const char *bwr_basis_word(uint8_t basis);
+/* Whether the table shows the basis column (lag_basis is not plan). */
+bool bwr_shows_basis(const bwr_report *r);
 /* The kind's and the state's words in the alerts sheet. */
 const char *bwr_kind_word(int kind);
 const char *bwr_state_word(int state);

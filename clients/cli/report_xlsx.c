@@ -16,18 +16,44 @@
 #include "cli.h"
 #include "report.h"
 
-enum { NCOLS = 12 };
+/* The columns; 预警依据 (the basis) only when lag_basis is not plan. */
+enum { NCOLS_MAX = 13 };
 
-static const char *const heads[NCOLS] = {
+static const char *const heads[NCOLS_MAX] = {
     "单位", "项目编码", "项目名称", "预算数", "调整后预算数", "支出数", "支出进度", "序时进度",
-    "超(短)序时进度", "超(短)序时金额", "计划进度", "预警级别",
+    "超(短)序时进度", "超(短)序时金额", "计划进度", "预警级别", "预警依据",
 };
-static const double widths[NCOLS] = { 22, 26, 40, 13, 13, 13, 10, 10, 13, 14, 10, 10 };
+static const double widths[NCOLS_MAX] = { 22, 26, 42, 12, 12, 12, 9, 9, 12, 13, 9, 11, 10 };
 
 typedef struct fmts {
     lxw_format *title, *sub, *head, *text, *wan, *pct, *diff, *bold_text, *bold_wan, *bold_pct,
-        *bold_diff, *red, *yellow, *wrap, *time;
+        *bold_diff, *wrap, *time, *name;
+    lxw_format *level[BWR_BANDS_MAX + 1];      /* the conditional fills, by level 1..nbands */
 } fmts;
+
+/* A band's colours: the first yellow, the worse ones reds from light to
+ * deep (the last the deepest), the text white where the fill is dark. */
+static void band_colours(int level, int nbands, lxw_color_t *fill, lxw_color_t *font)
+{
+    if (level <= 1) {
+        *fill = 0xFFEB9C;
+        *font = 0x9C5700;
+        return;
+    }
+    int nred = nbands - 1, j = level - 2;
+    if (nred <= 1) {
+        *fill = 0xFFC7CE;
+        *font = 0x9C0006;
+        return;
+    }
+    /* From (FF,C7,CE) to (9C,00,06), evenly. */
+    static const int from[3] = { 0xFF, 0xC7, 0xCE }, to[3] = { 0x9C, 0x00, 0x06 };
+    lxw_color_t c = 0;
+    for (int k = 0; k < 3; k++)
+        c = (c << 8) | (lxw_color_t)(from[k] + (to[k] - from[k]) * j / (nred - 1));
+    *fill = c;
+    *font = 2 * j >= nred - 1 ? 0xFFFFFF : 0x9C0006;
+}
 
 static lxw_format *fmt(lxw_workbook *wb, const char *num, bool bold, bool border)
 {
@@ -44,7 +70,7 @@ static lxw_format *fmt(lxw_workbook *wb, const char *num, bool bold, bool border
     return f;
 }
 
-static void make_formats(lxw_workbook *wb, fmts *f)
+static void make_formats(lxw_workbook *wb, fmts *f, const bwr_report *r)
 {
     f->title = fmt(wb, NULL, true, false);
     format_set_font_size(f->title, 16);
@@ -64,17 +90,42 @@ static void make_formats(lxw_workbook *wb, fmts *f)
     f->bold_pct = fmt(wb, "0.00%", true, true);
     f->bold_diff = fmt(wb, "+0.00%;-0.00%;0.00%", true, true);
     /* The conditional formats' fills (differential formats: colour only). */
-    f->red = workbook_add_format(wb);
-    format_set_bg_color(f->red, 0xFFC7CE);
-    format_set_font_color(f->red, 0x9C0006);
-    f->yellow = workbook_add_format(wb);
-    format_set_bg_color(f->yellow, 0xFFEB9C);
-    format_set_font_color(f->yellow, 0x9C5700);
+    for (size_t l = 1; l <= r->nbands; l++) {
+        lxw_color_t fill, font;
+        band_colours((int)l, (int)r->nbands, &fill, &font);
+        f->level[l] = workbook_add_format(wb);
+        format_set_bg_color(f->level[l], fill);
+        format_set_font_color(f->level[l], font);
+    }
     f->wrap = fmt(wb, NULL, false, false);
     format_set_text_wrap(f->wrap);
     format_set_align(f->wrap, LXW_ALIGN_LEFT);
     format_set_align(f->wrap, LXW_ALIGN_VERTICAL_TOP);
     f->time = fmt(wb, NULL, false, true);
+    /* A project's name wraps: the long ones (a document number and a
+     * purpose) are read in full on paper, the row as tall as it needs. */
+    f->name = fmt(wb, NULL, false, true);
+    format_set_text_wrap(f->name);
+}
+
+/* How many lines a wrapped cell of width `width` (Excel's units: one
+ * digit of the default 11 pt font) needs for s in the table's 10 pt: a CJK
+ * character (three UTF-8 bytes or more) takes about 1.7 units, anything
+ * else 0.9 (measured on LibreOffice's PDF of the demo). Spreadsheets do
+ * not grow a row for wrapped text they did not lay out, so the table sets
+ * the height. */
+static int wrapped_lines(const char *s, double width)
+{
+    double units = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x80)
+            units += 0.9;
+        else if (*p >= 0xE0)
+            units += 1.7;
+        else if (*p >= 0xC0)
+            units += 0.9;
+    int lines = (int)(units / (width - 1)) + 1;     /* a cell's margins */
+    return lines < 1 ? 1 : lines;
 }
 
 static double wan(int64_t fen)
@@ -120,13 +171,14 @@ static int table_sheet(lxw_workbook *wb, const fmts *f, const bwr_report *r, cha
     snprintf(title, sizeof title, "%s预算执行进度表（%s）", r->bureau, r->period);
     snprintf(sub, sizeof sub, "截至%d年%d月%d日　序时进度 %s%%　金额单位：万元", r->year, r->month,
              r->day, fmt_bp(r->pace_bp, pace, sizeof pace));
-    for (int c = 0; c < NCOLS; c++)
+    const int ncols = bwr_shows_basis(r) ? NCOLS_MAX : NCOLS_MAX - 1;
+    for (int c = 0; c < ncols; c++)
         CHECK(worksheet_set_column(ws, (lxw_col_t)c, (lxw_col_t)c, widths[c], NULL));
     CHECK(worksheet_set_row(ws, 0, 28, NULL));
-    CHECK(worksheet_merge_range(ws, 0, 0, 0, NCOLS - 1, title, f->title));
-    CHECK(worksheet_merge_range(ws, 1, 0, 1, NCOLS - 1, sub, f->sub));
+    CHECK(worksheet_merge_range(ws, 0, 0, 0, ncols - 1, title, f->title));
+    CHECK(worksheet_merge_range(ws, 1, 0, 1, ncols - 1, sub, f->sub));
     CHECK(worksheet_set_row(ws, 2, 30, NULL));
-    for (int c = 0; c < NCOLS; c++)
+    for (int c = 0; c < ncols; c++)
         CHECK(worksheet_write_string(ws, 2, (lxw_col_t)c, heads[c], f->head));
     lxw_row_t row = 3;
     for (size_t i = 0; i < r->nrows; i++, row++) {
@@ -134,9 +186,13 @@ static int table_sheet(lxw_workbook *wb, const fmts *f, const bwr_report *r, cha
         bool sum = w->kind != BWR_PROJECT;
         lxw_format *t = sum ? f->bold_text : f->text, *m = sum ? f->bold_wan : f->wan;
         lxw_format *p = sum ? f->bold_pct : f->pct, *d = sum ? f->bold_diff : f->diff;
+        int lines = sum ? 1 : wrapped_lines(w->r.project_name, widths[2]);
+        if (lines > 1)
+            CHECK(worksheet_set_row(ws, row, 13.5 * lines, NULL));
         CHECK(worksheet_write_string(ws, row, 0, w->kind == BWR_TOTAL ? "部门整体" : w->r.unit_name, t));
         CHECK(worksheet_write_string(ws, row, 1, w->r.project, t));
-        CHECK(worksheet_write_string(ws, row, 2, w->kind == BWR_PROJECT ? w->r.project_name : "小计", t));
+        CHECK(worksheet_write_string(ws, row, 2, w->kind == BWR_PROJECT ? w->r.project_name : "小计",
+                                     sum ? t : f->name));
         CHECK(worksheet_write_number(ws, row, 3, wan(w->r.plan_budget), m));
         CHECK(worksheet_write_number(ws, row, 4, wan(w->r.budget), m));
         CHECK(worksheet_write_number(ws, row, 5, wan(w->r.paid), m));
@@ -145,27 +201,28 @@ static int table_sheet(lxw_workbook *wb, const fmts *f, const bwr_report *r, cha
         CHECK(worksheet_write_number(ws, row, 8, ratio(w->pace_diff_bp), d));
         CHECK(worksheet_write_number(ws, row, 9, wan(w->pace_amount), m));
         CHECK(worksheet_write_number(ws, row, 10, ratio(w->r.planned_bp), p));
-        CHECK(worksheet_write_string(ws, row, 11, bwr_level_word(w->r.severity), t));
+        CHECK(worksheet_write_string(ws, row, 11, bwr_level_word(r, w->r.band, w->r.severity), t));
+        if (ncols > 12)
+            CHECK(worksheet_write_string(ws, row, 12,
+                                         w->kind == BWR_PROJECT ? bwr_basis_word(w->r.basis) : "", t));
     }
     lxw_row_t last = row - 1;
     /* The levels' colours: conditional formats on the data rows, keyed by
      * the 预警级别 cell, so a sorted or filtered table keeps them. */
-    char red[64], yellow[64];
-    snprintf(red, sizeof red, "=$L4=\"%s\"", bwr_level_word(BW_SEV_CRITICAL));
-    snprintf(yellow, sizeof yellow, "=$L4=\"%s\"", bwr_level_word(BW_SEV_WARNING));
-    lxw_conditional_format cr = { .type = LXW_CONDITIONAL_TYPE_FORMULA, .value_string = red,
-                                  .format = f->red };
-    lxw_conditional_format cy = { .type = LXW_CONDITIONAL_TYPE_FORMULA, .value_string = yellow,
-                                  .format = f->yellow };
     if (last >= 3) {
-        CHECK(worksheet_conditional_format_range(ws, 3, 0, last, NCOLS - 1, &cr));
-        CHECK(worksheet_conditional_format_range(ws, 3, 0, last, NCOLS - 1, &cy));
-        CHECK(worksheet_autofilter(ws, 2, 0, last, NCOLS - 1));
+        for (size_t l = 0; l < r->nlevels; l++) {
+            char rule[96];
+            snprintf(rule, sizeof rule, "=$L4=\"%s\"", r->levels[l].word);
+            lxw_conditional_format cf = { .type = LXW_CONDITIONAL_TYPE_FORMULA, .value_string = rule,
+                                          .format = f->level[r->levels[l].level] };
+            CHECK(worksheet_conditional_format_range(ws, 3, 0, last, (lxw_col_t)(ncols - 1), &cf));
+        }
+        CHECK(worksheet_autofilter(ws, 2, 0, last, (lxw_col_t)(ncols - 1)));
     }
     /* 通报 under the table. */
     row++;
     CHECK(worksheet_set_row(ws, row, 96, NULL));
-    CHECK(worksheet_merge_range(ws, row, 0, row, NCOLS - 1, r->bulletin, f->wrap));
+    CHECK(worksheet_merge_range(ws, row, 0, row, (lxw_col_t)(ncols - 1), r->bulletin, f->wrap));
     worksheet_freeze_panes(ws, 3, 0);
     worksheet_set_landscape(ws);
     worksheet_set_paper(ws, 9);         /* A4 */
@@ -209,7 +266,7 @@ static int alerts_sheet(lxw_workbook *wb, const fmts *f, const bwr_report *r, ch
         CHECK(worksheet_write_string(ws, row, 3, a->project_name, f->text));
         CHECK(worksheet_write_string(ws, row, 4, bwr_kind_word(a->kind), f->text));
         CHECK(worksheet_write_string(ws, row, 5, bwr_state_word(a->state), f->text));
-        CHECK(worksheet_write_string(ws, row, 6, bwr_level_word(a->severity), f->text));
+        CHECK(worksheet_write_string(ws, row, 6, bwr_level_word(r, a->band, a->severity), f->text));
         CHECK(worksheet_write_number(ws, row, 7, ratio(a->rate_bp), f->pct));
         CHECK(worksheet_write_number(ws, row, 8, ratio(a->planned_bp), f->pct));
         CHECK(worksheet_write_string(ws, row, 9, handling, f->text));
@@ -296,7 +353,7 @@ int bwr_write_xlsx(const bwr_report *r, const char *path, bool constant_memory, 
         return -1;
     }
     fmts f;
-    make_formats(wb, &f);
+    make_formats(wb, &f, r);
     /* libxlsxwriter copies the properties; its struct just lacks const. */
     char title[sizeof r->period], company[sizeof r->bureau], comments[] = "budgetwatch report";
     snprintf(title, sizeof title, "%s", r->period);

@@ -155,7 +155,7 @@ static void daemon_metrics(bwm_buf *b, const bwm_stats *s)
 static void alerts_metrics(bwm_buf *b, const bwm_input *in)
 {
     family(b, "budgetwatch_alerts_active", "gauge",
-           "Active alerts (firing or acknowledged), by kind, severity and state.");
+           "Active alerts (firing or acknowledged), by kind, severity, state, lag band and handling.");
     for (size_t i = 0; i < in->nalerts; i++) {
         const bwm_alert_count *a = &in->alerts[i];
         add(b, "budgetwatch_alerts_active{kind=\"");
@@ -164,6 +164,16 @@ static void alerts_metrics(bwm_buf *b, const bwm_input *in)
         add_label(b, a->severity);
         add(b, "\",state=\"");
         add_label(b, a->state);
+        /* band only on the lag's series (an empty label is no label in
+         * Prometheus); handling on every alert of a daemon that has it. */
+        if (a->band[0]) {
+            add(b, "\",band=\"");
+            add_label(b, a->band);
+        }
+        if (a->handling[0]) {
+            add(b, "\",handling=\"");
+            add_label(b, a->handling);
+        }
         add(b, "\"} %" PRIu64 "\n", a->n);
     }
 }
@@ -275,20 +285,23 @@ void bwm_expo_write(const bwm_input *in, bwm_buf *out)
     projects(out, in);
 }
 
-void bwm_alert_tally(bwm_alert_count *t, size_t *n, size_t max, const char *kind,
-                     const char *severity, const char *state)
+static bool same_labels(const bwm_alert_count *a, const bwm_alert_count *b)
+{
+    return !strcmp(a->kind, b->kind) && !strcmp(a->severity, b->severity) &&
+           !strcmp(a->state, b->state) && !strcmp(a->band, b->band) &&
+           !strcmp(a->handling, b->handling);
+}
+
+void bwm_alert_tally(bwm_alert_count *t, size_t *n, size_t max, const bwm_alert_count *c,
+                     uint64_t k)
 {
     for (size_t i = 0; i < *n; i++)
-        if (!strcmp(t[i].kind, kind) && !strcmp(t[i].severity, severity) &&
-            !strcmp(t[i].state, state)) {
-            t[i].n++;
+        if (same_labels(&t[i], c)) {
+            t[i].n += k;
             return;
         }
     if (*n == max)
         return;
-    bwm_alert_count *c = &t[(*n)++];
-    snprintf(c->kind, sizeof c->kind, "%s", kind);
-    snprintf(c->severity, sizeof c->severity, "%s", severity);
-    snprintf(c->state, sizeof c->state, "%s", state);
-    c->n = 1;
+    t[*n] = *c;
+    t[(*n)++].n = k;
 }

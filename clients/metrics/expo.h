@@ -40,10 +40,13 @@ typedef struct bwm_stats {
     uint64_t latency_bounds_us[16], latency_counts[16], latency_sum_us, latency_count;
 } bwm_stats;
 
-/* Active alerts counted by kind, severity and state (firing, acknowledged). */
+/* Active alerts counted by kind, severity, state (firing, acknowledged),
+ * lag band ("" for the other kinds, or a daemon before bands) and handling
+ * step ("" from a daemon before handling). */
 typedef struct bwm_alert_count {
     char kind[24], severity[16], state[16];
     uint64_t n;
+    char band[BW_BAND_LEN_MAX + 1], handling[24];
 } bwm_alert_count;
 
 typedef struct bwm_input {
@@ -65,8 +68,9 @@ typedef struct bwm_input {
 
 /* Appends the whole exposition of in to out. */
 void bwm_expo_write(const bwm_input *in, bwm_buf *out);
-/* Counts one active alert into a table of at most max entries (*n used). */
-void bwm_alert_tally(bwm_alert_count *t, size_t *n, size_t max, const char *kind,
-                     const char *severity, const char *state);
+/* Counts k active alerts of c's labels into a table of at most max entries
+ * (*n used); c->n is ignored. */
+void bwm_alert_tally(bwm_alert_count *t, size_t *n, size_t max, const bwm_alert_count *c,
+                     uint64_t k);
 
 #endif

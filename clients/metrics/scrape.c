@@ -156,12 +156,17 @@ static int read_alerts(const msgpack_object *m, bwm_scrape *s)
     }
     size_t n = 0;
     for (uint32_t i = 0; i < a->via.array.size; i++) {
-        char kind[24] = "", sev[16] = "", state[16] = "";
+        bwm_alert_count c;
+        memset(&c, 0, sizeof c);
         const msgpack_object *o = &a->via.array.ptr[i];
-        bw_map_get_str(o, "kind", kind, sizeof kind);
-        bw_map_get_str(o, "severity", sev, sizeof sev);
-        bw_map_get_str(o, "state", state, sizeof state);
-        bwm_alert_tally(s->alerts, &n, sizeof s->alerts / sizeof s->alerts[0], kind, sev, state);
+        bw_map_get_str(o, "kind", c.kind, sizeof c.kind);
+        bw_map_get_str(o, "severity", c.severity, sizeof c.severity);
+        bw_map_get_str(o, "state", c.state, sizeof c.state);
+        if (!bw_map_get_str(o, "band", c.band, sizeof c.band))
+            c.band[0] = '\0';
+        if (!bw_map_get_str(o, "handling", c.handling, sizeof c.handling))
+            c.handling[0] = '\0';
+        bwm_alert_tally(s->alerts, &n, sizeof s->alerts / sizeof s->alerts[0], &c, 1);
     }
     s->in.alerts = s->alerts;
     s->in.nalerts = n;
@@ -176,14 +181,22 @@ static bool stats_alerts(const msgpack_object *m, bwm_scrape *s)
     if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY)
         return false;
     size_t n = 0, max = sizeof s->alerts / sizeof s->alerts[0];
-    for (uint32_t i = 0; i < a->via.array.size && n < max; i++) {
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
         const msgpack_object *o = &a->via.array.ptr[i];
-        bwm_alert_count *c = &s->alerts[n];
-        if (!bw_map_get_str(o, "kind", c->kind, sizeof c->kind) ||
-            !bw_map_get_str(o, "severity", c->severity, sizeof c->severity) ||
-            !bw_map_get_str(o, "state", c->state, sizeof c->state) || !bw_map_get_uint(o, "n", &c->n))
+        bwm_alert_count c;
+        memset(&c, 0, sizeof c);
+        if (!bw_map_get_str(o, "kind", c.kind, sizeof c.kind) ||
+            !bw_map_get_str(o, "severity", c.severity, sizeof c.severity) ||
+            !bw_map_get_str(o, "state", c.state, sizeof c.state) || !bw_map_get_uint(o, "n", &c.n))
             continue;
-        n++;
+        /* band and handling: a daemon since issues 16 and 19 (absent: ""). */
+        if (!bw_map_get_str(o, "band", c.band, sizeof c.band))
+            c.band[0] = '\0';
+        if (!bw_map_get_str(o, "handling", c.handling, sizeof c.handling))
+            c.handling[0] = '\0';
+        /* Tallied, not copied: one series per label set whatever the
+         * daemon's grouping. */
+        bwm_alert_tally(s->alerts, &n, max, &c, c.n);
     }
     s->in.alerts = s->alerts;
     s->in.nalerts = n;

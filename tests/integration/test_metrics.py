@@ -20,11 +20,12 @@ import urllib.parse
 import urllib.request
 from decimal import Decimal
 
-from harness import CLI, DAEMON, YEAR_END, PLAN, SOURCE_DIR, Daemon, event
+from harness import CLI, DAEMON, DAY, JAN1, YEAR_END, PLAN, SOURCE_DIR, Daemon, event
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "examples", "zunhua-2022"))
 import generate  # noqa: E402
 
+JUL1 = JAN1 + 181 * DAY          # the end of 2022-06-30, Asia/Shanghai
 EXPORTER = os.path.join(os.path.dirname(CLI), "budgetwatch-metrics") if CLI else ""
 
 
@@ -44,6 +45,21 @@ def samples(text):
             key, _, val = line.rpartition(" ")
             out[key] = val
     return out
+
+
+def active_series(d):
+    """{series: n} the exporter should say of `alerts`: each active alert
+    counted by its kind, severity, state, lag band (only when it has one)
+    and handling step."""
+    want = {}
+    for a in d.ok("alerts")["alerts"]:
+        k = 'budgetwatch_alerts_active{kind="%s",severity="%s",state="%s"' % (
+            a["kind"], a["severity"], a["state"])
+        if a.get("band"):
+            k += ',band="%s"' % a["band"]
+        k += ',handling="%s"}' % a["handling"]
+        want[k] = want.get(k, 0) + 1
+    return want
 
 
 class Metrics(unittest.TestCase):
@@ -108,15 +124,15 @@ class Metrics(unittest.TestCase):
                              * 10000, u["rate_bp"])
         self.assertEqual(s['budgetwatch_commit_latency_seconds_bucket{le="+Inf"}'],
                          s["budgetwatch_commit_latency_seconds_count"])
-        # Active alerts by kind, severity and state: what `alerts` lists.
-        want = {}
-        for a in self.d.ok("alerts")["alerts"]:
-            k = 'budgetwatch_alerts_active{kind="%s",severity="%s",state="%s"}' % (
-                a["kind"], a["severity"], a["state"])
-            want[k] = want.get(k, 0) + 1
+        # Active alerts by kind, severity, state, band and handling: what `alerts` lists.
+        want = active_series(self.d)
         self.assertTrue(want)
         got = {k: int(v) for k, v in s.items() if k.startswith("budgetwatch_alerts_active{")}
         self.assertEqual(got, want)
+        # 序时进度 per unit: the daemon's, the same for every unit.
+        for u in st["units"]:
+            self.assertEqual(Decimal(s['budgetwatch_unit_pace_ratio{unit="%s"}' % u["unit"]]) * 10000,
+                             st["pace_bp"])
 
         # A real Prometheus, scraping every second.
         prom_port = free_port()
@@ -152,6 +168,61 @@ class Metrics(unittest.TestCase):
         self.assertEqual(int(accepted[0]["value"][1]), self.d.ok("stats")["accepted"])
         up = query("up")
         self.assertEqual(up[0]["value"][1], "1")
+
+    def test_alerts_by_band_and_handling(self):
+        """With the bureau's bands against 序时进度, the lag alerts' series
+        carry their band, every alert its handling step, equal to what
+        `alerts` lists and to stats' own counts; a step moves the counts."""
+        self.d.cleanup()
+        self.d = Daemon(extra="lag_basis = pace\nbands = 黄:5, 红一档:10, 红二档:20, 红三档:30\n")
+        self.d.start()
+        self.d.send_reliable([
+            event("treasury-zunhua", e["id"], e["project"], e["amount_fen"], e["ts"],
+                  unit=e["unit"], type=e["type"], ref=e.get("ref") or None)
+            for e in generate.generate(generate.read_plan(PLAN), 2022)[0] if e["ts"] <= JUL1])
+        self.d.ok("advance", to=JUL1)
+        port = self.exporter()
+        lags = [a for a in self.d.ok("alerts")["alerts"] if a["kind"] == "lag"]
+        self.assertGreaterEqual(len(lags), 2, "the demo's June lags against 序时进度")
+        # Two steps: one followed up, one judged a violation.
+        self.d.ok("handle", project=lags[0]["project"], kind="lag", state="followed_up", by="王科长",
+                  note="已电话督办")
+        self.d.ok("handle", project=lags[1]["project"], kind="lag", state="judged_violation",
+                  by="王科长", note="未按进度支付")
+        text = self.get(port)
+        lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                              text=True)
+        self.assertEqual((lint.returncode, lint.stdout, lint.stderr), (0, "", ""))
+        s = samples(text)
+        got = {k: int(v) for k, v in s.items() if k.startswith("budgetwatch_alerts_active{")}
+        want = active_series(self.d)
+        self.assertEqual(got, want)
+        bands = {b for b in re.findall(r'band="([^"]*)"', "".join(got))}
+        self.assertTrue(bands and bands <= {"黄", "红一档", "红二档", "红三档"}, bands)
+        by_handling = {}
+        for k, n in got.items():
+            h = re.search(r'handling="([^"]*)"', k).group(1)
+            by_handling[h] = by_handling.get(h, 0) + n
+        self.assertEqual((by_handling.get("followed_up"), by_handling.get("judged_violation")), (1, 1))
+        # The daemon's own count in stats says the same, per label set.
+        stats = {}
+        for e in self.d.ok("stats")["alerts_active"]:
+            k = 'budgetwatch_alerts_active{kind="%s",severity="%s",state="%s"' % (
+                e["kind"], e["severity"], e["state"])
+            if e["band"]:
+                k += ',band="%s"' % e["band"]
+            k += ',handling="%s"}' % e["handling"]
+            stats[k] = stats.get(k, 0) + e["n"]
+        self.assertEqual(stats, want)
+        # A further step moves the alert from one handling series to another.
+        self.d.ok("handle", project=lags[0]["project"], kind="lag", state="judged_normal", by="王科长",
+                  note="项目已完工，待结算")
+        again = {k: int(v) for k, v in samples(self.get(port)).items()
+                 if k.startswith("budgetwatch_alerts_active{")}
+        self.assertEqual(again, active_series(self.d))
+        self.assertEqual(sum(again.values()), sum(got.values()))
+        self.assertNotIn("followed_up", "".join(again))
+        self.assertEqual(sum(n for k, n in again.items() if 'handling="judged_normal"' in k), 1)
 
     def test_project_series_only_when_enabled_and_capped(self):
         st = self.d.ok("status")

@@ -28,6 +28,7 @@ import generate  # noqa: E402
 JUL1 = JAN1 + 181 * DAY          # the end of 2022-06-30, Asia/Shanghai
 LEVEL = {"none": "正常", "warning": "黄色预警", "critical": "红色预警"}
 BUREAU = "遵化市人力资源和社会保障局"
+BANDS = [("黄", 5), ("红一档", 10), ("红二档", 20), ("红三档", 30)]
 
 
 def fen(cell):
@@ -35,6 +36,11 @@ def fen(cell):
     d = Decimal(repr(cell)) * 1000000
     assert d == d.to_integral_value(), "cell %r is not a whole number of fen" % cell
     return int(d)
+
+
+def pct1(bp):
+    """bp as a percentage with one decimal, half up, as the 通报 writes it."""
+    return "%d.%d" % divmod((bp + 5) // 10, 10)
 
 
 def bp(cell):
@@ -48,18 +54,22 @@ class Report(unittest.TestCase):
         if not DAEMON or not CLI:
             self.fail("BW_DAEMON / BW_CLI are not set; run the integration tests through ctest")
         self.events, _ = generate.generate(generate.read_plan(PLAN), 2022)
-        self.d = Daemon().start()
-        acks = self.d.send_reliable([
+        self.d = self.demo_year(Daemon())
+
+    def demo_year(self, d):
+        d.start()
+        acks = d.send_reliable([
             event("treasury-zunhua", e["id"], e["project"], e["amount_fen"], e["ts"],
                   unit=e["unit"], type=e["type"], ref=e.get("ref") or None) for e in self.events])
         self.assertTrue(all(a["status"] in ("accepted", "duplicate") for a in acks.values()))
-        self.d.ok("advance", to=YEAR_END)
+        d.ok("advance", to=YEAR_END)
+        return d
 
     def tearDown(self):
         self.d.cleanup()
 
-    def cli(self, *args):
-        env = dict(os.environ, BUDGETWATCH_CONTROL=self.d.ctl_ep, TZ="Asia/Shanghai")
+    def cli(self, *args, d=None):
+        env = dict(os.environ, BUDGETWATCH_CONTROL=(d or self.d).ctl_ep, TZ="Asia/Shanghai")
         p = subprocess.run([CLI, "report"] + list(args), env=env, capture_output=True, text=True,
                            timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -147,13 +157,18 @@ class Report(unittest.TestCase):
         self.assertEqual(ws.print_title_rows, "$1:$3")
         # The 通报 under the table, also printed.
         bulletin = ws.cell(3 + len(rows) + 2, 1).value
-        self.assertTrue(bulletin.startswith("截至2022年6月30日，部门整体支出进度"), bulletin)
+        self.assertTrue(bulletin.startswith("截至2022年6月30日，部门整体支出进度为"), bulletin)
         self.assertEqual(out.strip(), bulletin)
         tot = st["total"]
         rate1 = "%d.%d%%" % divmod((tot["rate_bp"] + 5) // 10, 10)
-        self.assertIn("部门整体支出进度" + rate1, bulletin)
+        self.assertIn("部门整体支出进度为%s（序时进度49.6%%）" % rate1, bulletin)
+        diff = tot["rate_bp"] - pace
+        self.assertIn("%s序时进度%s个百分点" % ("超" if diff > 0 else "低于", pct1(abs(diff))), bulletin)
+        # The default pair keeps its words, both counted even at zero.
         reds = sum(1 for p in st["projects"] if p["severity"] == "critical")
-        self.assertIn("红色预警%d个" % reds, bulletin)
+        yellows = sum(1 for p in st["projects"] if p["severity"] == "warning")
+        self.assertIn("其中黄色预警%d个、红色预警%d个" % (yellows, reds), bulletin)
+        self.assertNotIn("判定", bulletin)       # lag_basis = plan: no basis said
         # The alerts of June: what the log holds for [06-01, the end of 06-30].
         hist = self.d.ok("history", since=JAN1 + 151 * DAY, until=JUL1 + 1)["alerts"]
         al = [r for r in wb["预警及处置"].iter_rows(min_row=2, values_only=True) if r[0]]
@@ -183,6 +198,94 @@ class Report(unittest.TestCase):
         j = json.loads(self.cli("--month", "2022-06", "--json"))
         self.assertEqual((j["at"], j["pace_bp"], j["bulletin"]), (JUL1, pace, bulletin))
         self.assertEqual([x["paid"] for x in j["rows"]], [fen(r[5]) for r in rows])
+
+    def test_bands_and_pace_basis(self):
+        """With the bureau's bands and lag_basis = pace the table says each
+        project's band by its name, with a colour per band (yellow, then
+        reds ever deeper) and a column with the basis; the 通报 counts the
+        projects by band and says the basis. Each row's band is checked
+        against the test's own reading of the bands from its distance to
+        序时进度, and the rows against `budgetwatch status --json --at`."""
+        self.b = Daemon(extra="lag_basis = pace\nbands = %s\n"
+                        % ", ".join("%s:%d" % b for b in BANDS))
+        self.addCleanup(self.b.cleanup)
+        self.demo_year(self.b)
+        seen = set()
+        for month, days in (("2022-04", 120), ("2022-06", 181), ("2022-08", 243)):
+            with self.subTest(month=month):
+                seen |= self.check_bands(month, JAN1 + days * DAY)
+        # The demo's lagging projects cross the mildest band and the worst
+        # by these months' ends (the test's own reading above).
+        self.assertGreaterEqual(len(seen), 3, seen)
+        self.assertIn("黄", seen)
+
+    def check_bands(self, month, at):
+        path = os.path.join(self.b.dir, "%s.xlsx" % month)
+        out = self.cli("--month", month, "--bureau", BUREAU, "--xlsx", path, d=self.b)
+        env = dict(os.environ, BUDGETWATCH_CONTROL=self.b.ctl_ep, TZ="Asia/Shanghai")
+        p = subprocess.run([CLI, "status", "--json", "--at", str(at)], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        st = json.loads(p.stdout)
+        pace = st["pace_bp"]
+        ws = openpyxl.load_workbook(path)["执行进度表"]
+        self.assertEqual([c.value for c in ws[3]][11:], ["预警级别", "预警依据"])
+        rows = self.rows(ws)
+        by_code = {x["project"]: x for x in st["projects"]}
+        counts = {name: 0 for name, _ in BANDS}
+        units = {u["unit_name"]: u for u in st["units"]}
+        for r in rows:
+            if r[2] == "小计" or r[0] == "部门整体":
+                self.assertEqual(r[12], None)       # a subtotal has no basis of its own
+                w = st["total"] if r[0] == "部门整体" else units[r[0]]
+                self.assertEqual(r[11], w["band"] or LEVEL[w["severity"]], r[0])   # its worst band
+                continue
+            w = by_code[r[1]]
+            self.assertEqual(w["basis"], "pace")
+            self.assertEqual(w["pace_lag_bp"], pace - w["rate_bp"])
+            mine = [name for name, pp in BANDS if w["pace_lag_bp"] >= pp * 100]
+            band = mine[-1] if mine else ""
+            self.assertEqual(w["band"], band, r[1])
+            self.assertEqual(r[11], band or LEVEL[w["severity"]], r[1])
+            self.assertEqual(r[12], "序时进度")
+            if band:
+                counts[band] += 1
+        self.assertGreater(sum(counts.values()), 0, "the demo's %s has lagging projects" % month)
+        # A colour per band, each a conditional format: yellow first, then reds
+        # ever deeper (each fill darker than the band before), the default
+        # words of the other kinds too.
+        rules = {r.formula[0]: r.dxf.fill.bgColor.rgb for cf in ws.conditional_formatting
+                 for r in cf.rules}
+        fills = [rules['$L4="%s"' % name] for name, _ in BANDS]
+        self.assertEqual(fills[0], "FFFFEB9C")
+        self.assertEqual(fills[1], "FFFFC7CE")
+        dark = [sum(int(f[i:i + 2], 16) for i in (2, 4, 6)) for f in fills[1:]]
+        self.assertEqual(dark, sorted(dark, reverse=True))
+        self.assertEqual(len(set(dark)), len(dark))
+        self.assertEqual(rules['$L4="黄色预警"'], fills[0])
+        self.assertEqual(rules['$L4="红色预警"'], fills[-1])
+        self.assertEqual(ws.auto_filter.ref, "A3:M%d" % (3 + len(rows)))
+        bulletin = ws.cell(3 + len(rows) + 2, 1).value
+        self.assertEqual(out.strip(), bulletin)
+        self.assertIn("其中" + "、".join("%s%d个" % (n, counts[n]) for n, _ in BANDS), bulletin)
+        self.assertIn("（按序时进度判定）", bulletin)
+        behind = sum(1 for x in st["projects"] if x["rate_bp"] < pace)
+        self.assertIn("%d个项目中，%d个低于序时进度" % (len(st["projects"]), behind), bulletin)
+        # The worst project on 序时进度's money is named first, its distance
+        # as a bulletin writes it.
+        worst = max(st["projects"], key=lambda x: (x["pace_shortfall"], x["project"]))
+        self.assertIn("项目：%s（%s，支出进度%s%%，低于序时进度%s个百分点，短序时金额"
+                      % (worst["project_name"], worst["unit_name"], pct1(worst["rate_bp"]),
+                         pct1(pace - worst["rate_bp"])), bulletin)
+        # CSV and JSON say the same words and the basis.
+        table = list(csv.reader(io.StringIO(self.cli("--month", month, "--csv", d=self.b))))
+        self.assertEqual(table[0][-2:], ["预警级别", "预警依据"])
+        self.assertEqual([c[11:] for c in table[1:]], [[r[11], r[12] or ""] for r in rows])
+        j = json.loads(self.cli("--month", month, "--json", d=self.b))
+        self.assertEqual(j["lag_basis"], "pace")
+        self.assertEqual([(b["name"], b["bp"]) for b in j["bands"]], [(n, pp * 100) for n, pp in BANDS])
+        self.assertEqual([x["level"] for x in j["rows"]], [r[11] for r in rows])
+        return {n for n, k in counts.items() if k}
 
     def test_quarter_unit_and_as_of(self):
         st = self.d.ok("status", at=JAN1 + 90 * DAY, unit="323001")

@@ -807,11 +807,25 @@ static void test_supervisor_denied(void **state)
     /* What a supervisor may do, it may. */
     assert_int_equal(ask(a, &r, &q, BW_ROLE_SUPERVISOR, "sup-alice", false), BW_CTL_REPLY);
     assert_ok(&r);
-    static const char *const keys[] = { "ok", "version", "now", "clock" };
-    fx_assert_keys(r.m, keys, 4);
+    static const char *const keys[] = { "ok", "version", "now", "clock", "lag_basis", "bands" };
+    fx_assert_keys(r.m, keys, 6);
     assert_int_equal(get_int(r.m, "now"), FX_JAN1);
     assert_true(bw_map_get_str(r.m, "clock", e, sizeof e));
     assert_string_equal(e, "event");
+    /* The bands in force: without [alerts] bands the default pair, at
+     * lag_warning_pp and lag_critical_pp. */
+    assert_true(bw_map_get_str(r.m, "lag_basis", e, sizeof e));
+    assert_string_equal(e, "plan");
+    const msgpack_object *bands = bw_map_get(r.m, "bands");
+    assert_non_null(bands);
+    assert_int_equal(bands->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(bands->via.array.size, 2);
+    assert_true(bw_map_get_str(&bands->via.array.ptr[0], "name", e, sizeof e));
+    assert_string_equal(e, "warning");
+    assert_int_equal(get_int(&bands->via.array.ptr[0], "bp"), a->cfg.lag_warning_bp);
+    assert_true(bw_map_get_str(&bands->via.array.ptr[1], "name", e, sizeof e));
+    assert_string_equal(e, "critical");
+    assert_int_equal(get_int(&bands->via.array.ptr[1], "bp"), a->cfg.lag_critical_bp);
     assert_int_equal(a->stats.control_denied, 5);
     reply_free(&r);
 }

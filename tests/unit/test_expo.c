@@ -53,17 +53,40 @@ static void test_down(void **state)
     free(t);
 }
 
+static bwm_alert_count ac(const char *kind, const char *sev, const char *state, const char *band,
+                          const char *handling)
+{
+    bwm_alert_count c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.kind, sizeof c.kind, "%s", kind);
+    snprintf(c.severity, sizeof c.severity, "%s", sev);
+    snprintf(c.state, sizeof c.state, "%s", state);
+    snprintf(c.band, sizeof c.band, "%s", band);
+    snprintf(c.handling, sizeof c.handling, "%s", handling);
+    return c;
+}
+
 static void test_figures(void **state)
 {
     (void)state;
     bw_status_row units[] = { row("U1", "", "社保\"中心\\\n", 100000001, 12345, 1234) };
     bw_status_row projects[] = { row("U1", "P1", "项目一", 7, 3, 4285) };
-    bwm_alert_count alerts[2];
+    bwm_alert_count alerts[4];
     size_t na = 0;
-    bwm_alert_tally(alerts, &na, 2, "lag", "warning", "firing");
-    bwm_alert_tally(alerts, &na, 2, "lag", "warning", "firing");
-    bwm_alert_tally(alerts, &na, 2, "overspend", "critical", "acknowledged");
-    bwm_alert_tally(alerts, &na, 2, "dropped", "x", "y");     /* the table is full */
+    /* Equal labels add up (the daemon's stats may group finer than the
+     * series); band and handling are labels of their own. */
+    bwm_alert_count yellow = ac("lag", "warning", "firing", "黄", "unhandled");
+    bwm_alert_count red = ac("lag", "critical", "acknowledged", "红一档", "followed_up");
+    bwm_alert_count over = ac("overspend", "critical", "acknowledged", "", "judged_violation");
+    bwm_alert_count old = ac("milestone", "warning", "firing", "", "");   /* a daemon before bands */
+    bwm_alert_count dropped = ac("dropped", "x", "y", "", "");
+    bwm_alert_tally(alerts, &na, 4, &yellow, 1);
+    bwm_alert_tally(alerts, &na, 4, &red, 3);
+    bwm_alert_tally(alerts, &na, 4, &yellow, 1);
+    bwm_alert_tally(alerts, &na, 4, &over, 1);
+    bwm_alert_tally(alerts, &na, 4, &old, 2);
+    bwm_alert_tally(alerts, &na, 4, &dropped, 1);     /* the table is full */
+    assert_int_equal(na, 4);
     bwm_input in = { .up = true, .pace_bp = 4958, .units = units, .nunits = 1,
                      .projects = projects, .nprojects = 1, .per_project = true, .capped = true,
                      .cap = 1, .alerts = alerts, .nalerts = na };
@@ -94,8 +117,13 @@ static void test_figures(void **state)
     has(t, "budgetwatch_department_shortfall_yuan -0.05\n");
     has(t, "budgetwatch_unit_info{unit=\"U1\",name=\"社保\\\"中心\\\\\\n\"} 1\n");
     has(t, "budgetwatch_unit_paid_yuan{unit=\"U1\"} 123.45\n");
-    has(t, "budgetwatch_alerts_active{kind=\"lag\",severity=\"warning\",state=\"firing\"} 2\n");
-    has(t, "budgetwatch_alerts_active{kind=\"overspend\",severity=\"critical\",state=\"acknowledged\"} 1\n");
+    has(t, "budgetwatch_alerts_active{kind=\"lag\",severity=\"warning\",state=\"firing\",band=\"黄\","
+           "handling=\"unhandled\"} 2\n");
+    has(t, "budgetwatch_alerts_active{kind=\"lag\",severity=\"critical\",state=\"acknowledged\","
+           "band=\"红一档\",handling=\"followed_up\"} 3\n");
+    has(t, "budgetwatch_alerts_active{kind=\"overspend\",severity=\"critical\",state=\"acknowledged\","
+           "handling=\"judged_violation\"} 1\n");
+    has(t, "budgetwatch_alerts_active{kind=\"milestone\",severity=\"warning\",state=\"firing\"} 2\n");
     assert_null(strstr(t, "kind=\"dropped\""));
     has(t, "budgetwatch_project_info{project=\"P1\",unit=\"U1\",name=\"项目一\"} 1\n");
     has(t, "budgetwatch_project_paid_yuan{project=\"P1\"} 0.03\n");
