@@ -480,8 +480,15 @@ static int make_digest(notifier *n, const group_ref *g, const bwn_receiver *r,
     starts = calloc(is.n + 1, sizeof *starts);
     if (!lens || !starts)
         goto out;
-    char label[300];
+    char label[300], head[200];
     bwn_route_group_label(route, &is.it[0].a, label, sizeof label);
+    /* The title says what the alerts are when they are all alike: kind,
+     * band, handling step ("… · 进度滞后 红一档"). */
+    bwn_payload_headline(is.it, is.n, head, sizeof head);
+    if (head[0]) {
+        size_t ll = strlen(label);
+        snprintf(label + ll, sizeof label - ll, " · %s", head);
+    }
     bwn_digest d = { r, route, 0, g->key, label, 0, 0, is.n, now, n->cfg.utc_offset_s, n->hostname };
     size_t overhead;
     bwn_payload_measure(&d, is.it, is.n, lens, &overhead);
