@@ -668,6 +668,8 @@ static int setup(delivery *s, const bwn_receiver *r, int64_t now)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r->tls_verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r->tls_verify ? 2L : 0L);
+    if (r->ca_file[0])
+        curl_easy_setopt(e, CURLOPT_CAINFO, r->ca_file);
     if (r->type == BWN_EMAIL) {
         char addr[300];
         angle(r->from, addr, sizeof addr);
