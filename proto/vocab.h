@@ -53,6 +53,12 @@ static inline const char *bw_basis_name(int b)
     static const char *const n[] = { "plan", "pace", "both" };
     return b >= 0 && b <= 2 ? n[b] : "?";
 }
+/* The Chinese word of a basis, for the surfaces: 计划, 序时进度; "?" if b is none. */
+static inline const char *bw_basis_label(int b)
+{
+    static const char *const l[] = { "计划", "序时进度", "计划与序时进度" };
+    return b >= 0 && b <= 2 ? l[b] : "?";
+}
 static inline int bw_basis_parse(const char *s)
 {
     for (int b = 0; b <= 2; b++)
@@ -73,6 +79,13 @@ static inline const char *bw_handling_name(int h)
     static const char *const n[BW_HANDLINGS] = { "unhandled", "followed_up", "corrected",
                                                  "judged_normal", "judged_violation" };
     return h >= 0 && h < BW_HANDLINGS ? n[h] : "?";
+}
+/* The Chinese word of a handling step, for the surfaces (§1.7's table). */
+static inline const char *bw_handling_label(int h)
+{
+    static const char *const l[BW_HANDLINGS] = { "未处理", "已督办", "已整改", "认定正常",
+                                                 "认定违规" };
+    return h >= 0 && h < BW_HANDLINGS ? l[h] : "?";
 }
 static inline int bw_handling_parse(const char *s)
 {

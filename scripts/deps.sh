@@ -11,6 +11,8 @@ libxlsxwriter-dev libmicrohttpd-dev python3-openpyxl prometheus"
 # budgetwatch-notify: libcurl (HTTPS, SMTP), libsodium (HMAC-SHA256 signatures);
 # its tests: a real SMTP server and a real Alertmanager.
 PKGS="$PKGS libcurl4-openssl-dev libsodium-dev python3-aiosmtpd prometheus-alertmanager"
+# budgetwatch-notify's STARTTLS test: a self-signed certificate made in the test.
+PKGS="$PKGS openssl"
 # budgetwatch-web: Chart.js as Debian ships it; its tests: a real browser and a CJK font.
 PKGS="$PKGS libjs-chart.js chromium chromium-driver python3-selenium fonts-wqy-zenhei"
 [ $# -gt 0 ] && PKGS="$PKGS $*"

@@ -211,9 +211,33 @@ BWC_EXPORT int bwc_client_subscribe(bwc_client *c, const char *prefix);
  * bytes) and the msgpack *body of *len bytes, all owned by the client and
  * valid until the next call on c; 0 when nothing came in time or a signal cut
  * the wait short; or BWC_EINVAL (bwc_client_subscribe was not called),
- * BWC_EPROTO (a message that is not a topic and a body) or BWC_EZMQ. */
+ * BWC_EPROTO (a message that is not a topic and a body) or BWC_EZMQ. With
+ * timeout_ms 0 it only looks (ZMQ_EVENTS): that is how a loop woken by
+ * bwc_client_fd drains the stream. */
 BWC_EXPORT int bwc_client_next(bwc_client *c, int timeout_ms, const char **topic,
                                const void **body, size_t *len);
+
+/* Gives a file descriptor an event loop (libuv's uv_poll_t, epoll, poll) can
+ * wait on for the alert stream, instead of calling bwc_client_next on a
+ * timer. It is ZeroMQ's ZMQ_FD of the subscription socket, owned by the
+ * client: never read, write or close it; it lasts until bwc_client_destroy.
+ * Call bwc_client_subscribe first.
+ *
+ * Its contract is ZeroMQ's and it is edge-triggered, so read it this way:
+ *  - wait for it to be readable (only readable; it is never writable for you);
+ *  - then call bwc_client_next(c, 0, ...) again and again until it returns 0.
+ *    Only a 0 (which means ZMQ_EVENTS has no POLLIN) re-arms the descriptor: a
+ *    loop that stops earlier, with messages still queued, is not woken for
+ *    them again. A loop that must stop (to bound one turn) schedules its own
+ *    next turn, for example with a zero timer, and drains on there;
+ *  - a wake-up with nothing to read is normal (the descriptor also signals
+ *    ZeroMQ's internal commands): the first call then returns 0 at once;
+ *  - BWC_EPROTO means one unreadable message was taken off: keep draining.
+ * Drain once right after bwc_client_subscribe too: what arrived before the
+ * loop watched the descriptor made no edge the loop could see.
+ * Returns the descriptor (0 or more), or BWC_EINVAL (bwc_client_subscribe was
+ * not called) or BWC_EZMQ (ZeroMQ would not give it). */
+BWC_EXPORT int bwc_client_fd(bwc_client *c);
 
 #ifdef __cplusplus
 }

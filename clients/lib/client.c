@@ -564,3 +564,16 @@ int bwc_client_next(bwc_client *c, int timeout_ms, const char **topic, const voi
     *len = zmq_msg_size(&c->body);
     return 1;
 }
+
+int bwc_client_fd(bwc_client *c)
+{
+    if (c->sub == NULL)
+        return fail(c, BWC_EINVAL, "bwc_client_fd is the alert stream's descriptor: call "
+                    "bwc_client_subscribe first");
+    int fd = -1;
+    size_t sz = sizeof fd;
+    if (zmq_getsockopt(c->sub, ZMQ_FD, &fd, &sz) != 0 || fd < 0)
+        return fail(c, BWC_EZMQ, "cannot get the descriptor (ZMQ_FD) of the alert stream %s: %s",
+                    c->alerts, zmq_strerror(zmq_errno()));
+    return fd;
+}

@@ -36,6 +36,11 @@ int bwn_alert_from_object(const msgpack_object *o, bwn_alert *a, char *why, size
     str(o, "src", a->src, sizeof a->src);
     str(o, "by", a->by, sizeof a->by);
     str(o, "note", a->note, sizeof a->note);
+    str(o, "id", a->id, sizeof a->id);
+    str(o, "ref", a->ref, sizeof a->ref);
+    a->has_amount = bw_map_get_int(o, "amount", &a->amount);
+    a->has_pace = bw_map_get_int(o, "pace_lag_bp", &a->pace_lag_bp) &&
+                  bw_map_get_int(o, "pace_shortfall", &a->pace_shortfall);
     a->has_money = bw_map_get_int(o, "budget", &a->budget) && bw_map_get_int(o, "paid", &a->paid) &&
                    bw_map_get_int(o, "shortfall", &a->shortfall);
     if (!bw_map_get_int(o, "rate_bp", &a->rate_bp) || !bw_map_get_int(o, "planned_bp", &a->planned_bp) ||

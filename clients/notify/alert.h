@@ -24,7 +24,12 @@ typedef struct bwn_alert {
     int64_t rate_bp, planned_bp, lag_bp, pace_bp;
     char milestone[8];
     int64_t at, since;
+    int64_t pace_lag_bp, pace_shortfall;
+    bool has_pace;                  /* pace_lag_bp and pace_shortfall were sent */
     char src[65], by[65], note[513];
+    char id[129], ref[129];         /* large_payment: the payment's event id and ref */
+    bool has_amount;
+    int64_t amount;                 /* large_payment: the payment, fen */
     uint64_t expected_seq, got_seq;
 } bwn_alert;
 

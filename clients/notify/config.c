@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct loader {
     bwn_config *c;
@@ -250,6 +251,13 @@ static int receiver_key(loader *l, const char *sec, const char *key, const char 
     if (!strcmp(key, "timeout")) return duration(l, sec, key, v, &r->timeout_ms);
     if (!strcmp(key, "resolve_timeout")) return duration(l, sec, key, v, &r->resolve_timeout_ms);
     if (!strcmp(key, "tls_verify")) return boolean(l, sec, key, v, &r->tls_verify);
+    if (!strcmp(key, "ca_file")) {
+        /* Checked here, so --check says so, not the first delivery. */
+        if (access(v, R_OK) != 0)
+            return bad(l, sec, key, "cannot read \"%s\" (%s); give a PEM file of the CA "
+                       "certificates that signed the server's", v, strerror(errno));
+        return copy(l, sec, key, v, r->ca_file, sizeof r->ca_file);
+    }
     if (!strcmp(key, "format")) {
         if (strcmp(v, "markdown") && strcmp(v, "text"))
             return bad(l, sec, key, "\"%s\": use markdown or text", v);

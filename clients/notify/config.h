@@ -37,6 +37,7 @@ typedef struct bwn_receiver {
     char username[128], password[256];
     bwn_tls tls;
     bool tls_verify;
+    char ca_file[1024];         /* PEM CAs to trust instead of the system's; "" system */
     /* alertmanager */
     int64_t resolve_timeout_ms; /* firing alerts are posted again within half of it */
 } bwn_receiver;

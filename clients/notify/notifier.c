@@ -1,13 +1,16 @@
 /* notifier: the service's shell (see notifier.h).
  *
- * One loop turn of the stream timer takes what the subscription holds, in
- * one outbox transaction: an alert is kept, queued for each receiver its
+ * One stream turn takes what the subscription holds, in one outbox
+ * transaction: an alert is kept, queued for each receiver its
  * routes name, and the last seq moves on, together or not at all. A gap (a
  * seq jump on the stream, a heartbeat ahead of the last seq, a restart) is
  * filled from the daemon's `history` with `after_seq`, page by page, so the
- * outbox takes every message once and in order. ZeroMQ's socket is polled
- * from a libuv timer (bwc_client_next with no wait): libbudgetwatch hides
- * the socket, and a few milliseconds are nothing next to a robot's limits.
+ * outbox takes every message once and in order. A turn runs when the
+ * subscription's descriptor (bwc_client_fd, under a uv_poll_t) wakes the
+ * loop, and drains until bwc_client_next says nothing is there, as that
+ * edge-triggered descriptor asks; the stream timer is one-shot, for what a
+ * turn leaves: the first drain at start, the rest of a drain cut at its bound,
+ * and the next try of a catch-up that failed.
  *
  * The tick timer makes digests of the groups that are due and starts one
  * delivery per receiver that its limit allows; each delivery's answer is
@@ -71,7 +74,8 @@ struct delivery {
 
 struct notifier {
     uv_loop_t *loop;
-    uv_timer_t stream, tick, watchdog;
+    uv_timer_t stream, tick, watchdog;  /* stream: one-shot, see stream_turn */
+    uv_poll_t stream_fd;                /* the subscription's ZMQ_FD */
     uv_signal_t sig_term, sig_int, sig_hup;
     const char *conf_path;
     bwn_config cfg;
@@ -248,22 +252,36 @@ static int catch_up(notifier *n)
     return 0;
 }
 
-static void on_stream(uv_timer_t *t)
+static void on_stream_timer(uv_timer_t *t);
+
+/* Takes what the stream holds and catches up when a gap showed. The
+ * descriptor wakes the loop again only after a drain that ended with nothing
+ * left (bwc_client_fd), so a turn that stops before that (its bound of 2000
+ * messages, an error) or leaves a catch-up to retry sets the one-shot stream
+ * timer for its next turn. */
+static void stream_turn(notifier *n)
 {
-    notifier *n = t->data;
     int64_t now = now_ms();
-    bool open = false;
+    bool open = false, drained = false, trouble = false;
     for (int i = 0; i < 2000; i++) {
         const char *topic;
         const void *body;
         size_t len;
         int got = bwc_client_next(n->client, 0, &topic, &body, &len);
+        if (got == BWC_EPROTO) {
+            /* One unreadable message was taken off; the rest still count. */
+            say("the alert stream %s: %s; it is skipped", n->cfg.alerts, bwc_client_error(n->client));
+            continue;
+        }
         if (got < 0) {
             say("the alert stream %s: %s", n->cfg.alerts, bwc_client_error(n->client));
+            trouble = true;
             break;
         }
-        if (got == 0)
+        if (got == 0) {
+            drained = true;
             break;
+        }
         if (!strcmp(topic, "hb")) {
             bw_heartbeat hb;
             char why[256];
@@ -289,6 +307,7 @@ static void on_stream(uv_timer_t *t)
             if (bwn_outbox_begin(n->ob)) {
                 say("%s", bwn_outbox_error(n->ob));
                 n->need_catchup = true;
+                trouble = true;
                 break;
             }
             open = true;
@@ -298,6 +317,7 @@ static void on_stream(uv_timer_t *t)
             say("%s; the alert is read again from the daemon's history", bwn_outbox_error(n->ob));
             n->last_seq = before;
             n->need_catchup = true;
+            trouble = true;
             break;
         }
         n->last_seq = a.seq;
@@ -317,6 +337,9 @@ static void on_stream(uv_timer_t *t)
         if (catch_up(n) == 0) {
             n->need_catchup = false;
             n->catchup_wait_ms = 0;
+            /* What the stream brought during the request is in history's
+             * range now: a drain passes over it and re-arms the descriptor. */
+            drained = false;
         } else {
             /* Each try blocks the loop up to the request timeout: back off to
              * a minute, so deliveries go on while the daemon is away. */
@@ -335,6 +358,34 @@ static void on_stream(uv_timer_t *t)
         sd_notify(0, n->need_catchup ? "READY=1\nSTATUS=delivering; the daemon did not answer yet"
                                      : "READY=1\nSTATUS=delivering");
     }
+    int64_t wait = -1;
+    if (!drained)
+        wait = trouble ? 1000 : 0;  /* an error: not a busy loop while it lasts */
+    if (n->need_catchup) {
+        int64_t c = n->catchup_after_ms - now_ms();
+        c = c < 0 ? 0 : c;
+        wait = wait < 0 || c < wait ? c : wait;
+    }
+    if (n->stopping)
+        return;
+    if (wait >= 0)
+        uv_timer_start(&n->stream, on_stream_timer, (uint64_t)wait, 0);
+    else
+        uv_timer_stop(&n->stream);
+}
+
+static void on_stream_timer(uv_timer_t *t)
+{
+    stream_turn(t->data);
+}
+
+static void on_stream_fd(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    notifier *n = h->data;
+    if (status < 0)     /* cannot happen with an eventfd; the drain finds out anyway */
+        say("waiting on the alert stream %s: %s", n->cfg.alerts, uv_strerror(status));
+    stream_turn(n);
 }
 
 /* ---- digests ---- */
@@ -429,8 +480,15 @@ static int make_digest(notifier *n, const group_ref *g, const bwn_receiver *r,
     starts = calloc(is.n + 1, sizeof *starts);
     if (!lens || !starts)
         goto out;
-    char label[300];
+    char label[300], head[200];
     bwn_route_group_label(route, &is.it[0].a, label, sizeof label);
+    /* The title says what the alerts are when they are all alike: kind,
+     * band, handling step ("… · 进度滞后 红一档"). */
+    bwn_payload_headline(is.it, is.n, head, sizeof head);
+    if (head[0]) {
+        size_t ll = strlen(label);
+        snprintf(label + ll, sizeof label - ll, " · %s", head);
+    }
     bwn_digest d = { r, route, 0, g->key, label, 0, 0, is.n, now, n->cfg.utc_offset_s, n->hostname };
     size_t overhead;
     bwn_payload_measure(&d, is.it, is.n, lens, &overhead);
@@ -610,6 +668,8 @@ static int setup(delivery *s, const bwn_receiver *r, int64_t now)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r->tls_verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r->tls_verify ? 2L : 0L);
+    if (r->ca_file[0])
+        curl_easy_setopt(e, CURLOPT_CAINFO, r->ca_file);
     if (r->type == BWN_EMAIL) {
         char addr[300];
         angle(r->from, addr, sizeof addr);
@@ -987,9 +1047,21 @@ int bwn_notifier_run(const char *conf)
         return 1;
     }
     n.need_catchup = true;      /* whatever came while it was down */
+    int fd = bwc_client_fd(n.client);
+    int uvrc = fd < 0 ? 0 : uv_poll_init(n.loop, &n.stream_fd, fd);
+    n.stream_fd.data = &n;
+    if (fd >= 0 && uvrc == 0)
+        uvrc = uv_poll_start(&n.stream_fd, UV_READABLE, on_stream_fd);
+    if (fd < 0 || uvrc != 0) {
+        say("cannot wait on the alert stream %s: %s", n.cfg.alerts,
+            fd < 0 ? bwc_client_error(n.client) : uv_strerror(uvrc));
+        teardown(&n);
+        return 1;
+    }
     uv_timer_init(n.loop, &n.stream);
     n.stream.data = &n;
-    uv_timer_start(&n.stream, on_stream, 0, 10);
+    /* The first turn: the catch-up, and what came before the watch began. */
+    uv_timer_start(&n.stream, on_stream_timer, 0, 0);
     uv_timer_init(n.loop, &n.tick);
     n.tick.data = &n;
     uv_timer_start(&n.tick, on_tick, (uint64_t)n.cfg.tick_ms, (uint64_t)n.cfg.tick_ms);

@@ -180,19 +180,25 @@ int bwn_outbox_queue(bwn_outbox *o, const char *receiver, uint64_t seq, const ch
 
 int bwn_outbox_is_reminder(bwn_outbox *o, const char *key, const bwn_alert *a, bool *reminder)
 {
+    /* The severity column keeps the level as "severity/band": 红一档 to
+     * 红二档 is an escalation within critical, not a reminder. A row from
+     * before bands (the severity alone) differs once, so that message is
+     * sent: never a message lost for a reminder. */
+    char level[96];
+    snprintf(level, sizeof level, "%s/%s", a->severity, a->band);
     sqlite3_stmt *q = stmt(o, "SELECT state, severity FROM last_state WHERE key = ?1", "t", key);
     if (q == NULL)
         return -1;
     int rc = sqlite3_step(q);
     *reminder = rc == SQLITE_ROW && !strcmp(a->state, "firing") &&
                 !strcmp((const char *)sqlite3_column_text(q, 0), "firing") &&
-                !strcmp((const char *)sqlite3_column_text(q, 1), a->severity);
+                !strcmp((const char *)sqlite3_column_text(q, 1), level);
     sqlite3_finalize(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail(o, "reading an alert's last state");
     return done(o, stmt(o, "INSERT INTO last_state(key, state, severity) VALUES (?1, ?2, ?3)"
                         " ON CONFLICT(key) DO UPDATE SET state = excluded.state,"
-                        " severity = excluded.severity", "ttt", key, a->state, a->severity),
+                        " severity = excluded.severity", "ttt", key, a->state, level),
                 "saving an alert's last state");
 }
 

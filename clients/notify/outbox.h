@@ -42,7 +42,8 @@ int bwn_outbox_queue(bwn_outbox *o, const char *receiver, uint64_t seq, const ch
                      const char *group_key, int64_t now_ms, int64_t due_ms);
 
 /* Whether the previous message of alert `key` was firing at this severity
- * (so this firing one is a reminder); and remembering this one. */
+ * and band (so this firing one is a reminder); and remembering this one. A
+ * handling step (acknowledged) or a resolution is never a reminder. */
 int bwn_outbox_is_reminder(bwn_outbox *o, const char *key, const bwn_alert *a, bool *reminder);
 
 /* Each group with queued alerts that are due by now: fn(ctx, receiver,

@@ -131,6 +131,29 @@ static char *webhook(const bwn_digest *d, const bwn_item *items, size_t n, const
     return json_done(o);
 }
 
+void bwn_payload_headline(const bwn_item *items, size_t n, char *buf, size_t len)
+{
+    char other[256];
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    /* The kind, band and step all share; else the kind and band (a firing
+     * alert and its handling step in one digest). */
+    for (int with_state = 1; n > 0 && with_state >= 0; with_state--) {
+        bwn_text_headline(&items[0].a, with_state, buf, len);
+        size_t i = 1;
+        while (i < n) {
+            bwn_text_headline(&items[i].a, with_state, other, sizeof other);
+            if (strcmp(buf, other))
+                break;
+            i++;
+        }
+        if (i == n)
+            return;
+        buf[0] = '\0';
+    }
+}
+
 void bwn_payload_rfc3339(int64_t ms, char *buf, size_t len)
 {
     time_t t = (time_t)(ms / 1000);
@@ -185,6 +208,20 @@ static char *alertmanager(const bwn_digest *d, const bwn_item *items, size_t n)
         }
         label(an, "summary", summary);
         label(an, "description", block);
+        /* Annotations, not labels: a label names the alert in Alertmanager,
+         * and a handling step is not a new alert. */
+        if (a->basis[0])
+            label(an, "basis", bwn_text_basis(a->basis));
+        if (a->handling[0])
+            label(an, "handling", bwn_text_handling(a->handling));
+        label(an, "handled_by", a->by);
+        if (a->has_amount) {
+            char ev[200];
+            snprintf(ev, sizeof ev, "%s/%s", a->src, a->id);
+            label(an, "event", ev);
+            label(an, "amount_wan", bwn_text_wan(a->amount, w, sizeof w));
+            label(an, "ref", a->ref);
+        }
         if (a->has_money) {
             label(an, "shortfall_wan", bwn_text_wan(a->shortfall, w, sizeof w));
             label(an, "unit_name", a->unit_name);

@@ -42,6 +42,11 @@ void bwn_payload_measure(const bwn_digest *d, const bwn_item *items, size_t n, s
  * /api/v2/alerts; email: the whole RFC 5322 message. */
 char *bwn_payload_make(const bwn_digest *d, const bwn_item *items, size_t n);
 
+/* The headline (bwn_text_headline) the n items share, for a digest's title:
+ * with the state when they all share it, else without; "" when even their
+ * kinds or bands differ. */
+void bwn_payload_headline(const bwn_item *items, size_t n, char *buf, size_t len);
+
 /* RFC 3339 UTC of Unix ms. */
 void bwn_payload_rfc3339(int64_t ms, char *buf, size_t len);
 

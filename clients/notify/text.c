@@ -42,17 +42,17 @@ const char *bwn_text_severity(const char *s)
     return !strcmp(s, "critical") ? "严重" : !strcmp(s, "warning") ? "预警" : s;
 }
 
-static const char *handling_word(const char *h)
+/* vocab.h's words; a step a newer daemon adds: its word. */
+const char *bwn_text_handling(const char *h)
 {
-    static const char *const w[][2] = {
-        { "unhandled", "未处理" },         { "followed_up", "已跟进" },
-        { "corrected", "已整改" },         { "judged_normal", "判定为正常" },
-        { "judged_violation", "判定为违规" },
-    };
-    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-        if (!strcmp(h, w[i][0]))
-            return w[i][1];
-    return h;
+    int k = bw_handling_parse(h);
+    return k >= 0 ? bw_handling_label(k) : h;
+}
+
+const char *bwn_text_basis(const char *basis)
+{
+    int b = bw_basis_parse(basis);
+    return b >= 0 ? bw_basis_label(b) : basis;
 }
 
 const char *bwn_text_state(const bwn_alert *a)
@@ -61,9 +61,8 @@ const char *bwn_text_state(const bwn_alert *a)
         return "告警";
     if (!strcmp(a->state, "resolved"))
         return "已恢复";
-    if (!strcmp(a->state, "acknowledged"))
-        return a->handling[0] && strcmp(a->handling, "followed_up") ? handling_word(a->handling)
-                                                                  : "已确认";
+    if (!strcmp(a->state, "acknowledged"))     /* a handling step; before §1.7, an ack */
+        return a->handling[0] ? bwn_text_handling(a->handling) : "已确认";
     return a->state;
 }
 
@@ -112,6 +111,14 @@ static void put(out *o, const char *fmt, ...)
     o->buf[o->used] = '\0';
 }
 
+/* The band as a person reads it: "" when it only repeats the severity (a
+ * daemon without [alerts] bands names its two bands warning and critical,
+ * and the head already says 预警 or 严重). */
+static const char *shown_band(const bwn_alert *a)
+{
+    return strcmp(a->band, a->severity) ? a->band : "";
+}
+
 size_t bwn_text_block(const bwn_alert *a, bool md, int64_t off, char *buf, size_t len)
 {
     if (len == 0)
@@ -120,28 +127,40 @@ size_t bwn_text_block(const bwn_alert *a, bool md, int64_t off, char *buf, size_
     buf[0] = '\0';
     const char *q = md ? "> " : "";
     char t1[32], t2[32], t3[32], w[32], ts[32];
+    const char *band = shown_band(a);
     put(&o, "%s【%s】%s%s%s %s%s\n", md ? "**" : "", bwn_text_severity(a->severity),
-        bwn_text_kind(a->kind), a->band[0] ? " · " : "", a->band, bwn_text_state(a), md ? "**" : "");
+        bwn_text_kind(a->kind), band[0] ? " · " : "", band, bwn_text_state(a), md ? "**" : "");
     if (a->project[0])
         put(&o, "%s项目：%s（%s）\n", q, a->project_name, a->project);
     if (a->unit[0])
         put(&o, "%s单位：%s（%s）\n", q, a->unit_name, a->unit);
     if (a->has_money) {
-        put(&o, "%s执行率 %s，计划 %s，序时进度 %s\n", q, bwn_text_pct(a->rate_bp, t1, sizeof t1),
-            bwn_text_pct(a->planned_bp, t2, sizeof t2), bwn_text_pct(a->pace_bp, t3, sizeof t3));
-        if (a->shortfall > 0)
-            put(&o, "%s差额 %s 万元（预算 %s 万元）\n", q, bwn_text_wan(a->shortfall, w, sizeof w),
+        /* The shortfall against what the lag is judged by: 序时进度's share
+         * when the basis is pace, else the plan's. */
+        bool pace = !strcmp(a->basis, "pace") && a->has_pace;
+        int64_t sf = pace ? a->pace_shortfall : a->shortfall;
+        const char *against = pace ? "序时进度" : "计划";
+        put(&o, "%s执行率 %s，计划 %s，序时进度 %s%s%s%s\n", q,
+            bwn_text_pct(a->rate_bp, t1, sizeof t1), bwn_text_pct(a->planned_bp, t2, sizeof t2),
+            bwn_text_pct(a->pace_bp, t3, sizeof t3), a->basis[0] ? "（对照" : "",
+            a->basis[0] ? bwn_text_basis(a->basis) : "", a->basis[0] ? "）" : "");
+        if (sf > 0)
+            put(&o, "%s差额 %s 万元（预算 %s 万元）\n", q, bwn_text_wan(sf, w, sizeof w),
                 bwn_text_wan(a->budget, t1, sizeof t1));
         else
-            put(&o, "%s无差额（超出计划 %s 万元）\n", q, bwn_text_wan(-a->shortfall, w, sizeof w));
+            put(&o, "%s无差额（超出%s %s 万元）\n", q, against, bwn_text_wan(-sf, w, sizeof w));
     }
     if (a->milestone[0])
         put(&o, "%s节点 %s 未达\n", q, a->milestone);
-    if (a->src[0])
+    if (a->has_amount)
+        put(&o, "%s支付 %s/%s，金额 %s 万元%s%s\n", q, a->src, a->id,
+            bwn_text_wan(a->amount, w, sizeof w), a->ref[0] ? "，关联 " : "", a->ref);
+    else if (a->src[0])
         put(&o, "%s来源 %s 序号跳跃：应为 %" PRIu64 "，收到 %" PRIu64 "\n", q, a->src,
             a->expected_seq, a->got_seq);
     if (!strcmp(a->state, "acknowledged") && (a->by[0] || a->note[0]))
-        put(&o, "%s处理人 %s：%s\n", q, a->by, a->note);
+        put(&o, "%s%s：%s%s%s\n", q, bwn_text_state(a), a->by[0] ? a->by : "（未署名）",
+            a->note[0] ? "，" : "", a->note);
     else if (a->note[0])
         put(&o, "%s%s\n", q, a->note);
     if (!strcmp(a->state, "resolved"))
@@ -150,6 +169,15 @@ size_t bwn_text_block(const bwn_alert *a, bool md, int64_t off, char *buf, size_
     else
         put(&o, "%s自 %s 起\n", q, bwn_text_time(a->since, off, ts, sizeof ts));
     return o.used;
+}
+
+size_t bwn_text_headline(const bwn_alert *a, bool with_state, char *buf, size_t len)
+{
+    const char *band = shown_band(a);
+    bool st = with_state && strcmp(a->state, "firing");
+    int n = snprintf(buf, len, "%s%s%s%s%s", bwn_text_kind(a->kind), band[0] ? " " : "", band,
+                     st ? " " : "", st ? bwn_text_state(a) : "");
+    return n > 0 ? (size_t)n : 0;
 }
 
 void bwn_text_title(const char *label, size_t nalerts, size_t part, size_t parts, char *buf,

@@ -22,11 +22,23 @@ char *bwn_text_pct(int64_t bp, char *buf, size_t len);
 /* Unix s as local "YYYY-MM-DD HH:MM" at utc_offset_s east of UTC. */
 char *bwn_text_time(int64_t t, int64_t utc_offset_s, char *buf, size_t len);
 
-/* The Chinese word of a severity ("预警", "严重"), a state ("告警", "已确认",
- * "已恢复") and a kind (the kind table's label; an unknown kind: its word). */
+/* The Chinese word of a severity ("预警", "严重"), a state ("告警",
+ * "已恢复"; an acknowledged message: its handling step's word, "已督办",
+ * "认定正常", …, or "已确认" without one) and a kind (the kind table's label; an unknown kind: its word). */
 const char *bwn_text_severity(const char *severity);
 const char *bwn_text_state(const bwn_alert *a);
 const char *bwn_text_kind(const char *kind);
+
+/* The Chinese word of a handling step ("已督办", "认定正常"; vocab.h's). */
+const char *bwn_text_handling(const char *handling);
+
+/* The Chinese word of a basis ("计划", "序时进度"; an unknown one: its word). */
+const char *bwn_text_basis(const char *basis);
+
+/* What an alert is, in a few words for a title: the kind's label, its band
+ * and (with_state), for a message other than firing, its state or handling
+ * step ("进度滞后 红一档", "大额支付 已督办"). Returns the length as snprintf. */
+size_t bwn_text_headline(const bwn_alert *a, bool with_state, char *buf, size_t len);
 
 /* One alert as a block of lines (markdown: bold head, quoted lines), ending
  * in "\n". Writes at most len bytes (cut at a UTF-8 boundary) and returns the

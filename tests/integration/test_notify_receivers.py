@@ -2,7 +2,8 @@
 prometheus-alertmanager on loopback (an alert fires there with the expected
 labels and annotations, stays firing while reposted, and is resolved there
 when the daemon resolves it), and a real SMTP server (aiosmtpd) that receives
-the digest with its Chinese subject and body intact."""
+the digest with its Chinese subject and body intact, with authentication,
+and over required STARTTLS with a self-signed certificate made here."""
 
 import email
 import email.header
@@ -156,7 +157,9 @@ class EmailTest(ReceiverTest):
         self.assertEqual(env.mail_from, "bw@example.org")
         self.assertEqual(sorted(env.rcpt_tos), ["chief@example.org", "deputy@example.org"])
         msg = email.message_from_bytes(env.original_content, policy=email.policy.default)
-        self.assertEqual(str(msg["Subject"]), "预算执行告警 · 全部 · 6 条")
+        # Six lag alerts alike: the title says what they are (no band: the
+        # daemon has no [alerts] bands, so its band only repeats 预警).
+        self.assertEqual(str(msg["Subject"]), "预算执行告警 · 全部 · 进度滞后 · 6 条")
         text = msg.get_content()
         for code in self.codes:
             self.assertIn("（%s）" % code, text)
@@ -166,6 +169,73 @@ class EmailTest(ReceiverTest):
         nid = self.n.sql("SELECT id FROM notifications WHERE receiver = 'mail'")[0][0]
         self.assertEqual(msg["X-Budgetwatch-Notification"], str(nid))
         self.assertIn("通知编号 #%d" % nid, text)
+
+    def test_starttls_with_a_self_signed_certificate(self):
+        """STARTTLS required by the server, its certificate self-signed and
+        made here: trusted through ca_file the mail arrives over TLS; a
+        receiver without it (the system's CAs) is refused by the check and
+        its notification kept, not dropped."""
+        import ssl
+        from aiosmtpd.controller import Controller
+
+        cert, key = os.path.join(self.tmp, "smtp.crt"), os.path.join(self.tmp, "smtp.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        got = []
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                got.append((session.ssl is not None, envelope))
+                return "250 OK"
+        port = free_port()
+        # The untrusted receiver's handshake fails on purpose: aiosmtpd's
+        # report of it is expected, not shown.
+        import logging
+        quiet = logging.getLogger("mail.log")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        self.cleanups.append(lambda: quiet.setLevel(level))
+        ctl = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=ctx,
+                         require_starttls=True)
+        ctl.start()
+        self.cleanups.append(ctl.stop)
+        mail = ("type = email\nurl = smtp://127.0.0.1:%d\nfrom = bw@example.org\nto = chief@example.org\n"
+                "tls = starttls\n" % port)
+        body = ("[receiver mail]\n%sca_file = %s\n[receiver untrusted]\n%s"
+                "[route all]\nreceivers = mail, untrusted\ngroup_wait = 200ms\n" % (mail, cert, mail))
+        self.n = Notifier(self.d, body).start()
+        self.d.ok("advance", to=JAN1 + 31 * DAY)
+
+        def sent(receiver):
+            return self.n.sql("SELECT count(*) FROM notifications WHERE receiver = ? AND state = 'sent'",
+                              receiver)[0][0]
+        self.n.wait_for("mail delivered over STARTTLS", lambda: sent("mail") == 1 and got)
+        self.assertEqual(len(got), 1)
+        self.assertTrue(got[0][0])          # the session had switched to TLS
+        msg = email.message_from_bytes(got[0][1].original_content, policy=email.policy.default)
+        self.assertEqual(str(msg["Subject"]), "预算执行告警 · 全部 · 进度滞后 · 6 条")
+        self.assertIn(self.plan[self.codes[0]]["name"], msg.get_content())
+        # Without the CA: refused by the certificate check, kept to retry.
+        self.n.wait_for("the untrusted attempt answered", lambda: self.n.sql(
+            "SELECT count(*) FROM attempts WHERE receiver = 'untrusted' AND result = 'retry'")[0][0] >= 1)
+        answer = self.n.sql("SELECT answer FROM attempts WHERE receiver = 'untrusted' AND result = 'retry'")[0][0]
+        self.assertRegex(answer.lower(), "certificate|ssl")
+        self.assertEqual(sent("untrusted"), 0)
+        self.assertEqual(self.n.sql("SELECT state FROM notifications WHERE receiver = 'untrusted'"),
+                         [("pending",)])
+        self.assertEqual(len(got), 1)
+        # --check names an unreadable ca_file with its line.
+        bad = os.path.join(self.tmp, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[notify]\nalerts = ipc:///x\ncontrol = ipc:///y\noutbox = %s/o.db\n"
+                    "[receiver mail]\n%sca_file = %s/nope.pem\n[route all]\nreceivers = mail\n"
+                    % (self.tmp, mail, self.tmp))
+        r = self.n.run("--check", "-c", bad)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("bad.conf:11: [receiver mail] ca_file: cannot read", r.stderr)
 
     def test_smtp_authentication(self):
         from aiosmtpd.controller import Controller

@@ -1,7 +1,9 @@
 /* test_client: libbudgetwatch's public surface — every return code has its
  * sentence, and the shared library exports exactly the functions its header
  * declares (nothing of bwproto or of its own internals), all under one prefix:
- * bwc_ for types and functions, BWC_ for macros and constants. */
+ * bwc_ for types and functions, BWC_ for macros and constants; and
+ * bwc_client_fd keeps its contract with an event loop (a message makes the
+ * descriptor readable, draining until bwc_client_next says 0 re-arms it). */
 #include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <poll.h>
+#include <time.h>
+#include <zmq.h>
 
 #include "budgetwatch.h"
 
@@ -183,6 +188,111 @@ static void test_one_prefix(void **state)
     assert_true(names >= 8);    /* the check saw the types */
 }
 
+/* ---- bwc_client_fd: the alert stream's descriptor for an event loop ---- */
+
+typedef struct seen {
+    char body[64][32];
+    int n;
+} seen;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What an event loop does: waits up to ms for the descriptor only, and when it
+ * is readable drains with bwc_client_next(c, 0) until it says 0. Heartbeats
+ * are not in the test's stream. Returns 1 if the descriptor was readable. */
+static int wake_and_drain(bwc_client *c, int fd, int ms, seen *s)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int r = poll(&p, 1, ms);
+    assert_true(r >= 0);
+    if (r == 0)
+        return 0;
+    assert_true(p.revents & POLLIN);
+    for (;;) {
+        const char *topic;
+        const void *body;
+        size_t len;
+        int got = bwc_client_next(c, 0, &topic, &body, &len);
+        assert_true(got >= 0);
+        if (got == 0)
+            return 1;
+        assert_int_equal(strncmp(topic, "alert.", 6), 0);
+        assert_true(len < sizeof s->body[0] && s->n < 64);
+        memcpy(s->body[s->n], body, len);
+        s->body[s->n++][len] = '\0';
+    }
+}
+
+static void pub_send(void *pub, const char *topic, const char *body)
+{
+    assert_true(zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(pub, body, strlen(body), 0) >= 0);
+}
+
+static void test_fd_wakes_the_loop(void **state)
+{
+    (void)state;
+    void *zctx = zmq_ctx_new(), *pub = zmq_socket(zctx, ZMQ_PUB);
+    assert_non_null(pub);
+    assert_int_equal(zmq_bind(pub, "tcp://127.0.0.1:*"), 0);
+    char url[256];
+    size_t ul = sizeof url;
+    assert_int_equal(zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, url, &ul), 0);
+    bwc_client_opts o = { .alerts = url, .timeout_ms = 1000 };
+    bwc_client *c = bwc_client_new(&o);
+    assert_non_null(c);
+    assert_int_equal(bwc_client_fd(c), BWC_EINVAL);
+    assert_non_null(strstr(bwc_client_error(c), "call bwc_client_subscribe first"));
+    assert_int_equal(bwc_client_subscribe(c, "alert."), 0);
+    int fd = bwc_client_fd(c);
+    assert_true(fd >= 0);
+    assert_int_equal(bwc_client_fd(c), fd);     /* the same one, every time */
+
+    /* The subscription is live once a message of it comes through the
+     * descriptor (ZeroMQ drops what is published before). */
+    seen s = { .n = 0 };
+    int64_t until = mono_ms() + 10000;
+    while (s.n == 0 && mono_ms() < until) {
+        pub_send(pub, "alert.join", "join");
+        wake_and_drain(c, fd, 50, &s);
+    }
+    assert_true(s.n > 0);
+    while (wake_and_drain(c, fd, 100, &s))
+        ;
+
+    /* Each round publishes a batch after the loop drained: the descriptor
+     * wakes it again (the edge was re-armed), and the drain takes the whole
+     * batch, in order, once; a topic not subscribed never arrives. */
+    for (int round = 1; round <= 6; round++) {
+        s.n = 0;
+        char want[8][32];
+        for (int k = 0; k < round; k++) {
+            snprintf(want[k], sizeof want[k], "r%d.%d", round, k);
+            pub_send(pub, k % 2 ? "alert.lag" : "alert.stalled", want[k]);
+            pub_send(pub, "other.x", "not subscribed");
+        }
+        int wakes = 0;
+        until = mono_ms() + 5000;
+        while (s.n < round && mono_ms() < until)
+            wakes += wake_and_drain(c, fd, 200, &s);
+        assert_true(wakes >= 1);
+        assert_int_equal(s.n, round);
+        /* Nothing more: no message twice. */
+        wake_and_drain(c, fd, 50, &s);
+        assert_int_equal(s.n, round);
+        for (int k = 0; k < round; k++)
+            assert_string_equal(s.body[k], want[k]);
+    }
+    bwc_client_destroy(&c);
+    assert_int_equal(zmq_close(pub), 0);
+    assert_int_equal(zmq_ctx_term(zctx), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_fix),
         cmocka_unit_test(test_exports_are_the_header),
         cmocka_unit_test(test_one_prefix),
+        cmocka_unit_test(test_fd_wakes_the_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

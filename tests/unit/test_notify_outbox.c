@@ -251,11 +251,39 @@ static void test_open_refuses_a_bad_path(void **state)
     assert_non_null(strstr(err, "writable"));
 }
 
+/* With bands, a lag alert escalates within one severity (红一档 to 红二档,
+ * both critical): that message is no reminder, so a route with repeat = no
+ * still sends it; the same band again is one. A handling step
+ * (acknowledged) is never one, and a firing message after it is not either. */
+static void test_bands_and_handling_are_not_reminders(void **state)
+{
+    fx *f = *state;
+    const struct { const char *state, *severity, *band; bool reminder; } m[] = {
+        { "firing", "warning", "黄", false },      { "firing", "warning", "黄", true },
+        { "firing", "critical", "红一档", false }, { "firing", "critical", "红二档", false },
+        { "firing", "critical", "红二档", true },  { "acknowledged", "critical", "红二档", false },
+        { "acknowledged", "critical", "红二档", false }, { "firing", "critical", "红二档", false },
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        bwn_alert a = alert(i + 1, "P7", m[i].state);
+        snprintf(a.severity, sizeof a.severity, "%s", m[i].severity);
+        snprintf(a.band, sizeof a.band, "%s", m[i].band);
+        char key[64];
+        bool reminder = !m[i].reminder;
+        bwn_alert_key(&a, key, sizeof key);
+        assert_int_equal(bwn_outbox_is_reminder(f->o, key, &a, &reminder), 0);
+        if (reminder != m[i].reminder)
+            fail_msg("message %zu (%s %s %s): reminder %d, want %d", i, m[i].state, m[i].severity,
+                     m[i].band, reminder, m[i].reminder);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_take_group_deliver_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_firing_and_reminders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bands_and_handling_are_not_reminders, setup, teardown),
         cmocka_unit_test(test_open_refuses_a_bad_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include "route.h"
 #include "sign.h"
 #include "text.h"
+#include "vocab.h"
 
 /* ---- the send limit: at most max in ANY window ---- */
 
@@ -587,6 +588,74 @@ static void test_config(void **state)
     }
 }
 
+/* Issue 16's keys in the text: the basis (序时进度's shortfall when the lag
+ * is judged against it), a large payment's event and amount, a handling
+ * step with who took it, and the headline a digest's title carries. The
+ * words come from the tables (kinds.h, vocab.h), not from copies here. */
+static void test_text_monitoring(void **state)
+{
+    (void)state;
+    char blk[2048], want[256], head[256], k[64];
+    bwn_alert a = lag_alert(8, "323003", "P1");
+    snprintf(a.basis, sizeof a.basis, "pace");
+    a.has_pace = true;
+    a.pace_shortfall = 250000;          /* 0.25 万元 against 序时进度 */
+    bwn_text_block(&a, false, 8 * 3600, blk, sizeof blk);
+    snprintf(want, sizeof want, "（对照%s）", bw_basis_label(BW_BASIS_PACE));
+    assert_non_null(strstr(blk, want));
+    assert_non_null(strstr(blk, "差额 0.25 万元"));
+    snprintf(a.basis, sizeof a.basis, "plan");
+    bwn_text_block(&a, false, 8 * 3600, blk, sizeof blk);
+    assert_non_null(strstr(blk, "差额 3738.41 万元"));
+
+    bwn_alert p = lag_alert(9, "323003", "P1");
+    snprintf(p.kind, sizeof p.kind, "large_payment");
+    snprintf(p.severity, sizeof p.severity, "warning");
+    snprintf(p.src, sizeof p.src, "guoku");
+    snprintf(p.id, sizeof p.id, "2022-000123");
+    snprintf(p.ref, sizeof p.ref, "HT-7");
+    p.has_amount = true;
+    p.amount = 2000009999LL;            /* 2000.00 万元: 99.99 yuan cut toward zero */
+    bwn_text_block(&p, false, 8 * 3600, blk, sizeof blk);
+    assert_non_null(strstr(blk, bw_kind_label(BW_KIND_LARGE_PAYMENT)));
+    assert_non_null(strstr(blk, "支付 guoku/2022-000123，金额 2000.00 万元，关联 HT-7"));
+    assert_null(strstr(blk, "序号跳跃"));
+    bwn_text_headline(&p, true, head, sizeof head);
+    assert_string_equal(head, bw_kind_label(BW_KIND_LARGE_PAYMENT));
+
+    for (int h = BW_HANDLING_FOLLOWED_UP; h < BW_HANDLINGS; h++) {
+        snprintf(p.state, sizeof p.state, "acknowledged");
+        snprintf(p.handling, sizeof p.handling, "%s", bw_handling_name(h));
+        snprintf(p.by, sizeof p.by, "王科长");
+        snprintf(p.note, sizeof p.note, "年初一次拨付");
+        bwn_text_block(&p, false, 8 * 3600, blk, sizeof blk);
+        snprintf(want, sizeof want, "%s：王科长，年初一次拨付", bw_handling_label(h));
+        if (!strstr(blk, want))
+            fail_msg("the step %s lacks \"%s\":\n%s", bw_handling_name(h), want, blk);
+        bwn_text_headline(&p, true, head, sizeof head);
+        snprintf(want, sizeof want, "%s %s", bw_kind_label(BW_KIND_LARGE_PAYMENT), bw_handling_label(h));
+        assert_string_equal(head, want);
+    }
+    /* An ack from before handling: 已确认. */
+    p.handling[0] = '\0';
+    assert_string_equal(bwn_text_state(&p), "已确认");
+
+    /* A digest's items share a headline, or have none. */
+    bwn_item it[2] = { { .a = a }, { .a = a } };
+    snprintf(it[0].a.band, sizeof it[0].a.band, "红一档");
+    snprintf(it[1].a.band, sizeof it[1].a.band, "红一档");
+    bwn_payload_headline(it, 2, head, sizeof head);
+    snprintf(k, sizeof k, "%s 红一档", bw_kind_label(BW_KIND_LAG));
+    assert_string_equal(head, k);
+    snprintf(it[1].a.state, sizeof it[1].a.state, "acknowledged");
+    snprintf(it[1].a.handling, sizeof it[1].a.handling, "followed_up");
+    bwn_payload_headline(it, 2, head, sizeof head);
+    assert_string_equal(head, k);       /* a firing alert and its step: kind and band */
+    snprintf(it[1].a.band, sizeof it[1].a.band, "红二档");
+    bwn_payload_headline(it, 2, head, sizeof head);
+    assert_string_equal(head, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_payload_robots), cmocka_unit_test(test_payload_alertmanager),
         cmocka_unit_test(test_payload_email), cmocka_unit_test(test_config),
         cmocka_unit_test(test_payload_small_blocks_stay_whole),
+        cmocka_unit_test(test_text_monitoring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
