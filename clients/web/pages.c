@@ -58,22 +58,27 @@ bww_lang bww_lang_of(const char *h)
     return en > 0 && en > zh ? BWW_EN : BWW_ZH;
 }
 
+/* A band's colour is in its name, as the bureaus name them (黄, 橙, 红一档,
+ * 红二档, 蓝…); the daemon's default bands are "warning" and "critical". A
+ * row without a band (no lag alert) is coloured by its worst other alert. */
 const char *bww_band_class(const char *band, int severity)
 {
     if (band != NULL && band[0] != '\0')
-        return strstr(band, "红") || strstr(band, "red") ? "band-red"
+        return strstr(band, "红") || strstr(band, "critical") || strstr(band, "red") ? "band-red"
              : strstr(band, "橙") || strstr(band, "orange") ? "band-orange"
+             : strstr(band, "蓝") || strstr(band, "blue") ? "band-blue"
              : "band-yellow";
     return severity >= BW_SEV_CRITICAL ? "band-red" : severity == BW_SEV_WARNING ? "band-yellow"
                                                                                  : "band-green";
 }
 
+/* The band's name; without one, the worst other alert's severity, or 无. */
 static const char *band_label(const bww_ctx *c, const char *band, int severity)
 {
     if (band != NULL && band[0] != '\0')
         return band;
-    return severity >= BW_SEV_CRITICAL ? L(c, "红", "red")
-         : severity == BW_SEV_WARNING ? L(c, "黄", "yellow") : L(c, "绿", "green");
+    return severity >= BW_SEV_CRITICAL ? L(c, "严重", "critical")
+         : severity == BW_SEV_WARNING ? L(c, "警告", "warning") : L(c, "无", "none");
 }
 
 /* ---- pieces ---- */
@@ -174,13 +179,15 @@ static void figures_tds(bww_buf *b, const bww_ctx *c, const bww_row *r)
     pct_td(b, r->r.lag_bp, "lag");
     pct_td(b, r->r.pace_bp - r->r.rate_bp, "pace-lag");
     money_td(b, r->r.shortfall);
-    bww_buf_printf(b, "<td class=\"band %s\">", bww_band_class(r->band, r->r.severity));
+    bww_buf_printf(b, "<td class=\"band %s\" data-band=\"", bww_band_class(r->band, r->r.severity));
+    h(b, r->band);
+    bww_buf_puts(b, "\">");
     h(b, band_label(c, r->band, r->r.severity));
     bww_buf_puts(b, "</td>");
 }
 
 static const char *const figure_heads_zh[] = { "预算", "已支付", "执行率", "计划进度", "序时进度",
-                                               "低于计划", "低于序时", "资金缺口", "预警" };
+                                               "低于计划", "低于序时", "资金缺口", "色档" };
 static const char *const figure_heads_en[] = { "Budget", "Paid", "Rate", "Plan", "Pace",
                                                "Below plan", "Below pace", "Shortfall", "Band" };
 static const char *const figure_cols[] = { "budget", "paid", "rate_bp", "planned_bp", "pace_bp",
@@ -301,12 +308,9 @@ void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o)
     }
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "执行进度图", "Execution over the year"));
-    if (o->series)
-        bww_buf_printf(b, "<div class=\"chart\"><canvas id=\"chart\" data-series=\"/api/v1/series\" "
-                          "aria-label=\"%s\"></canvas></div>",
-                       L(c, "部门累计支付与计划、序时进度", "department paid against plan and pace"));
-    else
-        unavailable(b, c, L(c, "执行进度图", "The chart"));
+    bww_buf_printf(b, "<div class=\"chart\"><canvas id=\"chart\" data-series=\"/api/v1/series\" "
+                      "aria-label=\"%s\"></canvas></div>",
+                   L(c, "部门累计支付与计划、序时进度", "department paid against plan and pace"));
     bww_buf_puts(b, "</section>");
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "滞后最多的十个项目", "Ten projects lagging most"));
@@ -419,9 +423,9 @@ void bww_page_projects(bww_buf *b, const bww_ctx *c, const bww_status *s, const 
 static const char *state_label(const bww_ctx *c, const bww_alert *a)
 {
     static const struct { const char *word, *zh, *en; } handling[] = {
-        { "unhandled", "未处理", "unhandled" }, { "followed_up", "已跟进", "followed up" },
-        { "corrected", "已整改", "corrected" }, { "judged_normal", "判定正常", "judged normal" },
-        { "judged_violation", "判定违规", "judged a violation" },
+        { "unhandled", "未处理", "unhandled" }, { "followed_up", "已督办", "followed up" },
+        { "corrected", "已整改", "corrected" }, { "judged_normal", "认定正常", "judged normal" },
+        { "judged_violation", "认定违规", "judged a violation" },
     };
     for (size_t i = 0; a->handling[0] && i < sizeof handling / sizeof handling[0]; i++)
         if (strcmp(a->handling, handling[i].word) == 0)
@@ -475,8 +479,8 @@ static void handle_form(bww_buf *b, const bww_ctx *c, const bww_alert *a)
                       "<option value=\"judged_violation\">%s</option></select>"
                       "<input name=\"note\" placeholder=\"%s\" maxlength=\"500\">"
                       "<button type=\"submit\">%s</button></form>",
-                   L(c, "已跟进", "followed up"), L(c, "已整改", "corrected"),
-                   L(c, "判定正常", "judged normal"), L(c, "判定违规", "judged a violation"),
+                   L(c, "已督办", "followed up"), L(c, "已整改", "corrected"),
+                   L(c, "认定正常", "judged normal"), L(c, "认定违规", "judged a violation"),
                    L(c, "备注", "note"), L(c, "处理", "Handle"));
 }
 
@@ -554,7 +558,11 @@ static void alerts_table(bww_buf *b, const bww_ctx *c, const bww_alerts *a, cons
 void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
 {
     head(b, c, L(c, "预警", "Alerts"), "alerts");
-    if (p->notice && p->notice[0]) {
+    if (p->notice && p->notice[0] && p->refused) {
+        bww_buf_printf(b, "<p class=\"error\" id=\"form-error\">%s", L(c, "守护进程拒绝了此操作：", "The daemon refused: "));
+        h(b, p->notice);
+        bww_buf_puts(b, "</p>");
+    } else if (p->notice && p->notice[0]) {
         bww_buf_puts(b, "<p class=\"notice\">");
         h(b, p->notice);
         bww_buf_puts(b, "</p>");
@@ -563,15 +571,13 @@ void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
                       "data-on=\"%s\"></span></h2>",
                    L(c, "当前预警", "Active alerts"), L(c, "实时更新未连接", "live updates off"),
                    L(c, "实时更新", "live"));
-    if (!p->handle_available && can_handle(c))
-        unavailable(b, c, L(c, "分类处理（跟进、整改、判定）", "Handling (follow-up, correction, judgement)"));
     bww_buf_printf(b, "<div id=\"active-wrap\" data-stream=\"/events\" data-seq=\"%" PRIu64 "\" "
                       "data-can-handle=\"%d\">",
                    p->active ? p->active->seq : 0, can_handle(c) ? 1 : 0);
     if (p->active && p->active_total > p->active->n)
         bww_buf_printf(b, "<p class=\"notice\" id=\"active-shown\">%s %zu / %zu</p>",
                        L(c, "显示最新的预警：", "The newest active alerts:"), p->active->n, p->active_total);
-    alerts_table(b, c, p->active, "active-alerts", true, p->handle_available, true);
+    alerts_table(b, c, p->active, "active-alerts", true, true, true);
     bww_buf_puts(b, "</div></section>");
 
     bww_buf_printf(b, "<section><h2>%s</h2><form class=\"filters\" method=\"get\" action=\"/alerts\">",
@@ -631,14 +637,10 @@ void bww_page_project(bww_buf *b, const bww_ctx *c, const bww_detail *d)
     bww_buf_puts(b, "</tr></tbody></table>");
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "计划与实际", "Plan and actual"));
-    if (d->series) {
-        bww_buf_puts(b, "<div class=\"chart\"><canvas id=\"chart\" data-series=\"/api/v1/series?project=");
-        bww_buf_url(b, r->r.project);
-        bww_buf_printf(b, "\" aria-label=\"%s\"></canvas></div>",
-                       L(c, "累计支付与计划、序时进度", "cumulative paid against plan and pace"));
-    } else {
-        unavailable(b, c, L(c, "执行进度图", "The chart"));
-    }
+    bww_buf_puts(b, "<div class=\"chart\"><canvas id=\"chart\" data-series=\"/api/v1/series?project=");
+    bww_buf_url(b, r->r.project);
+    bww_buf_printf(b, "\" aria-label=\"%s\"></canvas></div>",
+                   L(c, "累计支付与计划、序时进度", "cumulative paid against plan and pace"));
     bww_buf_puts(b, "</section>");
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "支付明细", "Payments"));

@@ -33,7 +33,6 @@
 
 #define BODY_MAX (64 * 1024)    /* a form is small; more is refused */
 #define KEEPALIVE_MS 15000      /* an SSE comment this often finds closed connections */
-#define PROBE_TTL 60            /* seconds an op's availability is believed */
 #define PER_PAGE 50
 #define ACTIVE_SHOWN 500        /* active alerts on the page; a province has far more */
 
@@ -49,13 +48,6 @@ typedef struct sse {
     bww_server *srv;
 } sse;
 
-/* Whether the daemon has an op, asked at most every PROBE_TTL seconds. */
-typedef struct probe {
-    const char *op;
-    bool known, available;
-    int64_t at;
-} probe;
-
 struct bww_server {
     uv_loop_t *loop;
     bww_config cfg;
@@ -68,7 +60,6 @@ struct bww_server {
     uv_timer_t timer, keepalive;
     bool polling, timing, keeping;
     sse *streams;
-    probe series, handle;
     bww_active active;          /* the daemon's active alerts, mirrored from the stream */
 };
 
@@ -211,35 +202,6 @@ static bww_ctx ctx_of(bww_server *s, struct MHD_Connection *c, const bww_session
 }
 
 #define L(c, zh, en) ((c)->lang == BWW_EN ? (en) : (zh))
-
-/* Whether the daemon has op (asked again after PROBE_TTL s). */
-static bool has_op(bww_server *s, probe *p, const bww_req *sample)
-{
-    int64_t now = (int64_t)time(NULL);
-    if (p->known && now - p->at < PROBE_TTL)
-        return p->available;
-    bww_reply r;
-    bww_dc_call(&s->dc, sample, &r);
-    p->known = !r.unreachable;
-    p->available = !r.unknown_op && !r.unreachable;
-    p->at = now;
-    bww_reply_free(&r);
-    return p->available;
-}
-
-static bool has_series(bww_server *s)
-{
-    bww_req q = { .op = "series" };
-    return has_op(s, &s->series, &q);
-}
-
-/* `handle` with no arguments: a daemon that has it refuses the request for
- * what is missing; one that does not says "unknown op". */
-static bool has_handle(bww_server *s)
-{
-    bww_req q = { .op = "handle" };
-    return has_op(s, &s->handle, &q);
-}
 
 /* A daemon reply the page cannot do without: 502 with its error. */
 static enum MHD_Result daemon_failed(struct MHD_Connection *c, const bww_ctx *x, bool api,
@@ -496,7 +458,7 @@ static enum MHD_Result page_overview(bww_server *s, struct MHD_Connection *c, bw
             rc = send_json(c, MHD_HTTP_OK, &b);
         } else {
             x->now = lag.at;
-            bww_overview o = { &lag, &lag, &sh, n, has_series(s) };
+            bww_overview o = { &lag, &lag, &sh, n };
             bww_page_overview(&b, x, &o);
             rc = send_html(c, MHD_HTTP_OK, &b);
         }
@@ -638,7 +600,7 @@ static enum MHD_Result page_project(bww_server *s, struct MHD_Connection *c, bww
         rc = send_json(c, MHD_HTTP_OK, &b);
     } else {
         x->now = st.at;
-        bww_detail d = { &st.projects[0], &pay, pay_ok, before, &adj, adj_ok, &hist, has_series(s) };
+        bww_detail d = { &st.projects[0], &pay, pay_ok, before, &adj, adj_ok, &hist };
         bww_page_project(&b, x, &d);
         rc = send_html(c, MHD_HTTP_OK, &b);
     }
@@ -679,7 +641,7 @@ static int cmp_seq(const void *x, const void *y)
 }
 
 static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_ctx *x, bool api,
-                                   bool history_only, const char *notice)
+                                   bool history_only, const char *notice, bool refused)
 {
     bww_req qa = { .op = "alerts" }, qh = { .op = "history" };
     const char *unit = arg(c, "unit"), *project = arg(c, "project"), *kind = arg(c, "kind"),
@@ -748,11 +710,11 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         }
         rc = send_json(c, MHD_HTTP_OK, &b);
     } else {
-        bww_alerts_page p = { &act, &hist, has_handle(s), unit, project, kind, since, until, notice,
-                              active_total };
+        bww_alerts_page p = { &act, &hist, unit, project, kind, since, until, notice,
+                              active_total, refused };
         x->now = s->stream.daemon_at;
         bww_page_alerts(&b, x, &p);
-        rc = send_html(c, MHD_HTTP_OK, &b);
+        rc = send_html(c, refused ? MHD_HTTP_CONFLICT : MHD_HTTP_OK, &b);
     }
 out:
     bww_alerts_free(&act);
@@ -770,9 +732,9 @@ static enum MHD_Result api_series(bww_server *s, struct MHD_Connection *c)
     bww_reply r;
     enum MHD_Result rc;
     if (bww_dc_call(&s->dc, &q, &r)) {
-        rc = json_error(c, r.unknown_op ? MHD_HTTP_NOT_IMPLEMENTED
-                           : r.unreachable ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_BAD_REQUEST,
-                        r.unknown_op ? "unavailable: the daemon has no series yet" : r.error);
+        /* The daemon's own words: it names the project or unit it does not know. */
+        rc = json_error(c, r.unreachable ? MHD_HTTP_SERVICE_UNAVAILABLE
+                           : r.m != NULL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_BAD_GATEWAY, r.error);
     } else {
         bww_buf b = { 0 };
         bww_json_of(&b, r.m);
@@ -919,9 +881,8 @@ static enum MHD_Result do_ack(bww_server *s, struct MHD_Connection *c, bww_ctx *
     if (bww_dc_call(&s->dc, &q, &r)) {
         fprintf(stderr, "budgetwatch-web: %s of %s %s by %s refused: %s\n", q.op, project, kind,
                 x->se->user, r.error);
-        rc = r.unknown_op ? message(c, x, MHD_HTTP_NOT_IMPLEMENTED, L(x, "暂不可用", "Unavailable"),
-                                    L(x, "守护进程尚不支持分类处理。", "The daemon has no handling yet."))
-                          : page_alerts(s, c, x, false, false, r.error);
+        rc = r.unreachable ? daemon_failed(c, x, false, &r)
+                           : page_alerts(s, c, x, false, false, r.error, true);
     } else {
         fprintf(stderr, "budgetwatch-web: %s of %s %s by %s\n", q.op, project, kind, x->se->user);
         rc = redirect(c, handle ? "/alerts?done=handle" : "/alerts?done=ack", NULL);
@@ -988,10 +949,10 @@ static enum MHD_Result route(bww_server *s, struct MHD_Connection *c, const char
         const char *done = arg(c, "done");
         const char *notice = strcmp(done, "ack") == 0 ? L(&x, "已确认。", "Acknowledged.")
                            : strcmp(done, "handle") == 0 ? L(&x, "已处理。", "Handled.") : "";
-        return page_alerts(s, c, &x, api, false, notice);
+        return page_alerts(s, c, &x, api, false, notice, false);
     }
     if (api && strcmp(path, "/history") == 0)
-        return page_alerts(s, c, &x, true, true, "");
+        return page_alerts(s, c, &x, true, true, "", false);
     if (api && strcmp(path, "/series") == 0)
         return api_series(s, c);
     if (!api && strcmp(path, "/events") == 0)
@@ -1055,8 +1016,6 @@ bww_server *bww_server_new(uv_loop_t *loop, const bww_config *cfg, bww_accounts 
     s->accounts = *accounts;
     memset(accounts, 0, sizeof *accounts);
     bww_sessions_init(&s->sessions, cfg->session_ttl);
-    s->series.op = "series";
-    s->handle.op = "handle";
     if (bww_dc_open(&s->dc, cfg, why, whylen) ||
         bww_stream_open(&s->stream, loop, cfg, on_alert, on_heartbeat, s, why, whylen)) {
         bww_server_free(&s);

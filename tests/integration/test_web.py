@@ -6,7 +6,10 @@ figures against `budgetwatch status --json` to the fen, the drill-down, the
 live alert stream (a new alert appears within 2 s without a reload), the
 acknowledgement recorded with the user's name in `budgetwatch history`, the
 roles, CSRF, escaping of a project named with markup, and the login rate
-limit. Screenshots of each page go to the build directory (web-artifacts/)."""
+limit; the charts drawn from the daemon's `series` point by point; the
+handling form (`handle`) with the daemon's refusal shown on the page; the
+colour bands of `[alerts] bands` and the band filter. Screenshots of each
+page go to the build directory (web-artifacts/)."""
 
 import csv
 import http.client
@@ -28,7 +31,7 @@ from selenium.common.exceptions import NoAlertPresentException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 WEB = os.environ.get("BW_WEB") or os.path.join(os.path.dirname(DAEMON), "..", "clients", "web",
                                                 "budgetwatch-web")
@@ -38,6 +41,20 @@ DEMO_PLAN = os.path.join(SOURCE_DIR, "examples", "zunhua-2022", "plan.csv")
 XSS_CODE = "XSS-0001"
 XSS_NAME = '<script>alert("x")</script><b>粗体</b>项目'
 JUL1 = JAN1 + 181 * DAY
+DAY_F = float(DAY)
+BANDS = "黄:5, 红一档:10, 红二档:20"
+# The colours of the bands, as clients/web/API.md documents them: the colour
+# word in a band's name; a row without a band by its worst other alert.
+BAND_RGB = {"band-red": "rgba(198, 40, 40, 1)", "band-orange": "rgba(239, 108, 0, 1)",
+            "band-yellow": "rgba(249, 168, 37, 1)", "band-green": "rgba(46, 125, 50, 1)",
+            "band-blue": "rgba(21, 101, 192, 1)"}
+
+
+def band_class(band, severity):
+    if band:
+        return ("band-red" if "红" in band else "band-orange" if "橙" in band
+                else "band-blue" if "蓝" in band else "band-yellow")
+    return {"critical": "band-red", "warning": "band-yellow"}.get(severity, "band-green")
 
 
 def free_port():
@@ -113,7 +130,7 @@ class WebConsole(unittest.TestCase):
             csv.writer(f, lineterminator="\n").writerow(
                 ["323001", "遵化市人力资源和社会保障局", XSS_CODE, XSS_NAME, "10", "10", "", "95"])
         cls.plan = load_plan(cls.plan_path)
-        cls.d = Daemon(plan=cls.plan_path, extra="repeat_interval = 0\n")
+        cls.d = Daemon(plan=cls.plan_path, extra="repeat_interval = 0\nbands = %s\n" % BANDS)
         cls.d.start()
         cls.env = dict(os.environ, BUDGETWATCH_CONTROL=cls.d.ctl_ep, BUDGETWATCH_EVENTS=cls.d.ack_ep,
                        BUDGETWATCH_ALERTS=cls.d.pub_ep, TZ="Asia/Shanghai")
@@ -133,6 +150,19 @@ class WebConsole(unittest.TestCase):
                     cls.counts[row["project"]] = cls.counts.get(row["project"], 0) + 1
         cls.cli("push", "--quiet", half)
         cls.cli("advance", "--to", str(JUL1))
+        # The half year leaves the lagging projects in the worst band; two of
+        # them are paid up to 15 and 7 points below their basis, into the
+        # other two bands.
+        st = json.loads(cls.cli("status", "--json", "--sort", "lag"))
+        worst = [p for p in st["projects"] if p["band"] == "红二档" and p["budget"] > 0]
+        assert len(worst) >= 2, "the demo half year has two projects in 红二档"
+        lifts = []
+        for k, (p, below) in enumerate(zip(worst[:2], (1500, 700))):
+            basis = p["planned_bp"] if p["basis"] == "plan" else p["pace_bp"]
+            target = p["budget"] * (basis - below) // 10000 + 1
+            lifts.append(event("web-test", "lift-%d" % k, p["project"], target - p["paid"], JUL1 + 30 + k))
+        acks = cls.d.send_reliable(lifts)
+        assert all(a["status"] == "accepted" for a in acks.values()), acks
         # The console, on a free port, with a handler and a viewer.
         cls.port = free_port()
         cls.accounts = os.path.join(cls.tmp, "accounts")
@@ -235,6 +265,39 @@ class WebConsole(unittest.TestCase):
         self.assertEqual(got, want)
         self.assertTrue(want["critical"] + want["warning"] > 0)
 
+    def assert_chart(self, canvas, series):
+        """The canvas is drawn, and its three lines are the daemon's series
+        point by point: the paid steps (0 at the year's start, each day's
+        end, then flat to the daemon's clock), the plan's corners, and
+        序时进度 from 0 to the budget's share at the clock."""
+        WebDriverWait(self.browser, 10).until(lambda _: canvas.get_attribute("data-drawn"))
+        data = self.browser.execute_script(
+            "return Chart.getChart(arguments[0]).data.datasets.map(d => d.data.map(p => [p.x, p.y]))", canvas)
+        x = lambda t: (t - series["year_start"]) / DAY_F
+        y = lambda fen: fen / 1e6
+        now = min(series["now"], series["year_end"])
+        paid = [[0, 0]] + [[x(t), y(fen)] for t, fen in series["points"]]
+        paid.append([x(now), paid[-1][1]])
+        self.assertTrue(series["points"], "the series has payments")
+        self.assertEqual(data[0], paid)
+        self.assertEqual(data[1], [[x(t), y(fen)] for t, fen in series["plan"]])
+        self.assertEqual(data[2], [[0, 0], [x(now), y(series["budget"]) * x(now) / x(series["year_end"])]])
+        self.assertEqual(int(canvas.get_attribute("data-drawn")), len(paid))
+
+    def history_of(self, code):
+        return [json.loads(line) for line in self.cli("history", "--project", code, "--json").splitlines()
+                if line.strip()]
+
+    def assert_bands(self, tr, row):
+        """A row's band cell: the daemon's band name, its colour class and the colour drawn."""
+        td = tr.find_element(By.CSS_SELECTOR, "td.band")
+        self.assertEqual(td.get_attribute("data-band"), row["band"], row.get("project") or row["unit"])
+        if row["band"]:
+            self.assertEqual(td.text, row["band"])
+        cls = band_class(row["band"], row["severity"])
+        self.assertIn(cls, td.get_attribute("class").split())
+        self.assertEqual(td.value_of_css_property("background-color"), BAND_RGB[cls])
+
     # ---- the tests, in the order a supervisor would go ----
 
     def test_1_overview_equals_status_and_drill_down(self):
@@ -257,12 +320,11 @@ class WebConsole(unittest.TestCase):
         worst = json.loads(self.cli("status", "--json", "--sort", "lag", "--limit", "10"))
         got = [tr.get_attribute("data-project") for tr in b.find_elements(By.CSS_SELECTOR, "#worst-lag tbody tr")]
         self.assertEqual(got, [p["project"] for p in worst["projects"]])
-        charts = b.find_elements(By.CSS_SELECTOR, "canvas#chart")
-        if self.d.control("series")["error"].find("unknown op") < 0:
-            WebDriverWait(b, 5).until(lambda _: charts[0].get_attribute("data-drawn"))
-        else:
-            self.assertEqual(charts, [])
-            self.assertTrue(b.find_elements(By.CSS_SELECTOR, "section .unavailable"))
+        # The department's chart is the daemon's series of the department.
+        canvas = b.find_element(By.CSS_SELECTOR, "canvas#chart")
+        self.assertEqual(canvas.get_attribute("data-series"), "/api/v1/series")
+        self.assert_chart(canvas, self.d.ok("series"))
+        self.assertEqual(b.find_elements(By.CSS_SELECTOR, ".unavailable"), [])
 
         # Unit -> its projects.
         unit = max(status["units"], key=lambda u: u["projects"])
@@ -283,6 +345,9 @@ class WebConsole(unittest.TestCase):
         code = max((p for p in mine), key=lambda p: self.counts.get(p["project"], 0))["project"]
         b.find_element(By.CSS_SELECTOR, "#projects tr[data-project='%s'] td.name a" % code).click()
         WebDriverWait(b, 10).until(EC.presence_of_element_located((By.ID, "payments")))
+        canvas = b.find_element(By.CSS_SELECTOR, "canvas#chart")
+        self.assertEqual(canvas.get_attribute("data-series"), "/api/v1/series?project=" + code)
+        self.assert_chart(canvas, self.d.ok("series", project=code))
         self.shot("project")
         p = next(x for x in status["projects"] if x["project"] == code)
         self.assertEqual(self.fen_cells(b.find_element(By.CSS_SELECTOR, "#figures tbody tr"))[:2],
@@ -355,7 +420,7 @@ class WebConsole(unittest.TestCase):
         b.get(self.url("/projects?q=XSS"))
         self.assertEqual(b.find_element(By.CSS_SELECTOR, "#projects td.name").text, XSS_NAME)
 
-    def test_4_viewer_csrf_and_login_limits(self):
+    def test_9_viewer_csrf_and_login_limits(self):
         code = next(iter(sorted(self.plan)))
         viewer = Http(self.port)
         status, headers, _ = viewer.login("bob", "bob-secret")
@@ -406,6 +471,13 @@ class WebConsole(unittest.TestCase):
         self.assertEqual(detail["payments"], self.d.ok("payments", project=code, limit=50))
         self.assertEqual(detail["payments"]["total"], self.counts[code])
         self.assertEqual(en.request("GET", "/api/v1/project?code=nope")[0], 404)
+        # The series' twin is the daemon's reply, key for key.
+        status, _, body = en.request("GET", "/api/v1/series?project=" + urllib.parse.quote(code))
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body), self.d.ok("series", project=code))
+        status, _, body = en.request("GET", "/api/v1/series?project=nope")
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body)["error"], self.d.control("series", project="nope")["error"])
         status, _, body = Http(self.port).request("GET", "/healthz")
         self.assertEqual(status, 200)
         self.assertEqual(json.loads(body)["now"], self.d.ok("ping")["now"])
@@ -416,6 +488,88 @@ class WebConsole(unittest.TestCase):
             self.assertEqual(guesser.login("alice", "wrong")[0], 401)
         status, _, page = guesser.login("alice", "alice-secret")
         self.assertEqual(status, 429)
+
+
+    def test_5_handle_in_the_browser(self):
+        self.login_browser()
+        b = self.browser
+        lag = sorted(a["project"] for a in self.d.ok("alerts")["alerts"]
+                     if a["kind"] == "lag" and a["handling"] == "unhandled" and a["project"] != XSS_CODE)
+        self.assertTrue(lag, "the demo half year has lag alerts")
+        code = lag[0]
+        sel = "#active-alerts tr[data-kind='lag'][data-project='%s']" % code
+
+        def step(state, note):
+            b.get(self.url("/alerts"))
+            form = b.find_element(By.CSS_SELECTOR, sel + " form.handle")
+            Select(form.find_element(By.NAME, "state")).select_by_value(state)
+            form.find_element(By.NAME, "note").send_keys(note)
+            form.find_element(By.CSS_SELECTOR, "button").click()
+
+        step("followed_up", "已电话督办")
+        WebDriverWait(b, 10).until(EC.url_contains("done=handle"))
+        step("judged_normal", "核实为正常进度")
+        WebDriverWait(b, 10).until(EC.url_contains("done=handle"))
+        self.shot("alerts-handled")
+        steps = [(m["handling"], m["by"], m["note"]) for m in self.history_of(code)
+                 if m["kind"] == "lag" and m["state"] == "acknowledged"]
+        self.assertEqual(steps, [("followed_up", "alice", "已电话督办"), ("judged_normal", "alice", "核实为正常进度")])
+        # The page says where it stands and who; its history has both steps in words.
+        row = b.find_element(By.CSS_SELECTOR, sel)
+        self.assertIn("认定正常", row.find_element(By.CSS_SELECTOR, "td.state").text)
+        self.assertEqual(row.find_element(By.CSS_SELECTOR, ".by").text, "alice")
+        words = [tr.find_element(By.CSS_SELECTOR, "td.state").text for tr in b.find_elements(
+            By.CSS_SELECTOR, "#history tr.state-acknowledged[data-kind='lag'][data-project='%s']" % code)]
+        self.assertEqual(sorted(words), sorted(["已督办 alice 已电话督办", "认定正常 alice 核实为正常进度"]))
+        # 认定正常 cannot become 已整改: the daemon refuses, the page shows its words.
+        n = len(self.history_of(code))
+        step("corrected", "不应接受")
+        err = WebDriverWait(b, 10).until(EC.presence_of_element_located((By.ID, "form-error")))
+        self.shot("alerts-refused")
+        want = self.d.control("handle", project=code, kind="lag", state="corrected", by="alice")
+        self.assertFalse(want["ok"])
+        self.assertEqual(err.text, "守护进程拒绝了此操作：" + want["error"])
+        self.assertEqual(len(self.history_of(code)), n)
+
+    def test_6_bands_and_the_band_filter(self):
+        self.login_browser()
+        b = self.browser
+        status = json.loads(self.cli("status", "--json"))
+        rows = {p["project"]: p for p in status["projects"]}
+        bands = {p["band"] for p in status["projects"]}
+        self.assertTrue({"黄", "红一档"} <= bands, bands)     # the demo half year reaches them
+        # The overview: 部门整体, each unit and the rankings.
+        units = {"": status["total"]}
+        units.update({u["unit"]: u for u in status["units"]})
+        for tr in b.find_elements(By.CSS_SELECTOR, "#units tbody tr"):
+            self.assert_bands(tr, units[tr.get_attribute("data-unit")])
+        for tr in b.find_elements(By.CSS_SELECTOR, "#worst-lag tbody tr, #worst-shortfall tbody tr"):
+            self.assert_bands(tr, rows[tr.get_attribute("data-project")])
+        # The list, filtered by each band in the browser: exactly that band's projects.
+        for band in sorted(bands - {""}):
+            b.get(self.url("/projects"))
+            box = b.find_element(By.CSS_SELECTOR, "form.filters [name='band']")
+            if box.tag_name == "select":
+                Select(box).select_by_value(band)
+            else:
+                box.send_keys(band)
+            b.find_element(By.CSS_SELECTOR, "form.filters button").click()
+            WebDriverWait(b, 10).until(EC.url_contains("band="))
+            if band == "红一档":
+                self.shot("projects-band")
+            want = sorted(c for c, p in rows.items() if p["band"] == band)
+            self.assertEqual(int(b.find_element(By.CSS_SELECTOR, "p.matched").get_attribute("data-matched")),
+                             len(want), band)
+            got = []
+            while True:
+                for tr in b.find_elements(By.CSS_SELECTOR, "#projects tbody tr[data-project]"):
+                    got.append(tr.get_attribute("data-project"))
+                    self.assert_bands(tr, rows[got[-1]])
+                nxt = b.find_elements(By.CSS_SELECTOR, "nav.pages a[rel='next']")
+                if not nxt:
+                    break
+                nxt[0].click()
+            self.assertEqual(sorted(got), want, band)
 
 
 if __name__ == "__main__":

@@ -187,7 +187,7 @@ static void test_overview_page(void **state)
     bww_active_counts counts;
     bww_active_count(&act, &counts);
     bww_active_free(&act);
-    bww_overview o = { &f.st, &f.st, &f.st, &counts, false };
+    bww_overview o = { &f.st, &f.st, &f.st, &counts };
     bww_buf b = { 0 };
     bww_page_overview(&b, &c, &o);
     assert_false(b.oom);
@@ -200,12 +200,11 @@ static void test_overview_page(void **state)
     assert_non_null(strstr(b.data, "data-count=\"critical\">2<"));
     assert_non_null(strstr(b.data, "data-count=\"unhandled\">1<"));
     assert_non_null(strstr(b.data, "data-count=\"handled\">1<"));
-    assert_non_null(strstr(b.data, "class=\"unavailable\""));    /* no series: no chart */
-    assert_null(strstr(b.data, "<canvas"));
+    assert_null(strstr(b.data, "class=\"unavailable\""));
+    assert_non_null(strstr(b.data, "<canvas id=\"chart\" data-series=\"/api/v1/series\""));
     assert_non_null(strstr(b.data, "href=\"/project?code=P%3C1%3E\""));
     bww_buf_free(&b);
 
-    o.series = true;
     c.lang = BWW_EN;
     bww_page_overview(&b, &c, &o);
     assert_non_null(strstr(b.data, "<canvas id=\"chart\" data-series=\"/api/v1/series\""));
@@ -220,7 +219,7 @@ static void test_alerts_page_roles(void **state)
     fixture f;
     fixture_init(&f, BWW_VIEWER);
     bww_ctx c = { BWW_ZH, &f.se, f.st.at };
-    bww_alerts_page p = { &f.alerts, &f.alerts, false, "", "<x>", "", "", "", "", 0 };
+    bww_alerts_page p = { &f.alerts, &f.alerts, "", "<x>", "", "", "", "", 0, false };
     bww_buf b = { 0 };
     bww_page_alerts(&b, &c, &p);
     assert_no_markup_from_data(b.data);
@@ -236,14 +235,16 @@ static void test_alerts_page_roles(void **state)
     char want[128];
     snprintf(want, sizeof want, "name=\"csrf\" value=\"%s\"", f.se.csrf);
     assert_non_null(strstr(b.data, want));
-    assert_null(strstr(b.data, "action=\"/alerts/handle\""));  /* the daemon has no handle */
-    assert_non_null(strstr(b.data, "class=\"unavailable\""));
-    bww_buf_free(&b);
-
-    p.handle_available = true;
-    bww_page_alerts(&b, &c, &p);
     assert_non_null(strstr(b.data, "action=\"/alerts/handle\""));
     assert_null(strstr(b.data, "class=\"unavailable\""));
+    assert_null(strstr(b.data, "id=\"form-error\""));
+    bww_buf_free(&b);
+
+    /* A refusal of the daemon is shown as its error, escaped. */
+    p.notice = "handle: <lag> refused";
+    p.refused = true;
+    bww_page_alerts(&b, &c, &p);
+    assert_non_null(strstr(b.data, "<p class=\"error\" id=\"form-error\">守护进程拒绝了此操作：handle: &lt;lag&gt; refused</p>"));
     bww_buf_free(&b);
 }
 
@@ -260,7 +261,7 @@ static void test_project_and_list_pages(void **state)
     bww_payments ps = { 2, pay, 40, 7 };
     bww_adjustment adj[1] = { { 100000000, 120000000, 1641000000, "追加<b>预算</b>" } };
     bww_adjustments as = { 1, adj };
-    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts, false };
+    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts };
     bww_buf b = { 0 };
     bww_page_project(&b, &c, &d);
     assert_no_markup_from_data(b.data);
