@@ -420,6 +420,9 @@ static void counts_json(bww_buf *b, const bww_active_counts *n)
         bww_buf_json_str(b, n->bands[i].band);
         bww_buf_printf(b, "\":%u", n->bands[i].n);
     }
+    bww_buf_puts(b, "},\"handling\":{");
+    for (int k = 0; k < BW_HANDLINGS; k++)
+        bww_buf_printf(b, "%s\"%s\":%u", k ? "," : "", bw_handling_name(k), n->handling[k]);
     bww_buf_puts(b, "}}");
 }
 

@@ -42,6 +42,8 @@ XSS_CODE = "XSS-0001"
 XSS_NAME = '<script>alert("x")</script><b>粗体</b>项目'
 JUL1 = JAN1 + 181 * DAY
 DAY_F = float(DAY)
+LARGE_WAN = 100000      # 大额支付 from 10 亿元: no payment of the demo comes near
+KINDS_H = os.path.join(SOURCE_DIR, "proto", "kinds.h")
 BANDS = "黄:5, 红一档:10, 红二档:20"
 # The colours of the bands, as clients/web/API.md documents them: the colour
 # word in a band's name; a row without a band by its worst other alert.
@@ -130,7 +132,8 @@ class WebConsole(unittest.TestCase):
             csv.writer(f, lineterminator="\n").writerow(
                 ["323001", "遵化市人力资源和社会保障局", XSS_CODE, XSS_NAME, "10", "10", "", "95"])
         cls.plan = load_plan(cls.plan_path)
-        cls.d = Daemon(plan=cls.plan_path, extra="repeat_interval = 0\nbands = %s\n" % BANDS)
+        cls.d = Daemon(plan=cls.plan_path, extra="repeat_interval = 0\nbands = %s\nlarge_payment_wan = %d\n"
+                       % (BANDS, LARGE_WAN))
         cls.d.start()
         cls.env = dict(os.environ, BUDGETWATCH_CONTROL=cls.d.ctl_ep, BUDGETWATCH_EVENTS=cls.d.ack_ep,
                        BUDGETWATCH_ALERTS=cls.d.pub_ep, TZ="Asia/Shanghai")
@@ -163,6 +166,9 @@ class WebConsole(unittest.TestCase):
             lifts.append(event("web-test", "lift-%d" % k, p["project"], target - p["paid"], JUL1 + 30 + k))
         acks = cls.d.send_reliable(lifts)
         assert all(a["status"] == "accepted" for a in acks.values()), acks
+        # The active alerts as the console's first snapshot will read them
+        # (nothing is sent between this and its start).
+        cls.snapshot = cls.d.ok("alerts")
         # The console, on a free port, with a handler and a viewer.
         cls.port = free_port()
         cls.accounts = os.path.join(cls.tmp, "accounts")
@@ -311,9 +317,12 @@ class WebConsole(unittest.TestCase):
         self.assertEqual(set(rows), set(want))
         for unit, w in want.items():
             tr = rows[unit]
-            self.assertEqual(self.fen_cells(tr), [w["budget"], w["paid"], w["shortfall"]], unit)
+            self.assertEqual(self.fen_cells(tr), [w["budget"], w["paid"], w["shortfall"], w["pace_shortfall"]],
+                             unit)
             self.assertEqual(self.bp_cells(tr), [w["rate_bp"], w["planned_bp"], w["pace_bp"],
-                                                 w["lag_bp"], w["pace_bp"] - w["rate_bp"]], unit)
+                                                 w["lag_bp"], w["pace_lag_bp"]], unit)
+            self.assertEqual(tr.find_element(By.CSS_SELECTOR, "td.basis").get_attribute("data-basis"),
+                             w["basis"], unit)
             self.assertIn("万元", b.find_element(By.CSS_SELECTOR, ".asof").text)
         self.assert_counts()
         # The ten worst by lag are the daemon's ten, in its order.
@@ -570,6 +579,58 @@ class WebConsole(unittest.TestCase):
                     break
                 nxt[0].click()
             self.assertEqual(sorted(got), want, band)
+
+
+    def test_7_alert_rows_carry_the_rules(self):
+        """Each active alert's row: the kind's label of proto/kinds.h, its band,
+        basis, distance and shortfall against the plan and 序时进度, its
+        handling; a large payment's row names the payment."""
+        with open(KINDS_H, encoding="utf-8") as f:
+            labels = dict(re.findall(r'XX\(\w+, (\w+), \w+, \w+, "([^"]+)"', f.read()))
+        self.assertIn("large_payment", labels)
+        code = sorted(c for c in self.plan if c != XSS_CODE)[-1]
+        amount = LARGE_WAN * 1000000 + 123
+        acks = self.d.send_reliable([event("bank-7", "big-1", code, amount, JUL1 + 120, ref="HT-2022-007")])
+        self.assertEqual(list(acks.values())[0]["status"], "accepted")
+        self.login_browser()
+        b = self.browser
+        b.get(self.url("/alerts"))
+        sel = "#active-alerts tr[data-kind='large_payment'][data-project='%s']" % code
+        WebDriverWait(b, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, sel)))
+        self.shot("alerts")
+        active = {(a["project"], a["kind"]): a for a in self.d.ok("alerts")["alerts"] if a.get("project")}
+        # The page's rows are the console's mirror: the snapshot it read at
+        # its start, each alert published since as its message (the figures
+        # as they stood then; `alerts` has them as they stand now).
+        log = self.d.ok("history", limit=100000)
+        self.assertFalse(log["truncated"])
+        by_seq = {m["seq"]: m for m in log["alerts"] if m["seq"] > self.snapshot["seq"]}
+        by_seq.update({m["seq"]: m for m in self.snapshot["alerts"]})
+        rows = b.find_elements(By.CSS_SELECTOR, "#active-alerts tbody tr[data-kind]")
+        self.assertEqual(len(rows), len(active))
+        for tr in rows:
+            key = (tr.get_attribute("data-project"), tr.get_attribute("data-kind"))
+            self.assertIn(key, active)
+            a = by_seq[int(tr.get_attribute("data-seq"))]
+            self.assertEqual((a["project"], a["kind"]), key)
+            what = "%s %s" % (a["project"], a["kind"])
+            self.assertEqual(tr.find_element(By.CSS_SELECTOR, "td.kind").text, labels[a["kind"]], what)
+            self.assertEqual(tr.find_element(By.CSS_SELECTOR, "td.band").get_attribute("data-band"), a["band"], what)
+            self.assertIn(band_class(a["band"], a["severity"]), tr.get_attribute("class").split(), what)
+            self.assertEqual(tr.find_element(By.CSS_SELECTOR, "td.basis").get_attribute("data-basis"), a["basis"], what)
+            self.assertEqual(self.bp_cells(tr), [a["rate_bp"], a["lag_bp"], a["pace_lag_bp"]], what)
+            self.assertEqual(self.fen_cells(tr), [a["shortfall"], a["pace_shortfall"]], what)
+            self.assertEqual(tr.get_attribute("data-handling"), a["handling"], what)
+            words = {"unhandled": "未处理", "followed_up": "已督办", "corrected": "已整改",
+                     "judged_normal": "认定正常", "judged_violation": "认定违规"}
+            self.assertTrue(tr.find_element(By.CSS_SELECTOR, "td.state").text.startswith(words[a["handling"]]), what)
+        big = b.find_element(By.CSS_SELECTOR, sel)
+        self.assertEqual(big.find_element(By.CSS_SELECTOR, "td.detail .event").text, "bank-7/big-1")
+        self.assertEqual(int(big.find_element(By.CSS_SELECTOR, "td.detail .amount").get_attribute("data-fen")), amount)
+        self.assertEqual(big.find_element(By.CSS_SELECTOR, "td.detail .amount").text, "100000.00 万元")
+        self.assertIn("HT-2022-007", big.find_element(By.CSS_SELECTOR, "td.detail .ref").text)
+        a = active[(code, "large_payment")]
+        self.assertEqual((a["src"], a["id"], a["amount"], a["ref"]), ("bank-7", "big-1", amount, "HT-2022-007"))
 
 
 if __name__ == "__main__":

@@ -238,6 +238,10 @@ static void test_alerts_page_roles(void **state)
     assert_non_null(strstr(b.data, "action=\"/alerts/handle\""));
     assert_null(strstr(b.data, "class=\"unavailable\""));
     assert_null(strstr(b.data, "id=\"form-error\""));
+    /* The steps in the words of PROTOCOL.md §1.7; the script's labels from kinds.h, escaped. */
+    assert_non_null(strstr(b.data, "<option value=\"followed_up\">已督办</option>"));
+    assert_non_null(strstr(b.data, "<option value=\"judged_normal\">认定正常</option>"));
+    assert_non_null(strstr(b.data, "&quot;large_payment&quot;:&quot;大额支付&quot;"));
     bww_buf_free(&b);
 
     /* A refusal of the daemon is shown as its error, escaped. */
