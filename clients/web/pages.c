@@ -353,10 +353,11 @@ void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o)
 
 /* ---- 项目列表 ---- */
 
-static void list_href(bww_buf *b, const bww_list_query *q, const char *sort, bool desc,
-                      uint64_t page)
+static void list_href_to(bww_buf *b, const char *path, const bww_list_query *q, const char *sort,
+                         bool desc, uint64_t page)
 {
-    bww_buf_puts(b, "/projects?unit=");
+    bww_buf_puts(b, path);
+    bww_buf_puts(b, "?unit=");
     bww_buf_url(b, q->unit);
     bww_buf_puts(b, "&amp;band=");
     bww_buf_url(b, q->band);
@@ -367,6 +368,11 @@ static void list_href(bww_buf *b, const bww_list_query *q, const char *sort, boo
     bww_buf_puts(b, "&amp;sort=");
     bww_buf_url(b, sort);
     bww_buf_printf(b, "&amp;desc=%d&amp;page=%" PRIu64, desc ? 1 : 0, page);
+}
+
+static void list_href(bww_buf *b, const bww_list_query *q, const char *sort, bool desc, uint64_t page)
+{
+    list_href_to(b, "/projects", q, sort, desc, page);
 }
 
 static void option(bww_buf *b, const char *value, const char *label, const char *selected)
@@ -402,8 +408,11 @@ void bww_page_projects(bww_buf *b, const bww_ctx *c, const bww_status *s, const 
     bww_buf_printf(b, "\"><button type=\"submit\">%s</button></form>", L(c, "筛选", "Filter"));
 
     uint64_t pages = (s->matched + q->per_page - 1) / q->per_page;
-    bww_buf_printf(b, "<p class=\"matched\" data-matched=\"%" PRIu64 "\">%s %" PRIu64 "</p>",
+    bww_buf_printf(b, "<p class=\"matched\" data-matched=\"%" PRIu64 "\">%s %" PRIu64 " · <a id=\"export\" "
+                      "download href=\"",
                    s->matched, L(c, "符合条件的项目：", "Matching projects:"), s->matched);
+    list_href_to(b, "/projects.csv", q, q->sort, q->desc, 0);
+    bww_buf_printf(b, "\">%s</a></p>", L(c, "导出 CSV（全部符合条件的项目）", "Export CSV (every matching project)"));
     bww_buf_puts(b, "<table class=\"rows\" id=\"projects\"><thead><tr>");
     static const struct { const char *col, *zh, *en; } text_cols[] = {
         { "unit", "单位", "Unit" }, { "project", "项目编码", "Code" },
@@ -700,6 +709,12 @@ void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
         bww_buf_puts(b, "\"></label>");
     }
     bww_buf_printf(b, "<button type=\"submit\">%s</button></form>", L(c, "查询", "Search"));
+    bww_buf_puts(b, "<p><a id=\"export\" download href=\"/alerts.csv?");
+    for (size_t i = 0; i < 5; i++) {
+        bww_buf_printf(b, "%s%s=", i ? "&amp;" : "", f[i].name);
+        bww_buf_url(b, v[i] ? v[i] : "");
+    }
+    bww_buf_printf(b, "\">%s</a></p>", L(c, "导出 CSV（按上述条件）", "Export CSV (these filters)"));
     if (p->history && p->history->truncated)
         bww_buf_printf(b, "<p class=\"notice\">%s</p>",
                        L(c, "仅显示最近的记录；请缩小时间范围。", "Only the newest are shown; narrow the dates."));

@@ -25,6 +25,7 @@
 
 #include "active.h"
 #include "dc.h"
+#include "export.h"
 #include "model.h"
 #include "pages.h"
 #include "session.h"
@@ -35,6 +36,8 @@
 #define KEEPALIVE_MS 15000      /* an SSE comment this often finds closed connections */
 #define PER_PAGE 50
 #define ACTIVE_SHOWN 500        /* active alerts on the page; a province has far more */
+#define EXPORT_BATCH 10000      /* status rows asked for at a time for a download */
+#define EXPORT_HISTORY 100000   /* alert messages in a history download at most */
 
 static const char CSP[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -478,27 +481,90 @@ static void copy_arg(struct MHD_Connection *c, const char *key, char *dst, size_
     snprintf(dst, n, "%s", arg(c, key));
 }
 
+/* The list's filters and sort from the query, and the status request for them. */
+static void list_query(struct MHD_Connection *c, bww_list_query *lq, bww_req *q)
+{
+    memset(lq, 0, sizeof *lq);
+    copy_arg(c, "unit", lq->unit, sizeof lq->unit);
+    copy_arg(c, "band", lq->band, sizeof lq->band);
+    copy_arg(c, "alert", lq->alert, sizeof lq->alert);
+    copy_arg(c, "q", lq->q, sizeof lq->q);
+    copy_arg(c, "sort", lq->sort, sizeof lq->sort);
+    lq->desc = strcmp(arg(c, "desc"), "1") == 0 || strcmp(arg(c, "desc"), "true") == 0;
+    lq->page = strtoull(arg(c, "page"), NULL, 10);
+    lq->per_page = PER_PAGE;
+    if (lq->page > UINT32_MAX)
+        lq->page = 0;
+    bww_req_str(q, "unit", lq->unit);
+    bww_req_str(q, "band", lq->band);
+    bww_req_str(q, "alert", lq->alert);
+    bww_req_str(q, "q", lq->q);
+    bww_req_str(q, "sort", lq->sort);
+    if (lq->desc)
+        bww_req_bool(q, "desc", true);
+}
+
+static enum MHD_Result send_csv(struct MHD_Connection *c, bww_buf *b, const char *file)
+{
+    if (b->oom)
+        return send_buf(c, MHD_HTTP_OK, "text/csv; charset=utf-8", b, NULL, NULL);
+    struct MHD_Response *r = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        bww_buf_free(b);
+        return MHD_NO;
+    }
+    b->data = NULL;
+    bww_buf_free(b);
+    char disp[160];
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s.csv\"", file);
+    security_headers(r);
+    MHD_add_response_header(r, "Content-Type", "text/csv; charset=utf-8");
+    MHD_add_response_header(r, "Content-Disposition", disp);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* 导出: every row matching the list's filters, in its sort, asked for in
+ * batches (the daemon answers each from memory). */
+static enum MHD_Result export_projects(bww_server *s, struct MHD_Connection *c, bww_ctx *x)
+{
+    bww_buf b = { 0 };
+    bww_csv_projects_head(&b, x);
+    uint64_t offset = 0;
+    for (;;) {
+        bww_list_query lq;
+        bww_req q = { .op = "status" };
+        list_query(c, &lq, &q);
+        bww_req_uint(&q, "offset", offset);
+        bww_req_uint(&q, "limit", EXPORT_BATCH);
+        bww_reply r;
+        bww_status st = { 0 };
+        if (!status_call(s, &q, &r, &st)) {
+            bww_buf_free(&b);
+            enum MHD_Result rc = r.unreachable || !r.m ? daemon_failed(c, x, false, &r)
+                : message(c, x, MHD_HTTP_BAD_REQUEST, L(x, "筛选条件有误", "Bad filter"), r.error);
+            bww_reply_free(&r);
+            return rc;
+        }
+        for (size_t i = 0; i < st.nprojects; i++)
+            bww_csv_project_row(&b, x, &st.projects[i]);
+        offset += st.nprojects;
+        bool done = st.nprojects < EXPORT_BATCH || offset >= st.matched;
+        bww_status_free(&st);
+        bww_reply_free(&r);
+        if (done)
+            break;
+    }
+    return send_csv(c, &b, "projects");
+}
+
 static enum MHD_Result page_projects(bww_server *s, struct MHD_Connection *c, bww_ctx *x, bool api)
 {
-    bww_list_query lq = { 0 };
-    copy_arg(c, "unit", lq.unit, sizeof lq.unit);
-    copy_arg(c, "band", lq.band, sizeof lq.band);
-    copy_arg(c, "alert", lq.alert, sizeof lq.alert);
-    copy_arg(c, "q", lq.q, sizeof lq.q);
-    copy_arg(c, "sort", lq.sort, sizeof lq.sort);
-    lq.desc = strcmp(arg(c, "desc"), "1") == 0 || strcmp(arg(c, "desc"), "true") == 0;
-    lq.page = strtoull(arg(c, "page"), NULL, 10);
-    lq.per_page = PER_PAGE;
-    if (lq.page > UINT32_MAX)
-        lq.page = 0;
+    bww_list_query lq;
     bww_req q = { .op = "status" }, qu = { .op = "status" };
-    bww_req_str(&q, "unit", lq.unit);
-    bww_req_str(&q, "band", lq.band);
-    bww_req_str(&q, "alert", lq.alert);
-    bww_req_str(&q, "q", lq.q);
-    bww_req_str(&q, "sort", lq.sort);
-    if (lq.desc)
-        bww_req_bool(&q, "desc", true);
+    list_query(c, &lq, &q);
     bww_req_uint(&q, "offset", lq.page * PER_PAGE);
     bww_req_uint(&q, "limit", PER_PAGE);
     bww_req_uint(&qu, "limit", 1);
@@ -644,7 +710,7 @@ static int cmp_seq(const void *x, const void *y)
 }
 
 static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_ctx *x, bool api,
-                                   bool history_only, const char *notice, bool refused)
+                                   bool history_only, const char *notice, bool refused, bool csv)
 {
     bww_req qa = { .op = "alerts" }, qh = { .op = "history" };
     const char *unit = arg(c, "unit"), *project = arg(c, "project"), *kind = arg(c, "kind"),
@@ -656,7 +722,7 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         bww_req_int(&qh, "since", t);
     if (until[0] && local_day(until, &t))
         bww_req_int(&qh, "until", t);
-    bww_req_uint(&qh, "limit", 1000);
+    bww_req_uint(&qh, "limit", csv ? EXPORT_HISTORY : 1000);
     bww_reply ra = { 0 }, rh = { 0 };
     bww_alerts act = { 0 }, hist = { 0 };
     char why[256];
@@ -690,7 +756,10 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         act.n = ACTIVE_SHOWN;
     }
     bww_buf b = { 0 };
-    if (api) {
+    if (csv) {
+        bww_csv_alerts(&b, x, &hist);
+        rc = send_csv(c, &b, "alerts");
+    } else if (api) {
         if (history_only) {
             /* The kind filter is applied to the JSON as well: rows by seq. */
             bww_buf_printf(&b, "{\"ok\":true,\"truncated\":%s,\"alerts\":[",
@@ -885,7 +954,7 @@ static enum MHD_Result do_ack(bww_server *s, struct MHD_Connection *c, bww_ctx *
         fprintf(stderr, "budgetwatch-web: %s of %s %s by %s refused: %s\n", q.op, project, kind,
                 x->se->user, r.error);
         rc = r.unreachable ? daemon_failed(c, x, false, &r)
-                           : page_alerts(s, c, x, false, false, r.error, true);
+                           : page_alerts(s, c, x, false, false, r.error, true, false);
     } else {
         fprintf(stderr, "budgetwatch-web: %s of %s %s by %s\n", q.op, project, kind, x->se->user);
         rc = redirect(c, handle ? "/alerts?done=handle" : "/alerts?done=ack", NULL);
@@ -952,10 +1021,14 @@ static enum MHD_Result route(bww_server *s, struct MHD_Connection *c, const char
         const char *done = arg(c, "done");
         const char *notice = strcmp(done, "ack") == 0 ? L(&x, "已确认。", "Acknowledged.")
                            : strcmp(done, "handle") == 0 ? L(&x, "已处理。", "Handled.") : "";
-        return page_alerts(s, c, &x, api, false, notice, false);
+        return page_alerts(s, c, &x, api, false, notice, false, false);
     }
     if (api && strcmp(path, "/history") == 0)
-        return page_alerts(s, c, &x, true, true, "", false);
+        return page_alerts(s, c, &x, true, true, "", false, false);
+    if (!api && strcmp(path, "/alerts.csv") == 0)
+        return page_alerts(s, c, &x, false, true, "", false, true);
+    if (!api && strcmp(path, "/projects.csv") == 0)
+        return export_projects(s, c, &x);
     if (api && strcmp(path, "/series") == 0)
         return api_series(s, c);
     if (!api && strcmp(path, "/events") == 0)

@@ -12,7 +12,9 @@ colour bands of `[alerts] bands` and the band filter. Screenshots of each
 page go to the build directory (web-artifacts/)."""
 
 import csv
+import decimal
 import http.client
+import io
 import json
 import os
 import re
@@ -129,8 +131,16 @@ class WebConsole(unittest.TestCase):
             text = f.read().rstrip("\n") + "\n"
         with open(cls.plan_path, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-            csv.writer(f, lineterminator="\n").writerow(
-                ["323001", "遵化市人力资源和社会保障局", XSS_CODE, XSS_NAME, "10", "10", "", "95"])
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["323001", "遵化市人力资源和社会保障局", XSS_CODE, XSS_NAME, "10", "10", "", "95"])
+            # Three more units of eight projects each, so that the list has
+            # more than a page (50) and a download must hold them all; names
+            # with CSV's separators and one a spreadsheet would take for a formula.
+            for u in range(3):
+                for k in range(8):
+                    name = ('测试项目%d-%d，含"引号",逗号' % (u, k)) if k else "=SUM(A1)示例%d" % u
+                    w.writerow(["3239%02d" % u, "测试单位%d" % u, "EXT-%d-%02d" % (u, k), name,
+                                "%d.%02d" % (100 + 37 * k, k), "100", "", "95"])
         cls.plan = load_plan(cls.plan_path)
         cls.d = Daemon(plan=cls.plan_path, extra="repeat_interval = 0\nbands = %s\nlarge_payment_wan = %d\n"
                        % (BANDS, LARGE_WAN))
@@ -631,6 +641,84 @@ class WebConsole(unittest.TestCase):
         self.assertIn("HT-2022-007", big.find_element(By.CSS_SELECTOR, "td.detail .ref").text)
         a = active[(code, "large_payment")]
         self.assertEqual((a["src"], a["id"], a["amount"], a["ref"]), ("bank-7", "big-1", amount, "HT-2022-007"))
+
+
+    def download(self, link):
+        """GET the link's href with the browser's session cookie."""
+        cookie = self.browser.get_cookie("bww_session")["value"]
+        href = link.get_attribute("href")
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        c.request("GET", href[href.index("/", len("http://")):], headers={"Cookie": "bww_session=" + cookie})
+        r = c.getresponse()
+        raw = r.read()
+        c.close()
+        self.assertEqual(r.status, 200, raw[:500])
+        self.assertEqual(r.getheader("Content-Type"), "text/csv; charset=utf-8")
+        self.assertTrue(r.getheader("Content-Disposition").startswith("attachment; filename="))
+        self.assertTrue(raw.startswith(b"\xef\xbb\xbf"), raw[:20])    # the BOM Excel needs
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+        return rows[0], rows[1:]
+
+    @staticmethod
+    def fen(cell):
+        """万元 with six decimals back to fen, exactly."""
+        return int(decimal.Decimal(cell) * 1000000)
+
+    @staticmethod
+    def bp(cell):
+        return int(decimal.Decimal(cell) * 100)
+
+    def assert_project_csv(self, head, rows, want):
+        self.assertEqual(head[:4], ["单位编码", "单位名称", "项目编码", "项目名称"])
+        self.assertEqual([r[2] for r in rows], [p["project"] for p in want])
+        for r, p in zip(rows, want):
+            name = ("'" if p["project_name"][:1] in ("=", "+", "-", "@") else "") + p["project_name"]
+            self.assertEqual(r[:4], [p["unit"], p["unit_name"], p["project"], name])
+            self.assertEqual([self.fen(r[i]) for i in (4, 5, 11, 12)],
+                             [p["budget"], p["paid"], p["shortfall"], p["pace_shortfall"]], p["project"])
+            self.assertEqual([self.bp(r[i]) for i in range(6, 11)],
+                             [p["rate_bp"], p["planned_bp"], p["pace_bp"], p["lag_bp"], p["pace_lag_bp"]])
+            self.assertEqual(r[13:], [{"plan": "计划", "pace": "序时进度"}[p["basis"]], p["band"], str(p["firing"])])
+
+    def test_8_export(self):
+        self.login_browser()
+        b = self.browser
+        # Every project, not only the page of 50, in the daemon's order, to the fen.
+        b.get(self.url("/projects"))
+        head, rows = self.download(b.find_element(By.ID, "export"))
+        status = json.loads(self.cli("status", "--json"))
+        self.assertGreater(len(status["projects"]), 50)
+        # The list's order is the daemon's plan order (the command line sorts its own way).
+        cli = {p["project"]: p for p in status["projects"]}
+        order = [p["project"] for p in self.d.ok("status")["projects"]]
+        self.assertEqual(sorted(order), sorted(cli))
+        self.assert_project_csv(head, rows, [cli[code] for code in order])
+        self.assertIn("'=SUM(A1)示例0", [r[3] for r in rows])
+        # With the page's filter and sort (chosen in the browser): the same rows as the daemon's.
+        b.get(self.url("/projects?band=" + urllib.parse.quote("红二档")))
+        b.find_element(By.XPATH, "//table[@id='projects']//th/a[starts-with(normalize-space(.), '已支付')]").click()
+        WebDriverWait(b, 10).until(EC.url_contains("sort=paid"))
+        head, rows = self.download(b.find_element(By.ID, "export"))
+        want = self.d.ok("status", band="红二档", sort="paid", desc=True)["projects"]
+        self.assertTrue(want)
+        self.assert_project_csv(head, rows, want)
+        # The alert history of a project, every step with who and the words.
+        code = next(m["project"] for m in self.d.ok("history", limit=100000)["alerts"]
+                    if m.get("handling") == "judged_normal")
+        b.get(self.url("/alerts?project=" + urllib.parse.quote(code)))
+        head, rows = self.download(b.find_element(By.ID, "export"))
+        msgs = self.history_of(code)
+        self.assertEqual(head[0], "序号")
+        self.assertEqual([int(r[0]) for r in rows], [m["seq"] for m in msgs])
+        col = {h: i for i, h in enumerate(head)}
+        for r, m in zip(rows, msgs):
+            self.assertEqual((r[col["项目编码"]], r[col["状态"]], r[col["处理人"]], r[col["备注"]]),
+                             (code, m["state"], m.get("by", ""), m.get("note", "") if m.get("by") else ""))
+            self.assertEqual(self.fen(r[col["计划缺口（万元）"]]), m["shortfall"])
+            self.assertEqual(self.fen(r[col["序时缺口（万元）"]]), m["pace_shortfall"])
+            self.assertEqual(r[col["色档"]], m["band"])
+        self.assertIn(("认定正常", "alice", "核实为正常进度"),
+                      [(r[col["处理状态"]], r[col["处理人"]], r[col["备注"]]) for r in rows])
 
 
 if __name__ == "__main__":
