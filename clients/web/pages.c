@@ -323,7 +323,7 @@ void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o)
                        L(c, "已处理", "Handled"), n->handled);
         /* By handling state (PROTOCOL.md §1.7). */
         bww_buf_puts(b, "<tr>");
-        for (int k = 0; k < BW_HANDLINGS; k++)
+        for (int k = BW_HANDLING_FOLLOWED_UP; k < BW_HANDLINGS; k++)
             bww_buf_printf(b, "<th>%s</th><td class=\"num\" data-handling-count=\"%s\">%u</td>",
                            handling_label(c, k), bw_handling_name(k), n->handling[k]);
         bww_buf_puts(b, "</tr>");
@@ -397,8 +397,8 @@ void bww_page_projects(bww_buf *b, const bww_ctx *c, const bww_status *s, const 
     option(b, "", L(c, "全部", "all"), q->alert);
     option(b, "firing", L(c, "有预警", "firing"), q->alert);
     option(b, "none", L(c, "无预警", "none"), q->alert);
-    bww_buf_printf(b, "</select></label><label>%s <input name=\"band\" size=\"6\" value=\"",
-                   L(c, "色档", "Band"));
+    bww_buf_printf(b, "</select></label><label>%s <input name=\"band\" size=\"8\" placeholder=\"%s\" value=\"",
+                   L(c, "色档", "Band"), L(c, "如 红一档", "e.g. 红一档"));
     h(b, q->band);
     bww_buf_printf(b, "\"></label><label>%s <input type=\"search\" name=\"q\" value=\"",
                    L(c, "搜索编码或名称", "Code or name"));
@@ -570,7 +570,9 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
                    a->handling, m->severity == BW_SEV_CRITICAL ? L(c, "严重", "critical") : L(c, "警告", "warning"),
                    c->lang == BWW_EN ? bw_kind_name(m->kind) : bw_kind_label(m->kind));
     bool project = bw_kind_is_project(m->kind);
-    bww_buf_printf(b, "<td class=\"band %s\" data-band=\"", bww_band_class(a->band, m->severity));
+    /* Only a lag alert has a band: the others' cell is left uncoloured. */
+    bww_buf_printf(b, "<td class=\"band%s%s\" data-band=\"", a->band[0] ? " " : "",
+                   a->band[0] ? bww_band_class(a->band, m->severity) : "");
     h(b, a->band);
     bww_buf_puts(b, "\">");
     h(b, a->band[0] ? a->band : project ? "—" : "");
@@ -592,7 +594,7 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
         h(b, m->note);
         bww_buf_puts(b, "</span>");
     }
-    bww_buf_printf(b, "</td><td>%s</td><td>%s</td>", bww_time(m->since, t, sizeof t),
+    bww_buf_printf(b, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td>", bww_time(m->since, t, sizeof t),
                    bww_time(m->at, t2, sizeof t2));
     if (project) {
         bww_buf_printf(b, "<td class=\"num\" data-bp=\"%" PRId32 "\">%s%%</td>", m->rate_bp,

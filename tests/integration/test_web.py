@@ -271,7 +271,7 @@ class WebConsole(unittest.TestCase):
     def assert_counts(self):
         """The overview's alert counts equal the daemon's active alerts."""
         b = self.browser
-        active = [a for a in self.d.ok("alerts")["alerts"] if a["kind"] in ("lag", "milestone", "overspend", "year_end")]
+        active = [a for a in self.d.ok("alerts")["alerts"] if a.get("project")]
         want = {"critical": sum(a["severity"] == "critical" for a in active),
                 "warning": sum(a["severity"] == "warning" for a in active),
                 "handled": sum(a["state"] == "acknowledged" for a in active),
@@ -280,6 +280,11 @@ class WebConsole(unittest.TestCase):
                for td in b.find_elements(By.CSS_SELECTOR, "#alert-counts td[data-count]")}
         self.assertEqual(got, want)
         self.assertTrue(want["critical"] + want["warning"] > 0)
+        # By handling state (the 未处理 count is the one above).
+        got = {td.get_attribute("data-handling-count"): int(td.text)
+               for td in b.find_elements(By.CSS_SELECTOR, "#alert-counts td[data-handling-count]")}
+        self.assertEqual(got, {h: sum(a["handling"] == h for a in active)
+                               for h in ("followed_up", "corrected", "judged_normal", "judged_violation")})
 
     def assert_chart(self, canvas, series):
         """The canvas is drawn, and its three lines are the daemon's series

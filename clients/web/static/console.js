@@ -132,7 +132,7 @@
     tr.dataset.handling = a.handling || "";
     tr.appendChild(td(a.severity === "critical" ? (zh ? "严重" : "critical") : (zh ? "警告" : "warning"), "sev"));
     tr.appendChild(td(kinds[a.kind] || a.kind, "kind"));
-    const band = td(a.band || (project ? "—" : ""), "band " + bandClass(a));
+    const band = td(a.band || (project ? "—" : ""), a.band ? "band " + bandClass(a) : "band");
     band.dataset.band = a.band || "";
     tr.appendChild(band);
     tr.appendChild(td(a.unit_name || ""));
@@ -155,8 +155,8 @@
       state.append(" ", s);
     }
     tr.appendChild(state);
-    tr.appendChild(td(when(a.since)));
-    tr.appendChild(td(when(a.at)));
+    tr.appendChild(td(when(a.since), "t"));
+    tr.appendChild(td(when(a.at), "t"));
     if (project) {
       tr.appendChild(num(pct(a.rate_bp || 0), "num", "bp", a.rate_bp || 0));
       const basis = td(bases[a.basis] || a.basis || "", "basis");
