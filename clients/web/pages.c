@@ -397,10 +397,19 @@ void bww_page_projects(bww_buf *b, const bww_ctx *c, const bww_status *s, const 
     option(b, "", L(c, "全部", "all"), q->alert);
     option(b, "firing", L(c, "有预警", "firing"), q->alert);
     option(b, "none", L(c, "无预警", "none"), q->alert);
-    bww_buf_printf(b, "</select></label><label>%s <input name=\"band\" size=\"8\" placeholder=\"%s\" value=\"",
+    bww_buf_printf(b, "</select></label><label>%s <input name=\"band\" size=\"8\" list=\"bands\" "
+                      "placeholder=\"%s\" value=\"",
                    L(c, "色档", "Band"), L(c, "如 红一档", "e.g. 红一档"));
     h(b, q->band);
-    bww_buf_printf(b, "\"></label><label>%s <input type=\"search\" name=\"q\" value=\"",
+    /* The bands firing now, and "none", as suggestions: the daemon has no list of them to ask. */
+    bww_buf_puts(b, "\"><datalist id=\"bands\">");
+    for (size_t i = 0; q->firing != NULL && i < q->firing->nbands; i++) {
+        bww_buf_puts(b, "<option value=\"");
+        h(b, q->firing->bands[i].band);
+        bww_buf_puts(b, "\">");
+    }
+    bww_buf_printf(b, "<option value=\"none\" label=\"%s\"></datalist", L(c, "无色档", "no band"));
+    bww_buf_printf(b, "></label><label>%s <input type=\"search\" name=\"q\" value=\"",
                    L(c, "搜索编码或名称", "Code or name"));
     h(b, q->q);
     bww_buf_puts(b, "\"></label><input type=\"hidden\" name=\"sort\" value=\"");

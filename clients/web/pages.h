@@ -43,6 +43,7 @@ typedef struct bww_list_query {
     bool desc;
     uint64_t page;              /* from 0 */
     uint32_t per_page;
+    const bww_active_counts *firing;    /* the bands of the active alerts, offered to the band filter; NULL none */
 } bww_list_query;
 
 typedef struct bww_detail {

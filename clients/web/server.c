@@ -593,6 +593,9 @@ static enum MHD_Result page_projects(bww_server *s, struct MHD_Connection *c, bw
             choices = &units;
         }
         x->now = st.at;
+        bww_active_counts counts;
+        bww_active_count(&s->active, &counts);
+        lq.firing = s->active.synced ? &counts : NULL;
         bww_page_projects(&b, x, &st, choices, &lq);
         rc = send_html(c, MHD_HTTP_OK, &b);
     }

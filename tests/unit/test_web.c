@@ -284,7 +284,9 @@ static void test_project_and_list_pages(void **state)
     assert_non_null(strstr(b.data, "class=\"unavailable\""));
     bww_buf_free(&b);
 
-    bww_list_query q = { .per_page = 1, .page = 1 };
+    bww_active_counts firing = { .nbands = 1 };
+    snprintf(firing.bands[0].band, sizeof firing.bands[0].band, "红<一>档");
+    bww_list_query q = { .per_page = 1, .page = 1, .firing = &firing };
     snprintf(q.sort, sizeof q.sort, "paid");
     snprintf(q.q, sizeof q.q, "\"><script>");
     f.st.matched = 3;
@@ -295,6 +297,9 @@ static void test_project_and_list_pages(void **state)
     assert_non_null(strstr(b.data, "rel=\"next\""));
     assert_non_null(strstr(b.data, "q=%22%3E%3Cscript%3E"));
     assert_non_null(strstr(b.data, "data-matched=\"3\""));
+    /* The band filter suggests the bands firing, escaped; the download keeps the filters and sort. */
+    assert_non_null(strstr(b.data, "<datalist id=\"bands\"><option value=\"红&lt;一&gt;档\">"));
+    assert_non_null(strstr(b.data, "href=\"/projects.csv?unit=&amp;band=&amp;alert=&amp;q=%22%3E%3Cscript%3E&amp;sort=paid"));
     bww_buf_free(&b);
 }
 
