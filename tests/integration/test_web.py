@@ -407,6 +407,16 @@ class WebConsole(unittest.TestCase):
         WebDriverWait(b, 2).until(EC.presence_of_element_located((By.CSS_SELECTOR, sel)))
         self.assertLess(time.monotonic() - t0, 2.0)
         self.shot("alerts-live")
+        # The streamed row (built by the script) says what the server's row
+        # says once the page is loaded again: the same cells, words and values.
+        def cells(tr):
+            return ([(td.get_attribute("class"), td.text, td.get_attribute("data-fen"), td.get_attribute("data-bp"),
+                      td.get_attribute("data-band"), td.get_attribute("data-basis"))
+                     for td in tr.find_elements(By.XPATH, "./td")[:-1]],
+                    tr.get_attribute("data-handling"), tr.get_attribute("class").replace(" new", ""))
+        live = cells(b.find_element(By.CSS_SELECTOR, sel))
+        b.get(self.url("/alerts"))
+        self.assertEqual(cells(b.find_element(By.CSS_SELECTOR, sel)), live)
         tr = b.find_element(By.CSS_SELECTOR, sel)
         tr.find_element(By.NAME, "note").send_keys("已电话核实")
         tr.find_element(By.CSS_SELECTOR, "button.ack-button").click()
