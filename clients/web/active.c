@@ -145,6 +145,11 @@ void bww_active_count(const bww_active *a, bww_active_counts *c)
             c->handled++;
         else
             c->unhandled++;
+        /* An acknowledgement from before handling existed reads as 已督办 (as in the daemon). */
+        int h = e->handling[0] ? bw_handling_parse(e->handling) : -1;
+        if (h < 0)
+            h = e->state == BW_STATE_ACKNOWLEDGED ? BW_HANDLING_FOLLOWED_UP : BW_HANDLING_UNHANDLED;
+        c->handling[h]++;
         if (e->band[0] == '\0')
             continue;
         size_t k = 0;

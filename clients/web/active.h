@@ -35,6 +35,7 @@ typedef struct bww_active {
 typedef struct bww_active_counts {
     unsigned severity[3];       /* by bw_severity */
     unsigned unhandled, handled;
+    unsigned handling[BW_HANDLINGS];    /* by bw_handling: 未处理, 已督办, 已整改, 认定正常, 认定违规 */
     size_t nbands;
     struct { char band[32]; unsigned n; } bands[16];   /* the first 16 band names */
 } bww_active_counts;

@@ -58,22 +58,36 @@ bww_lang bww_lang_of(const char *h)
     return en > 0 && en > zh ? BWW_EN : BWW_ZH;
 }
 
+/* A band's colour is in its name, as the bureaus name them (黄, 橙, 红一档,
+ * 红二档, 蓝…); the daemon's default bands are "warning" and "critical". A
+ * row without a band (no lag alert) is coloured by its worst other alert. */
 const char *bww_band_class(const char *band, int severity)
 {
     if (band != NULL && band[0] != '\0')
-        return strstr(band, "红") || strstr(band, "red") ? "band-red"
+        return strstr(band, "红") || strstr(band, "critical") || strstr(band, "red") ? "band-red"
              : strstr(band, "橙") || strstr(band, "orange") ? "band-orange"
+             : strstr(band, "蓝") || strstr(band, "blue") ? "band-blue"
              : "band-yellow";
     return severity >= BW_SEV_CRITICAL ? "band-red" : severity == BW_SEV_WARNING ? "band-yellow"
                                                                                  : "band-green";
 }
 
+/* The band's name; without one, the worst other alert's severity, or 无. */
 static const char *band_label(const bww_ctx *c, const char *band, int severity)
 {
     if (band != NULL && band[0] != '\0')
         return band;
-    return severity >= BW_SEV_CRITICAL ? L(c, "红", "red")
-         : severity == BW_SEV_WARNING ? L(c, "黄", "yellow") : L(c, "绿", "green");
+    return severity >= BW_SEV_CRITICAL ? L(c, "严重", "critical")
+         : severity == BW_SEV_WARNING ? L(c, "警告", "warning") : L(c, "无", "none");
+}
+
+/* 未处理, 已督办, 已整改, 认定正常, 认定违规 (bw_handling). */
+static const char *handling_label(const bww_ctx *c, int h)
+{
+    static const char *const zh[BW_HANDLINGS] = { "未处理", "已督办", "已整改", "认定正常", "认定违规" };
+    static const char *const en[BW_HANDLINGS] = { "unhandled", "followed up", "corrected", "judged normal",
+                                                  "judged a violation" };
+    return h >= 0 && h < BW_HANDLINGS ? L(c, zh[h], en[h]) : "?";
 }
 
 /* ---- pieces ---- */
@@ -163,6 +177,12 @@ static void unavailable(bww_buf *b, const bww_ctx *c, const char *what)
                                ": the daemon does not offer this yet (it shows once budgetwatchd is upgraded)."));
 }
 
+/* What a lag is judged against (PROTOCOL.md §1.3 `basis`). */
+static const char *basis_label(const bww_ctx *c, int basis)
+{
+    return basis == BW_BASIS_PACE ? L(c, "序时进度", "pace") : L(c, "计划", "plan");
+}
+
 /* The figure columns of a row, from budget to band. */
 static void figures_tds(bww_buf *b, const bww_ctx *c, const bww_row *r)
 {
@@ -172,19 +192,29 @@ static void figures_tds(bww_buf *b, const bww_ctx *c, const bww_row *r)
     pct_td(b, r->r.planned_bp, "planned");
     pct_td(b, r->r.pace_bp, "pace");
     pct_td(b, r->r.lag_bp, "lag");
-    pct_td(b, r->r.pace_bp - r->r.rate_bp, "pace-lag");
+    pct_td(b, r->r.pace_lag_bp, "pace-lag");
     money_td(b, r->r.shortfall);
-    bww_buf_printf(b, "<td class=\"band %s\">", bww_band_class(r->band, r->r.severity));
+    money_td(b, r->r.pace_shortfall);
+    bww_buf_printf(b, "<td class=\"basis\" data-basis=\"%s\">%s</td>", bw_basis_name(r->r.basis),
+                   basis_label(c, r->r.basis));
+    bww_buf_printf(b, "<td class=\"band %s\" data-band=\"", bww_band_class(r->band, r->r.severity));
+    h(b, r->band);
+    bww_buf_puts(b, "\">");
     h(b, band_label(c, r->band, r->r.severity));
     bww_buf_puts(b, "</td>");
 }
 
-static const char *const figure_heads_zh[] = { "预算", "已支付", "执行率", "计划进度", "序时进度",
-                                               "低于计划", "低于序时", "资金缺口", "预警" };
-static const char *const figure_heads_en[] = { "Budget", "Paid", "Rate", "Plan", "Pace",
-                                               "Below plan", "Below pace", "Shortfall", "Band" };
-static const char *const figure_cols[] = { "budget", "paid", "rate_bp", "planned_bp", "pace_bp",
-                                           "lag_bp", "", "shortfall", "severity" };
+#define FIGURES 11
+static const char *const figure_heads_zh[FIGURES] = { "预算", "已支付", "执行率", "计划进度", "序时进度",
+                                                      "低于计划", "低于序时", "计划缺口", "序时缺口",
+                                                      "依据", "色档" };
+static const char *const figure_heads_en[FIGURES] = { "Budget", "Paid", "Rate", "Plan", "Pace",
+                                                      "Below plan", "Below pace", "Short of plan",
+                                                      "Short of pace", "Basis", "Band" };
+/* The daemon's sort column of each ("" not sortable); the band sorts by severity. */
+static const char *const figure_cols[FIGURES] = { "budget", "paid", "rate_bp", "planned_bp", "pace_bp",
+                                                  "lag_bp", "pace_lag_bp", "shortfall", "pace_shortfall",
+                                                  "", "severity" };
 
 /* The one row of an empty table, so that "none" is said, not left blank. */
 static void empty_row(bww_buf *b, const bww_ctx *c, unsigned cols)
@@ -194,7 +224,7 @@ static void empty_row(bww_buf *b, const bww_ctx *c, unsigned cols)
 
 static void figure_ths(bww_buf *b, const bww_ctx *c)
 {
-    for (size_t i = 0; i < 9; i++)
+    for (size_t i = 0; i < FIGURES; i++)
         bww_buf_printf(b, "<th>%s</th>", L(c, figure_heads_zh[i], figure_heads_en[i]));
 }
 
@@ -242,7 +272,7 @@ static void projects_table(bww_buf *b, const bww_ctx *c, const bww_status *s, co
     for (size_t i = 0; i < s->nprojects; i++)
         project_tr(b, c, &s->projects[i]);
     if (s->nprojects == 0)
-        empty_row(b, c, 12);
+        empty_row(b, c, 3 + FIGURES);
     bww_buf_puts(b, "</tbody></table>");
 }
 
@@ -291,6 +321,12 @@ void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o)
                        L(c, "严重", "Critical"), n->severity[BW_SEV_CRITICAL], L(c, "警告", "Warning"),
                        n->severity[BW_SEV_WARNING], L(c, "未处理", "Unhandled"), n->unhandled,
                        L(c, "已处理", "Handled"), n->handled);
+        /* By handling state (PROTOCOL.md §1.7). */
+        bww_buf_puts(b, "<tr>");
+        for (int k = BW_HANDLING_FOLLOWED_UP; k < BW_HANDLINGS; k++)
+            bww_buf_printf(b, "<th>%s</th><td class=\"num\" data-handling-count=\"%s\">%u</td>",
+                           handling_label(c, k), bw_handling_name(k), n->handling[k]);
+        bww_buf_puts(b, "</tr>");
         /* By band, when the daemon names bands. */
         for (size_t i = 0; i < n->nbands; i++) {
             bww_buf_printf(b, "<tr><th class=\"%s\">", bww_band_class(n->bands[i].band, 1));
@@ -301,12 +337,9 @@ void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o)
     }
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "执行进度图", "Execution over the year"));
-    if (o->series)
-        bww_buf_printf(b, "<div class=\"chart\"><canvas id=\"chart\" data-series=\"/api/v1/series\" "
-                          "aria-label=\"%s\"></canvas></div>",
-                       L(c, "部门累计支付与计划、序时进度", "department paid against plan and pace"));
-    else
-        unavailable(b, c, L(c, "执行进度图", "The chart"));
+    bww_buf_printf(b, "<div class=\"chart\"><canvas id=\"chart\" data-series=\"/api/v1/series\" "
+                      "aria-label=\"%s\"></canvas></div>",
+                   L(c, "部门累计支付与计划、序时进度", "department paid against plan and pace"));
     bww_buf_puts(b, "</section>");
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "滞后最多的十个项目", "Ten projects lagging most"));
@@ -320,10 +353,11 @@ void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o)
 
 /* ---- 项目列表 ---- */
 
-static void list_href(bww_buf *b, const bww_list_query *q, const char *sort, bool desc,
-                      uint64_t page)
+static void list_href_to(bww_buf *b, const char *path, const bww_list_query *q, const char *sort,
+                         bool desc, uint64_t page)
 {
-    bww_buf_puts(b, "/projects?unit=");
+    bww_buf_puts(b, path);
+    bww_buf_puts(b, "?unit=");
     bww_buf_url(b, q->unit);
     bww_buf_puts(b, "&amp;band=");
     bww_buf_url(b, q->band);
@@ -334,6 +368,11 @@ static void list_href(bww_buf *b, const bww_list_query *q, const char *sort, boo
     bww_buf_puts(b, "&amp;sort=");
     bww_buf_url(b, sort);
     bww_buf_printf(b, "&amp;desc=%d&amp;page=%" PRIu64, desc ? 1 : 0, page);
+}
+
+static void list_href(bww_buf *b, const bww_list_query *q, const char *sort, bool desc, uint64_t page)
+{
+    list_href_to(b, "/projects", q, sort, desc, page);
 }
 
 static void option(bww_buf *b, const char *value, const char *label, const char *selected)
@@ -358,10 +397,19 @@ void bww_page_projects(bww_buf *b, const bww_ctx *c, const bww_status *s, const 
     option(b, "", L(c, "全部", "all"), q->alert);
     option(b, "firing", L(c, "有预警", "firing"), q->alert);
     option(b, "none", L(c, "无预警", "none"), q->alert);
-    bww_buf_printf(b, "</select></label><label>%s <input name=\"band\" size=\"6\" value=\"",
-                   L(c, "色档", "Band"));
+    bww_buf_printf(b, "</select></label><label>%s <input name=\"band\" size=\"8\" list=\"bands\" "
+                      "placeholder=\"%s\" value=\"",
+                   L(c, "色档", "Band"), L(c, "如 红一档", "e.g. 红一档"));
     h(b, q->band);
-    bww_buf_printf(b, "\"></label><label>%s <input type=\"search\" name=\"q\" value=\"",
+    /* The bands firing now, and "none", as suggestions: the daemon has no list of them to ask. */
+    bww_buf_puts(b, "\"><datalist id=\"bands\">");
+    for (size_t i = 0; q->firing != NULL && i < q->firing->nbands; i++) {
+        bww_buf_puts(b, "<option value=\"");
+        h(b, q->firing->bands[i].band);
+        bww_buf_puts(b, "\">");
+    }
+    bww_buf_printf(b, "<option value=\"none\" label=\"%s\"></datalist", L(c, "无色档", "no band"));
+    bww_buf_printf(b, "></label><label>%s <input type=\"search\" name=\"q\" value=\"",
                    L(c, "搜索编码或名称", "Code or name"));
     h(b, q->q);
     bww_buf_puts(b, "\"></label><input type=\"hidden\" name=\"sort\" value=\"");
@@ -369,8 +417,11 @@ void bww_page_projects(bww_buf *b, const bww_ctx *c, const bww_status *s, const 
     bww_buf_printf(b, "\"><button type=\"submit\">%s</button></form>", L(c, "筛选", "Filter"));
 
     uint64_t pages = (s->matched + q->per_page - 1) / q->per_page;
-    bww_buf_printf(b, "<p class=\"matched\" data-matched=\"%" PRIu64 "\">%s %" PRIu64 "</p>",
+    bww_buf_printf(b, "<p class=\"matched\" data-matched=\"%" PRIu64 "\">%s %" PRIu64 " · <a id=\"export\" "
+                      "download href=\"",
                    s->matched, L(c, "符合条件的项目：", "Matching projects:"), s->matched);
+    list_href_to(b, "/projects.csv", q, q->sort, q->desc, 0);
+    bww_buf_printf(b, "\">%s</a></p>", L(c, "导出 CSV（全部符合条件的项目）", "Export CSV (every matching project)"));
     bww_buf_puts(b, "<table class=\"rows\" id=\"projects\"><thead><tr>");
     static const struct { const char *col, *zh, *en; } text_cols[] = {
         { "unit", "单位", "Unit" }, { "project", "项目编码", "Code" },
@@ -383,7 +434,7 @@ void bww_page_projects(bww_buf *b, const bww_ctx *c, const bww_status *s, const 
         bww_buf_printf(b, "\">%s%s</a></th>", L(c, text_cols[i].zh, text_cols[i].en),
                        on ? (q->desc ? " ▼" : " ▲") : "");
     }
-    for (size_t i = 0; i < 9; i++) {
+    for (size_t i = 0; i < FIGURES; i++) {
         if (figure_cols[i][0] == '\0') {
             bww_buf_printf(b, "<th>%s</th>", L(c, figure_heads_zh[i], figure_heads_en[i]));
             continue;
@@ -418,14 +469,9 @@ void bww_page_projects(bww_buf *b, const bww_ctx *c, const bww_status *s, const 
 
 static const char *state_label(const bww_ctx *c, const bww_alert *a)
 {
-    static const struct { const char *word, *zh, *en; } handling[] = {
-        { "unhandled", "未处理", "unhandled" }, { "followed_up", "已跟进", "followed up" },
-        { "corrected", "已整改", "corrected" }, { "judged_normal", "判定正常", "judged normal" },
-        { "judged_violation", "判定违规", "judged a violation" },
-    };
-    for (size_t i = 0; a->handling[0] && i < sizeof handling / sizeof handling[0]; i++)
-        if (strcmp(a->handling, handling[i].word) == 0)
-            return L(c, handling[i].zh, handling[i].en);
+    int hd = a->handling[0] ? bw_handling_parse(a->handling) : -1;
+    if (hd >= 0)
+        return handling_label(c, hd);
     switch (a->m.state) {
     case BW_STATE_FIRING: return L(c, "未处理", "unhandled");
     case BW_STATE_ACKNOWLEDGED: return L(c, "已确认", "acknowledged");
@@ -470,13 +516,11 @@ static void handle_form(bww_buf *b, const bww_ctx *c, const bww_alert *a)
     hidden(b, "csrf", c->se->csrf);
     hidden(b, "project", a->m.project);
     hidden(b, "kind", bw_kind_name(a->m.kind));
-    bww_buf_printf(b, "<select name=\"state\"><option value=\"followed_up\">%s</option>"
-                      "<option value=\"corrected\">%s</option><option value=\"judged_normal\">%s</option>"
-                      "<option value=\"judged_violation\">%s</option></select>"
-                      "<input name=\"note\" placeholder=\"%s\" maxlength=\"500\">"
+    bww_buf_puts(b, "<select name=\"state\">");
+    for (int k = BW_HANDLING_FOLLOWED_UP; k < BW_HANDLINGS; k++)
+        bww_buf_printf(b, "<option value=\"%s\">%s</option>", bw_handling_name(k), handling_label(c, k));
+    bww_buf_printf(b, "</select><input name=\"note\" placeholder=\"%s\" maxlength=\"500\">"
                       "<button type=\"submit\">%s</button></form>",
-                   L(c, "已跟进", "followed up"), L(c, "已整改", "corrected"),
-                   L(c, "判定正常", "judged normal"), L(c, "判定违规", "judged a violation"),
                    L(c, "备注", "note"), L(c, "处理", "Handle"));
 }
 
@@ -491,6 +535,37 @@ static void alert_actions(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool
         handle_form(b, c, a);
 }
 
+/* What the alert is about beyond the figures: a large payment's event, the
+ * milestone missed, a source's jump, the ledger's damage. */
+static void alert_detail(bww_buf *b, const bww_ctx *c, const bw_alert_msg *m)
+{
+    char y[40], w[40];
+    bww_buf_puts(b, "<td class=\"detail\">");
+    if (m->kind == BW_KIND_LARGE_PAYMENT) {
+        bww_buf_puts(b, "<span class=\"event code\">");
+        h(b, m->src);
+        bww_buf_puts(b, "/");
+        h(b, m->id);
+        bww_buf_printf(b, "</span> <span class=\"amount\" data-fen=\"%" PRId64 "\" title=\"%s 元\">%s %s</span>",
+                       m->amount, bww_yuan(m->amount, y, sizeof y), bww_wan(m->amount, w, sizeof w),
+                       L(c, "万元", "10k yuan"));
+        if (m->ref[0]) {
+            bww_buf_printf(b, " <span class=\"ref\">%s ", L(c, "关联", "ref"));
+            h(b, m->ref);
+            bww_buf_puts(b, "</span>");
+        }
+    } else if (m->kind == BW_KIND_MILESTONE && m->milestone[0]) {
+        bww_buf_printf(b, "%s ", L(c, "节点", "milestone"));
+        h(b, m->milestone);
+    } else if (m->kind == BW_KIND_SOURCE_GAP) {
+        h(b, m->src);
+        bww_buf_printf(b, " %s %" PRIu64 " → %" PRIu64, L(c, "序号", "seq"), m->expected_seq, m->got_seq);
+    } else if (m->kind == BW_KIND_LEDGER_DAMAGED) {
+        h(b, m->note);
+    }
+    bww_buf_puts(b, "</td>");
+}
+
 static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool actions, bool handle,
                       bool history)
 {
@@ -500,9 +575,17 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
                    bww_band_class(a->band, m->severity), bw_state_name(m->state),
                    bw_kind_name(m->kind), m->seq);
     h(b, m->project);
-    bww_buf_printf(b, "\"><td class=\"sev\">%s</td><td>%s</td><td>",
-                   m->severity == BW_SEV_CRITICAL ? L(c, "严重", "critical") : L(c, "警告", "warning"),
+    bww_buf_printf(b, "\" data-handling=\"%s\"><td class=\"sev\">%s</td><td class=\"kind\">%s</td>",
+                   a->handling, m->severity == BW_SEV_CRITICAL ? L(c, "严重", "critical") : L(c, "警告", "warning"),
                    c->lang == BWW_EN ? bw_kind_name(m->kind) : bw_kind_label(m->kind));
+    bool project = bw_kind_is_project(m->kind);
+    /* Only a lag alert has a band: the others' cell is left uncoloured. */
+    bww_buf_printf(b, "<td class=\"band%s%s\" data-band=\"", a->band[0] ? " " : "",
+                   a->band[0] ? bww_band_class(a->band, m->severity) : "");
+    h(b, a->band);
+    bww_buf_puts(b, "\">");
+    h(b, a->band[0] ? a->band : project ? "—" : "");
+    bww_buf_puts(b, "</td><td>");
     h(b, m->unit_name);
     bww_buf_puts(b, "</td><td class=\"name\">");
     if (m->project[0])
@@ -520,11 +603,23 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
         h(b, m->note);
         bww_buf_puts(b, "</span>");
     }
-    bww_buf_printf(b, "</td><td>%s</td><td>%s</td><td class=\"num\">%s%%</td>",
-                   bww_time(m->since, t, sizeof t), bww_time(m->at, t2, sizeof t2),
-                   bww_pct(m->rate_bp, p, sizeof p));
-    bww_buf_printf(b, "<td class=\"num money\" data-fen=\"%" PRId64 "\">%s</td>", m->shortfall,
-                   bww_wan(m->shortfall, w, sizeof w));
+    bww_buf_printf(b, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td>", bww_time(m->since, t, sizeof t),
+                   bww_time(m->at, t2, sizeof t2));
+    if (project) {
+        bww_buf_printf(b, "<td class=\"num\" data-bp=\"%" PRId32 "\">%s%%</td>", m->rate_bp,
+                       bww_pct(m->rate_bp, p, sizeof p));
+        bww_buf_printf(b, "<td class=\"basis\" data-basis=\"%s\">%s</td>", bw_basis_name(m->basis),
+                       basis_label(c, m->basis));
+        pct_td(b, m->lag_bp, "lag");
+        pct_td(b, m->pace_lag_bp, "pace-lag");
+        bww_buf_printf(b, "<td class=\"num money\" data-fen=\"%" PRId64 "\">%s</td>", m->shortfall,
+                       bww_wan(m->shortfall, w, sizeof w));
+        bww_buf_printf(b, "<td class=\"num money\" data-fen=\"%" PRId64 "\">%s</td>", m->pace_shortfall,
+                       bww_wan(m->pace_shortfall, w, sizeof w));
+    } else {
+        bww_buf_puts(b, "<td></td><td></td><td></td><td></td><td></td><td></td>");
+    }
+    alert_detail(b, c, m);
     if (actions) {
         bww_buf_puts(b, "<td class=\"actions\">");
         alert_actions(b, c, a, handle);
@@ -536,25 +631,34 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
 static void alerts_table(bww_buf *b, const bww_ctx *c, const bww_alerts *a, const char *id,
                          bool actions, bool handle, bool newest_first)
 {
-    bww_buf_printf(b, "<table class=\"rows alerts\" id=\"%s\"><thead><tr><th>%s</th><th>%s</th>"
-                      "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th>",
-                   id, L(c, "级别", "Severity"), L(c, "类型", "Kind"), L(c, "单位", "Unit"),
-                   L(c, "项目", "Project"), L(c, "状态", "State"), L(c, "开始", "Since"),
-                   L(c, "时间", "At"), L(c, "执行率", "Rate"), L(c, "资金缺口", "Shortfall"));
+    static const char *const heads[][2] = {
+        { "级别", "Severity" }, { "类型", "Kind" }, { "色档", "Band" }, { "单位", "Unit" },
+        { "项目", "Project" }, { "处理状态", "Handling" }, { "开始", "Since" }, { "时间", "At" },
+        { "执行率", "Rate" }, { "依据", "Basis" }, { "低于计划", "Below plan" },
+        { "低于序时", "Below pace" }, { "计划缺口", "Short of plan" }, { "序时缺口", "Short of pace" },
+        { "详情", "Detail" },
+    };
+    bww_buf_printf(b, "<table class=\"rows alerts\" id=\"%s\"><thead><tr>", id);
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        bww_buf_printf(b, "<th>%s</th>", L(c, heads[i][0], heads[i][1]));
     if (actions)
         bww_buf_printf(b, "<th>%s</th>", L(c, "操作", "Action"));
     bww_buf_puts(b, "</tr></thead><tbody>");
     for (size_t i = 0; a != NULL && i < a->n; i++)
         alert_row(b, c, &a->v[newest_first ? a->n - 1 - i : i], actions, handle, !actions);
     if (a == NULL || a->n == 0)
-        empty_row(b, c, actions ? 10 : 9);
+        empty_row(b, c, actions ? 16 : 15);
     bww_buf_puts(b, "</tbody></table>");
 }
 
 void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
 {
     head(b, c, L(c, "预警", "Alerts"), "alerts");
-    if (p->notice && p->notice[0]) {
+    if (p->notice && p->notice[0] && p->refused) {
+        bww_buf_printf(b, "<p class=\"error\" id=\"form-error\">%s", L(c, "守护进程拒绝了此操作：", "The daemon refused: "));
+        h(b, p->notice);
+        bww_buf_puts(b, "</p>");
+    } else if (p->notice && p->notice[0]) {
         bww_buf_puts(b, "<p class=\"notice\">");
         h(b, p->notice);
         bww_buf_puts(b, "</p>");
@@ -563,15 +667,32 @@ void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
                       "data-on=\"%s\"></span></h2>",
                    L(c, "当前预警", "Active alerts"), L(c, "实时更新未连接", "live updates off"),
                    L(c, "实时更新", "live"));
-    if (!p->handle_available && can_handle(c))
-        unavailable(b, c, L(c, "分类处理（跟进、整改、判定）", "Handling (follow-up, correction, judgement)"));
     bww_buf_printf(b, "<div id=\"active-wrap\" data-stream=\"/events\" data-seq=\"%" PRIu64 "\" "
-                      "data-can-handle=\"%d\">",
+                      "data-can-handle=\"%d\" data-labels=\"",
                    p->active ? p->active->seq : 0, can_handle(c) ? 1 : 0);
+    /* The script labels streamed rows with the same words (kinds.h, §1.7). */
+    bww_buf labels = { 0 };
+    bww_buf_puts(&labels, "{\"kinds\":{");
+    for (int k = 0; k < BW_KINDS; k++) {
+        bww_buf_printf(&labels, "%s\"%s\":\"", k ? "," : "", bw_kind_name(k));
+        bww_buf_json_str(&labels, c->lang == BWW_EN ? bw_kind_name(k) : bw_kind_label(k));
+        bww_buf_puts(&labels, "\"");
+    }
+    bww_buf_puts(&labels, "},\"handling\":{");
+    for (int k = 0; k < BW_HANDLINGS; k++) {
+        bww_buf_printf(&labels, "%s\"%s\":\"", k ? "," : "", bw_handling_name(k));
+        bww_buf_json_str(&labels, handling_label(c, k));
+        bww_buf_puts(&labels, "\"");
+    }
+    bww_buf_printf(&labels, "},\"basis\":{\"plan\":\"%s\",\"pace\":\"%s\"}}", basis_label(c, BW_BASIS_PLAN),
+                   basis_label(c, BW_BASIS_PACE));
+    h(b, labels.oom ? "{}" : labels.data);
+    bww_buf_free(&labels);
+    bww_buf_puts(b, "\">");
     if (p->active && p->active_total > p->active->n)
         bww_buf_printf(b, "<p class=\"notice\" id=\"active-shown\">%s %zu / %zu</p>",
                        L(c, "显示最新的预警：", "The newest active alerts:"), p->active->n, p->active_total);
-    alerts_table(b, c, p->active, "active-alerts", true, p->handle_available, true);
+    alerts_table(b, c, p->active, "active-alerts", true, true, true);
     bww_buf_puts(b, "</div></section>");
 
     bww_buf_printf(b, "<section><h2>%s</h2><form class=\"filters\" method=\"get\" action=\"/alerts\">",
@@ -599,6 +720,12 @@ void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
         bww_buf_puts(b, "\"></label>");
     }
     bww_buf_printf(b, "<button type=\"submit\">%s</button></form>", L(c, "查询", "Search"));
+    bww_buf_puts(b, "<p><a id=\"export\" download href=\"/alerts.csv?");
+    for (size_t i = 0; i < 5; i++) {
+        bww_buf_printf(b, "%s%s=", i ? "&amp;" : "", f[i].name);
+        bww_buf_url(b, v[i] ? v[i] : "");
+    }
+    bww_buf_printf(b, "\">%s</a></p>", L(c, "导出 CSV（按上述条件）", "Export CSV (these filters)"));
     if (p->history && p->history->truncated)
         bww_buf_printf(b, "<p class=\"notice\">%s</p>",
                        L(c, "仅显示最近的记录；请缩小时间范围。", "Only the newest are shown; narrow the dates."));
@@ -631,14 +758,10 @@ void bww_page_project(bww_buf *b, const bww_ctx *c, const bww_detail *d)
     bww_buf_puts(b, "</tr></tbody></table>");
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "计划与实际", "Plan and actual"));
-    if (d->series) {
-        bww_buf_puts(b, "<div class=\"chart\"><canvas id=\"chart\" data-series=\"/api/v1/series?project=");
-        bww_buf_url(b, r->r.project);
-        bww_buf_printf(b, "\" aria-label=\"%s\"></canvas></div>",
-                       L(c, "累计支付与计划、序时进度", "cumulative paid against plan and pace"));
-    } else {
-        unavailable(b, c, L(c, "执行进度图", "The chart"));
-    }
+    bww_buf_puts(b, "<div class=\"chart\"><canvas id=\"chart\" data-series=\"/api/v1/series?project=");
+    bww_buf_url(b, r->r.project);
+    bww_buf_printf(b, "\" aria-label=\"%s\"></canvas></div>",
+                   L(c, "累计支付与计划、序时进度", "cumulative paid against plan and pace"));
     bww_buf_puts(b, "</section>");
 
     bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "支付明细", "Payments"));

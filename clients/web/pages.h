@@ -31,18 +31,11 @@ bww_lang bww_lang_of(const char *accept_language);
 /* The band colour class of a row: "band-red", "band-yellow", "band-green". */
 const char *bww_band_class(const char *band, int severity);
 
-/* A section the daemon cannot give yet (it answered "unknown op"): shown
- * as unavailable instead of the content. */
-typedef struct bww_part {
-    bool available;
-} bww_part;
-
 typedef struct bww_overview {
     const bww_status *status;       /* units and total */
     const bww_status *worst_lag;    /* top 10 by lag */
     const bww_status *worst_short;  /* top 10 by shortfall */
     const bww_active_counts *counts; /* the active alerts counted; NULL: not known now */
-    bool series;                    /* the daemon has `series`: draw the chart */
 } bww_overview;
 
 typedef struct bww_list_query {
@@ -50,6 +43,7 @@ typedef struct bww_list_query {
     bool desc;
     uint64_t page;              /* from 0 */
     uint32_t per_page;
+    const bww_active_counts *firing;    /* the bands of the active alerts, offered to the band filter; NULL none */
 } bww_list_query;
 
 typedef struct bww_detail {
@@ -60,16 +54,15 @@ typedef struct bww_detail {
     const bww_adjustments *adjustments;
     bool adjustments_available;
     const bww_alerts *history;
-    bool series;
 } bww_detail;
 
 typedef struct bww_alerts_page {
     const bww_alerts *active;
     const bww_alerts *history;
-    bool handle_available;      /* the daemon has `handle` */
     const char *f_unit, *f_project, *f_kind, *f_since, *f_until;   /* history filters, "" */
     const char *notice;         /* "" or a line to show at the top (e.g. what an ack did) */
     size_t active_total;        /* active alerts in all, when more than `active` holds */
+    bool refused;               /* notice is the daemon's refusal of a form (shown as an error) */
 } bww_alerts_page;
 
 void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o);

@@ -25,6 +25,7 @@
 
 #include "active.h"
 #include "dc.h"
+#include "export.h"
 #include "model.h"
 #include "pages.h"
 #include "session.h"
@@ -33,9 +34,10 @@
 
 #define BODY_MAX (64 * 1024)    /* a form is small; more is refused */
 #define KEEPALIVE_MS 15000      /* an SSE comment this often finds closed connections */
-#define PROBE_TTL 60            /* seconds an op's availability is believed */
 #define PER_PAGE 50
 #define ACTIVE_SHOWN 500        /* active alerts on the page; a province has far more */
+#define EXPORT_BATCH 10000      /* status rows asked for at a time for a download */
+#define EXPORT_HISTORY 100000   /* alert messages in a history download at most */
 
 static const char CSP[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -49,13 +51,6 @@ typedef struct sse {
     bww_server *srv;
 } sse;
 
-/* Whether the daemon has an op, asked at most every PROBE_TTL seconds. */
-typedef struct probe {
-    const char *op;
-    bool known, available;
-    int64_t at;
-} probe;
-
 struct bww_server {
     uv_loop_t *loop;
     bww_config cfg;
@@ -68,7 +63,6 @@ struct bww_server {
     uv_timer_t timer, keepalive;
     bool polling, timing, keeping;
     sse *streams;
-    probe series, handle;
     bww_active active;          /* the daemon's active alerts, mirrored from the stream */
 };
 
@@ -211,35 +205,6 @@ static bww_ctx ctx_of(bww_server *s, struct MHD_Connection *c, const bww_session
 }
 
 #define L(c, zh, en) ((c)->lang == BWW_EN ? (en) : (zh))
-
-/* Whether the daemon has op (asked again after PROBE_TTL s). */
-static bool has_op(bww_server *s, probe *p, const bww_req *sample)
-{
-    int64_t now = (int64_t)time(NULL);
-    if (p->known && now - p->at < PROBE_TTL)
-        return p->available;
-    bww_reply r;
-    bww_dc_call(&s->dc, sample, &r);
-    p->known = !r.unreachable;
-    p->available = !r.unknown_op && !r.unreachable;
-    p->at = now;
-    bww_reply_free(&r);
-    return p->available;
-}
-
-static bool has_series(bww_server *s)
-{
-    bww_req q = { .op = "series" };
-    return has_op(s, &s->series, &q);
-}
-
-/* `handle` with no arguments: a daemon that has it refuses the request for
- * what is missing; one that does not says "unknown op". */
-static bool has_handle(bww_server *s)
-{
-    bww_req q = { .op = "handle" };
-    return has_op(s, &s->handle, &q);
-}
 
 /* A daemon reply the page cannot do without: 502 with its error. */
 static enum MHD_Result daemon_failed(struct MHD_Connection *c, const bww_ctx *x, bool api,
@@ -458,6 +423,9 @@ static void counts_json(bww_buf *b, const bww_active_counts *n)
         bww_buf_json_str(b, n->bands[i].band);
         bww_buf_printf(b, "\":%u", n->bands[i].n);
     }
+    bww_buf_puts(b, "},\"handling\":{");
+    for (int k = 0; k < BW_HANDLINGS; k++)
+        bww_buf_printf(b, "%s\"%s\":%u", k ? "," : "", bw_handling_name(k), n->handling[k]);
     bww_buf_puts(b, "}}");
 }
 
@@ -496,7 +464,7 @@ static enum MHD_Result page_overview(bww_server *s, struct MHD_Connection *c, bw
             rc = send_json(c, MHD_HTTP_OK, &b);
         } else {
             x->now = lag.at;
-            bww_overview o = { &lag, &lag, &sh, n, has_series(s) };
+            bww_overview o = { &lag, &lag, &sh, n };
             bww_page_overview(&b, x, &o);
             rc = send_html(c, MHD_HTTP_OK, &b);
         }
@@ -513,27 +481,90 @@ static void copy_arg(struct MHD_Connection *c, const char *key, char *dst, size_
     snprintf(dst, n, "%s", arg(c, key));
 }
 
+/* The list's filters and sort from the query, and the status request for them. */
+static void list_query(struct MHD_Connection *c, bww_list_query *lq, bww_req *q)
+{
+    memset(lq, 0, sizeof *lq);
+    copy_arg(c, "unit", lq->unit, sizeof lq->unit);
+    copy_arg(c, "band", lq->band, sizeof lq->band);
+    copy_arg(c, "alert", lq->alert, sizeof lq->alert);
+    copy_arg(c, "q", lq->q, sizeof lq->q);
+    copy_arg(c, "sort", lq->sort, sizeof lq->sort);
+    lq->desc = strcmp(arg(c, "desc"), "1") == 0 || strcmp(arg(c, "desc"), "true") == 0;
+    lq->page = strtoull(arg(c, "page"), NULL, 10);
+    lq->per_page = PER_PAGE;
+    if (lq->page > UINT32_MAX)
+        lq->page = 0;
+    bww_req_str(q, "unit", lq->unit);
+    bww_req_str(q, "band", lq->band);
+    bww_req_str(q, "alert", lq->alert);
+    bww_req_str(q, "q", lq->q);
+    bww_req_str(q, "sort", lq->sort);
+    if (lq->desc)
+        bww_req_bool(q, "desc", true);
+}
+
+static enum MHD_Result send_csv(struct MHD_Connection *c, bww_buf *b, const char *file)
+{
+    if (b->oom)
+        return send_buf(c, MHD_HTTP_OK, "text/csv; charset=utf-8", b, NULL, NULL);
+    struct MHD_Response *r = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        bww_buf_free(b);
+        return MHD_NO;
+    }
+    b->data = NULL;
+    bww_buf_free(b);
+    char disp[160];
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s.csv\"", file);
+    security_headers(r);
+    MHD_add_response_header(r, "Content-Type", "text/csv; charset=utf-8");
+    MHD_add_response_header(r, "Content-Disposition", disp);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* 导出: every row matching the list's filters, in its sort, asked for in
+ * batches (the daemon answers each from memory). */
+static enum MHD_Result export_projects(bww_server *s, struct MHD_Connection *c, bww_ctx *x)
+{
+    bww_buf b = { 0 };
+    bww_csv_projects_head(&b, x);
+    uint64_t offset = 0;
+    for (;;) {
+        bww_list_query lq;
+        bww_req q = { .op = "status" };
+        list_query(c, &lq, &q);
+        bww_req_uint(&q, "offset", offset);
+        bww_req_uint(&q, "limit", EXPORT_BATCH);
+        bww_reply r;
+        bww_status st = { 0 };
+        if (!status_call(s, &q, &r, &st)) {
+            bww_buf_free(&b);
+            enum MHD_Result rc = r.unreachable || !r.m ? daemon_failed(c, x, false, &r)
+                : message(c, x, MHD_HTTP_BAD_REQUEST, L(x, "筛选条件有误", "Bad filter"), r.error);
+            bww_reply_free(&r);
+            return rc;
+        }
+        for (size_t i = 0; i < st.nprojects; i++)
+            bww_csv_project_row(&b, x, &st.projects[i]);
+        offset += st.nprojects;
+        bool done = st.nprojects < EXPORT_BATCH || offset >= st.matched;
+        bww_status_free(&st);
+        bww_reply_free(&r);
+        if (done)
+            break;
+    }
+    return send_csv(c, &b, "projects");
+}
+
 static enum MHD_Result page_projects(bww_server *s, struct MHD_Connection *c, bww_ctx *x, bool api)
 {
-    bww_list_query lq = { 0 };
-    copy_arg(c, "unit", lq.unit, sizeof lq.unit);
-    copy_arg(c, "band", lq.band, sizeof lq.band);
-    copy_arg(c, "alert", lq.alert, sizeof lq.alert);
-    copy_arg(c, "q", lq.q, sizeof lq.q);
-    copy_arg(c, "sort", lq.sort, sizeof lq.sort);
-    lq.desc = strcmp(arg(c, "desc"), "1") == 0 || strcmp(arg(c, "desc"), "true") == 0;
-    lq.page = strtoull(arg(c, "page"), NULL, 10);
-    lq.per_page = PER_PAGE;
-    if (lq.page > UINT32_MAX)
-        lq.page = 0;
+    bww_list_query lq;
     bww_req q = { .op = "status" }, qu = { .op = "status" };
-    bww_req_str(&q, "unit", lq.unit);
-    bww_req_str(&q, "band", lq.band);
-    bww_req_str(&q, "alert", lq.alert);
-    bww_req_str(&q, "q", lq.q);
-    bww_req_str(&q, "sort", lq.sort);
-    if (lq.desc)
-        bww_req_bool(&q, "desc", true);
+    list_query(c, &lq, &q);
     bww_req_uint(&q, "offset", lq.page * PER_PAGE);
     bww_req_uint(&q, "limit", PER_PAGE);
     bww_req_uint(&qu, "limit", 1);
@@ -562,6 +593,9 @@ static enum MHD_Result page_projects(bww_server *s, struct MHD_Connection *c, bw
             choices = &units;
         }
         x->now = st.at;
+        bww_active_counts counts;
+        bww_active_count(&s->active, &counts);
+        lq.firing = s->active.synced ? &counts : NULL;
         bww_page_projects(&b, x, &st, choices, &lq);
         rc = send_html(c, MHD_HTTP_OK, &b);
     }
@@ -638,7 +672,7 @@ static enum MHD_Result page_project(bww_server *s, struct MHD_Connection *c, bww
         rc = send_json(c, MHD_HTTP_OK, &b);
     } else {
         x->now = st.at;
-        bww_detail d = { &st.projects[0], &pay, pay_ok, before, &adj, adj_ok, &hist, has_series(s) };
+        bww_detail d = { &st.projects[0], &pay, pay_ok, before, &adj, adj_ok, &hist };
         bww_page_project(&b, x, &d);
         rc = send_html(c, MHD_HTTP_OK, &b);
     }
@@ -679,7 +713,7 @@ static int cmp_seq(const void *x, const void *y)
 }
 
 static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_ctx *x, bool api,
-                                   bool history_only, const char *notice)
+                                   bool history_only, const char *notice, bool refused, bool csv)
 {
     bww_req qa = { .op = "alerts" }, qh = { .op = "history" };
     const char *unit = arg(c, "unit"), *project = arg(c, "project"), *kind = arg(c, "kind"),
@@ -691,7 +725,7 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         bww_req_int(&qh, "since", t);
     if (until[0] && local_day(until, &t))
         bww_req_int(&qh, "until", t);
-    bww_req_uint(&qh, "limit", 1000);
+    bww_req_uint(&qh, "limit", csv ? EXPORT_HISTORY : 1000);
     bww_reply ra = { 0 }, rh = { 0 };
     bww_alerts act = { 0 }, hist = { 0 };
     char why[256];
@@ -725,7 +759,10 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         act.n = ACTIVE_SHOWN;
     }
     bww_buf b = { 0 };
-    if (api) {
+    if (csv) {
+        bww_csv_alerts(&b, x, &hist);
+        rc = send_csv(c, &b, "alerts");
+    } else if (api) {
         if (history_only) {
             /* The kind filter is applied to the JSON as well: rows by seq. */
             bww_buf_printf(&b, "{\"ok\":true,\"truncated\":%s,\"alerts\":[",
@@ -748,11 +785,11 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         }
         rc = send_json(c, MHD_HTTP_OK, &b);
     } else {
-        bww_alerts_page p = { &act, &hist, has_handle(s), unit, project, kind, since, until, notice,
-                              active_total };
+        bww_alerts_page p = { &act, &hist, unit, project, kind, since, until, notice,
+                              active_total, refused };
         x->now = s->stream.daemon_at;
         bww_page_alerts(&b, x, &p);
-        rc = send_html(c, MHD_HTTP_OK, &b);
+        rc = send_html(c, refused ? MHD_HTTP_CONFLICT : MHD_HTTP_OK, &b);
     }
 out:
     bww_alerts_free(&act);
@@ -770,9 +807,9 @@ static enum MHD_Result api_series(bww_server *s, struct MHD_Connection *c)
     bww_reply r;
     enum MHD_Result rc;
     if (bww_dc_call(&s->dc, &q, &r)) {
-        rc = json_error(c, r.unknown_op ? MHD_HTTP_NOT_IMPLEMENTED
-                           : r.unreachable ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_BAD_REQUEST,
-                        r.unknown_op ? "unavailable: the daemon has no series yet" : r.error);
+        /* The daemon's own words: it names the project or unit it does not know. */
+        rc = json_error(c, r.unreachable ? MHD_HTTP_SERVICE_UNAVAILABLE
+                           : r.m != NULL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_BAD_GATEWAY, r.error);
     } else {
         bww_buf b = { 0 };
         bww_json_of(&b, r.m);
@@ -919,9 +956,8 @@ static enum MHD_Result do_ack(bww_server *s, struct MHD_Connection *c, bww_ctx *
     if (bww_dc_call(&s->dc, &q, &r)) {
         fprintf(stderr, "budgetwatch-web: %s of %s %s by %s refused: %s\n", q.op, project, kind,
                 x->se->user, r.error);
-        rc = r.unknown_op ? message(c, x, MHD_HTTP_NOT_IMPLEMENTED, L(x, "暂不可用", "Unavailable"),
-                                    L(x, "守护进程尚不支持分类处理。", "The daemon has no handling yet."))
-                          : page_alerts(s, c, x, false, false, r.error);
+        rc = r.unreachable ? daemon_failed(c, x, false, &r)
+                           : page_alerts(s, c, x, false, false, r.error, true, false);
     } else {
         fprintf(stderr, "budgetwatch-web: %s of %s %s by %s\n", q.op, project, kind, x->se->user);
         rc = redirect(c, handle ? "/alerts?done=handle" : "/alerts?done=ack", NULL);
@@ -988,10 +1024,14 @@ static enum MHD_Result route(bww_server *s, struct MHD_Connection *c, const char
         const char *done = arg(c, "done");
         const char *notice = strcmp(done, "ack") == 0 ? L(&x, "已确认。", "Acknowledged.")
                            : strcmp(done, "handle") == 0 ? L(&x, "已处理。", "Handled.") : "";
-        return page_alerts(s, c, &x, api, false, notice);
+        return page_alerts(s, c, &x, api, false, notice, false, false);
     }
     if (api && strcmp(path, "/history") == 0)
-        return page_alerts(s, c, &x, true, true, "");
+        return page_alerts(s, c, &x, true, true, "", false, false);
+    if (!api && strcmp(path, "/alerts.csv") == 0)
+        return page_alerts(s, c, &x, false, true, "", false, true);
+    if (!api && strcmp(path, "/projects.csv") == 0)
+        return export_projects(s, c, &x);
     if (api && strcmp(path, "/series") == 0)
         return api_series(s, c);
     if (!api && strcmp(path, "/events") == 0)
@@ -1055,8 +1095,6 @@ bww_server *bww_server_new(uv_loop_t *loop, const bww_config *cfg, bww_accounts 
     s->accounts = *accounts;
     memset(accounts, 0, sizeof *accounts);
     bww_sessions_init(&s->sessions, cfg->session_ttl);
-    s->series.op = "series";
-    s->handle.op = "handle";
     if (bww_dc_open(&s->dc, cfg, why, whylen) ||
         bww_stream_open(&s->stream, loop, cfg, on_alert, on_heartbeat, s, why, whylen)) {
         bww_server_free(&s);

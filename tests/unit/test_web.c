@@ -21,6 +21,7 @@
 #include "accounts.h"
 #include "active.h"
 #include "config.h"
+#include "export.h"
 #include "pages.h"
 #include "session.h"
 #include "text.h"
@@ -187,7 +188,7 @@ static void test_overview_page(void **state)
     bww_active_counts counts;
     bww_active_count(&act, &counts);
     bww_active_free(&act);
-    bww_overview o = { &f.st, &f.st, &f.st, &counts, false };
+    bww_overview o = { &f.st, &f.st, &f.st, &counts };
     bww_buf b = { 0 };
     bww_page_overview(&b, &c, &o);
     assert_false(b.oom);
@@ -200,12 +201,11 @@ static void test_overview_page(void **state)
     assert_non_null(strstr(b.data, "data-count=\"critical\">2<"));
     assert_non_null(strstr(b.data, "data-count=\"unhandled\">1<"));
     assert_non_null(strstr(b.data, "data-count=\"handled\">1<"));
-    assert_non_null(strstr(b.data, "class=\"unavailable\""));    /* no series: no chart */
-    assert_null(strstr(b.data, "<canvas"));
+    assert_null(strstr(b.data, "class=\"unavailable\""));
+    assert_non_null(strstr(b.data, "<canvas id=\"chart\" data-series=\"/api/v1/series\""));
     assert_non_null(strstr(b.data, "href=\"/project?code=P%3C1%3E\""));
     bww_buf_free(&b);
 
-    o.series = true;
     c.lang = BWW_EN;
     bww_page_overview(&b, &c, &o);
     assert_non_null(strstr(b.data, "<canvas id=\"chart\" data-series=\"/api/v1/series\""));
@@ -220,7 +220,7 @@ static void test_alerts_page_roles(void **state)
     fixture f;
     fixture_init(&f, BWW_VIEWER);
     bww_ctx c = { BWW_ZH, &f.se, f.st.at };
-    bww_alerts_page p = { &f.alerts, &f.alerts, false, "", "<x>", "", "", "", "", 0 };
+    bww_alerts_page p = { &f.alerts, &f.alerts, "", "<x>", "", "", "", "", 0, false };
     bww_buf b = { 0 };
     bww_page_alerts(&b, &c, &p);
     assert_no_markup_from_data(b.data);
@@ -236,14 +236,20 @@ static void test_alerts_page_roles(void **state)
     char want[128];
     snprintf(want, sizeof want, "name=\"csrf\" value=\"%s\"", f.se.csrf);
     assert_non_null(strstr(b.data, want));
-    assert_null(strstr(b.data, "action=\"/alerts/handle\""));  /* the daemon has no handle */
-    assert_non_null(strstr(b.data, "class=\"unavailable\""));
-    bww_buf_free(&b);
-
-    p.handle_available = true;
-    bww_page_alerts(&b, &c, &p);
     assert_non_null(strstr(b.data, "action=\"/alerts/handle\""));
     assert_null(strstr(b.data, "class=\"unavailable\""));
+    assert_null(strstr(b.data, "id=\"form-error\""));
+    /* The steps in the words of PROTOCOL.md §1.7; the script's labels from kinds.h, escaped. */
+    assert_non_null(strstr(b.data, "<option value=\"followed_up\">已督办</option>"));
+    assert_non_null(strstr(b.data, "<option value=\"judged_normal\">认定正常</option>"));
+    assert_non_null(strstr(b.data, "&quot;large_payment&quot;:&quot;大额支付&quot;"));
+    bww_buf_free(&b);
+
+    /* A refusal of the daemon is shown as its error, escaped. */
+    p.notice = "handle: <lag> refused";
+    p.refused = true;
+    bww_page_alerts(&b, &c, &p);
+    assert_non_null(strstr(b.data, "<p class=\"error\" id=\"form-error\">守护进程拒绝了此操作：handle: &lt;lag&gt; refused</p>"));
     bww_buf_free(&b);
 }
 
@@ -260,7 +266,7 @@ static void test_project_and_list_pages(void **state)
     bww_payments ps = { 2, pay, 40, 7 };
     bww_adjustment adj[1] = { { 100000000, 120000000, 1641000000, "追加<b>预算</b>" } };
     bww_adjustments as = { 1, adj };
-    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts, false };
+    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts };
     bww_buf b = { 0 };
     bww_page_project(&b, &c, &d);
     assert_no_markup_from_data(b.data);
@@ -278,7 +284,9 @@ static void test_project_and_list_pages(void **state)
     assert_non_null(strstr(b.data, "class=\"unavailable\""));
     bww_buf_free(&b);
 
-    bww_list_query q = { .per_page = 1, .page = 1 };
+    bww_active_counts firing = { .nbands = 1 };
+    snprintf(firing.bands[0].band, sizeof firing.bands[0].band, "红<一>档");
+    bww_list_query q = { .per_page = 1, .page = 1, .firing = &firing };
     snprintf(q.sort, sizeof q.sort, "paid");
     snprintf(q.q, sizeof q.q, "\"><script>");
     f.st.matched = 3;
@@ -289,6 +297,9 @@ static void test_project_and_list_pages(void **state)
     assert_non_null(strstr(b.data, "rel=\"next\""));
     assert_non_null(strstr(b.data, "q=%22%3E%3Cscript%3E"));
     assert_non_null(strstr(b.data, "data-matched=\"3\""));
+    /* The band filter suggests the bands firing, escaped; the download keeps the filters and sort. */
+    assert_non_null(strstr(b.data, "<datalist id=\"bands\"><option value=\"红&lt;一&gt;档\">"));
+    assert_non_null(strstr(b.data, "href=\"/projects.csv?unit=&amp;band=&amp;alert=&amp;q=%22%3E%3Cscript%3E&amp;sort=paid"));
     bww_buf_free(&b);
 }
 
@@ -570,6 +581,38 @@ static void test_config(void **state)
     unlink(path);
 }
 
+/* 导出: a BOM, 万元 exact to the fen, RFC 4180 quoting, no formula from a name. */
+static void test_csv_export(void **state)
+{
+    (void)state;
+    char w[40];
+    assert_string_equal(bww_wan6(1, w, sizeof w), "0.000001");
+    assert_string_equal(bww_wan6(-12345678901, w, sizeof w), "-12345.678901");
+    assert_string_equal(bww_wan6(INT64_MIN, w, sizeof w), "-9223372036854.775808");
+    bww_ctx c = { BWW_ZH, NULL, 0 };
+    bww_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.r.unit, sizeof r.r.unit, "U1");
+    snprintf(r.r.unit_name, sizeof r.r.unit_name, "单位,一");
+    snprintf(r.r.project, sizeof r.r.project, "P1");
+    snprintf(r.r.project_name, sizeof r.r.project_name, "=HYPERLINK(\"x\")");
+    r.r.budget = 123456789;
+    r.r.paid = -5;
+    r.r.rate_bp = 3750;
+    r.r.basis = BW_BASIS_PACE;
+    r.r.firing = 2;
+    snprintf(r.band, sizeof r.band, "红一档");
+    bww_buf b = { 0 };
+    bww_csv_projects_head(&b, &c);
+    assert_memory_equal(b.data, "\xEF\xBB\xBF单位编码,单位名称,项目编码,项目名称,", 3 + 4 * 13);
+    size_t head = b.len;
+    bww_csv_project_row(&b, &c, &r);
+    assert_string_equal(b.data + head,
+                        "U1,\"单位,一\",P1,\"'=HYPERLINK(\"\"x\"\")\",123.456789,-0.000005,37.50,0.00,0.00,"
+                        "0.00,0.00,0.000000,0.000000,序时进度,红一档,2\r\n");
+    bww_buf_free(&b);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -588,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_password_round_trip),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_active_mirror),
+        cmocka_unit_test(test_csv_export),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,9 +76,10 @@
   const tbody = document.querySelector("#active-alerts tbody");
   const canHandle = wrap.dataset.canHandle === "1";
   const csrf = (document.querySelector('meta[name="csrf"]') || {}).content || "";
-  const labels = { lag: "进度滞后", milestone: "节点未达", overspend: "超预算", year_end: "年末未达标",
-                   source_gap: "序号缺口", ledger_damaged: "账本损坏" };
-  const projectKinds = new Set(["lag", "milestone", "overspend", "year_end"]);
+  /* The words of the server's pages (kinds.h, the handling states, the bases). */
+  const words = JSON.parse(wrap.dataset.labels || "{}");
+  const kinds = words.kinds || {}, handling = words.handling || {}, bases = words.basis || {};
+  const daemonKinds = new Set(["source_gap", "ledger_damaged"]);
   let seq = Number(wrap.dataset.seq || 0);
 
   function td(text, cls) {
@@ -87,27 +88,53 @@
     c.textContent = text;
     return c;
   }
-  function ackForm(a) {
+  function form(a, handle) {
     const f = document.createElement("form");
-    f.className = "ack"; f.method = "post"; f.action = "/alerts/ack";
+    f.className = handle ? "handle" : "ack"; f.method = "post"; f.action = handle ? "/alerts/handle" : "/alerts/ack";
     for (const [k, v] of [["csrf", csrf], ["project", a.project], ["kind", a.kind]]) {
       const i = document.createElement("input");
       i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i);
     }
+    if (handle) {
+      const s = document.createElement("select");
+      s.name = "state";
+      for (const w of ["followed_up", "corrected", "judged_normal", "judged_violation"]) {
+        const o = document.createElement("option");
+        o.value = w; o.textContent = handling[w] || w; s.appendChild(o);
+      }
+      f.appendChild(s);
+    }
     const note = document.createElement("input");
     note.name = "note"; note.placeholder = zh ? "备注" : "note"; note.maxLength = 500;
     const b = document.createElement("button");
-    b.type = "submit"; b.className = "ack-button"; b.textContent = zh ? "确认" : "Acknowledge";
+    b.type = "submit";
+    if (!handle) b.className = "ack-button";
+    b.textContent = handle ? (zh ? "处理" : "Handle") : (zh ? "确认" : "Acknowledge");
     f.append(note, b);
     return f;
   }
+  /* The band's colour from its name, as the server's bww_band_class. */
+  function bandClass(a) {
+    const n = a.band || "";
+    if (n) return /红|critical|red/.test(n) ? "band-red" : /橙|orange/.test(n) ? "band-orange" : /蓝|blue/.test(n) ? "band-blue" : "band-yellow";
+    return a.severity === "critical" ? "band-red" : "band-yellow";
+  }
+  function num(text, cls, key, v) {
+    const c = td(text, cls);
+    c.dataset[key] = String(v);
+    return c;
+  }
   function row(a) {
     const tr = document.createElement("tr");
-    const band = a.severity === "critical" ? "band-red" : "band-yellow";
-    tr.className = band + " state-" + a.state + " new";
+    const project = !daemonKinds.has(a.kind);
+    tr.className = bandClass(a) + " state-" + a.state + " new";
     tr.dataset.kind = a.kind; tr.dataset.project = a.project || ""; tr.dataset.seq = a.seq;
+    tr.dataset.handling = a.handling || "";
     tr.appendChild(td(a.severity === "critical" ? (zh ? "严重" : "critical") : (zh ? "警告" : "warning"), "sev"));
-    tr.appendChild(td(zh ? (labels[a.kind] || a.kind) : a.kind));
+    tr.appendChild(td(kinds[a.kind] || a.kind, "kind"));
+    const band = td(a.band || (project ? "—" : ""), a.band ? "band " + bandClass(a) : "band");
+    band.dataset.band = a.band || "";
+    tr.appendChild(band);
     tr.appendChild(td(a.unit_name || ""));
     const p = document.createElement("td");
     p.className = "name";
@@ -118,17 +145,48 @@
       p.appendChild(l);
     } else p.textContent = a.src || "";
     tr.appendChild(p);
-    const st = a.state === "acknowledged" ? (zh ? "已确认" : "acknowledged") : (zh ? "未处理" : "unhandled");
-    tr.appendChild(td(st + (a.by ? " " + a.by : "") + (a.note ? " " + a.note : ""), "state"));
-    tr.appendChild(td(when(a.since)));
-    tr.appendChild(td(when(a.at)));
-    tr.appendChild(td(pct(a.rate_bp || 0), "num"));
-    const m = td(wan(a.shortfall || 0), "num money");
-    m.dataset.fen = String(a.shortfall || 0);
-    tr.appendChild(m);
+    const st = handling[a.handling] ||
+      (a.state === "acknowledged" ? (zh ? "已确认" : "acknowledged") : (zh ? "未处理" : "unhandled"));
+    const state = td(st, "state");
+    for (const [k, v] of [["by", a.by], ["note", a.note]]) {
+      if (!v) continue;
+      const s = document.createElement("span");
+      s.className = k; s.textContent = v;
+      state.append(" ", s);
+    }
+    tr.appendChild(state);
+    tr.appendChild(td(when(a.since), "t"));
+    tr.appendChild(td(when(a.at), "t"));
+    if (project) {
+      tr.appendChild(num(pct(a.rate_bp || 0), "num", "bp", a.rate_bp || 0));
+      const basis = td(bases[a.basis] || a.basis || "", "basis");
+      basis.dataset.basis = a.basis || "";
+      tr.appendChild(basis);
+      tr.appendChild(num(pct(a.lag_bp || 0), "num lag", "bp", a.lag_bp || 0));
+      tr.appendChild(num(pct(a.pace_lag_bp || 0), "num pace-lag", "bp", a.pace_lag_bp || 0));
+      tr.appendChild(num(wan(a.shortfall || 0), "num money", "fen", a.shortfall || 0));
+      tr.appendChild(num(wan(a.pace_shortfall || 0), "num money", "fen", a.pace_shortfall || 0));
+    } else {
+      for (let i = 0; i < 6; i++) tr.appendChild(td(""));
+    }
+    const detail = td("", "detail");
+    if (a.kind === "large_payment") {
+      detail.textContent = (a.src || "") + "/" + (a.id || "") + " " + wan(a.amount || 0) + (zh ? " 万元" : " 10k yuan") +
+        (a.ref ? (zh ? " 关联 " : " ref ") + a.ref : "");
+    } else if (a.kind === "milestone" && a.milestone) {
+      detail.textContent = (zh ? "节点 " : "milestone ") + a.milestone;
+    } else if (a.kind === "source_gap") {
+      detail.textContent = (a.src || "") + (zh ? " 序号 " : " seq ") + a.expected_seq + " → " + a.got_seq;
+    } else if (a.kind === "ledger_damaged") {
+      detail.textContent = a.note || "";
+    }
+    tr.appendChild(detail);
     const act = document.createElement("td");
     act.className = "actions";
-    if (canHandle && projectKinds.has(a.kind) && a.state !== "acknowledged") act.appendChild(ackForm(a));
+    if (canHandle && project) {
+      if (a.state !== "acknowledged") act.appendChild(form(a, false));
+      act.appendChild(form(a, true));
+    }
     tr.appendChild(act);
     return tr;
   }
