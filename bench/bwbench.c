@@ -362,9 +362,11 @@ static int mode_raw(void *ctx, char **av, int type)
     return 0;
 }
 
-/* The daemon's events table and its index, the same WAL and synchronous;
- * *ins is its insert. Exits on failure. */
-static sqlite3 *raw_db_open(const char *path, const char *sync, sqlite3_stmt **ins)
+/* What the daemon writes for an event: the events table and its indexes
+ * (ledger schema 5: events_project too) and the upsert of the event's daily
+ * sum, with the same WAL and synchronous; ins[0] is the insert, ins[1] the
+ * upsert. Exits on failure. */
+static sqlite3 *raw_db_open(const char *path, const char *sync, sqlite3_stmt *ins[2])
 {
     sqlite3 *db;
     unlink(path);
@@ -380,11 +382,19 @@ static sqlite3 *raw_db_open(const char *path, const char *sync, sqlite3_stmt **i
                      " amount INTEGER NOT NULL CHECK (amount > 0),"
                      " fund INTEGER NOT NULL CHECK (fund IN (0, 1)), ts INTEGER NOT NULL,"
                      " ref TEXT NOT NULL, received_at INTEGER NOT NULL, UNIQUE (src, id)) STRICT;"
-                     "CREATE INDEX events_ref ON events (src, ref) WHERE ref != '';",
+                     "CREATE INDEX events_ref ON events (src, ref) WHERE ref != '';"
+                     "CREATE INDEX events_project ON events (project, rowid);"
+                     "CREATE TABLE daily (project TEXT NOT NULL, day INTEGER NOT NULL,"
+                     " fiscal INTEGER NOT NULL, other INTEGER NOT NULL, events INTEGER NOT NULL,"
+                     " PRIMARY KEY (project, day)) STRICT, WITHOUT ROWID;",
                      NULL, NULL, NULL) ||
         sqlite3_prepare_v2(db, "INSERT INTO events (src, id, seq, type, project, unit, amount,"
-                           " fund, ts, ref, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, ins,
-                           NULL)) {
+                           " fund, ts, ref, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1,
+                           &ins[0], NULL) ||
+        sqlite3_prepare_v2(db, "INSERT INTO daily (project, day, fiscal, other, events)"
+                           " VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (project, day) DO UPDATE SET"
+                           " fiscal = fiscal + excluded.fiscal, other = other + excluded.other,"
+                           " events = events + 1", -1, &ins[1], NULL)) {
         fprintf(stderr, "bwbench: %s: %s\n", path, sqlite3_errmsg(db));
         exit(1);
     }
@@ -393,8 +403,9 @@ static sqlite3 *raw_db_open(const char *path, const char *sync, sqlite3_stmt **i
 
 /* One event's row; its unit is the plan's (gen_plan.py: units of 200), for
  * project number p. */
-static void raw_db_insert(sqlite3 *db, sqlite3_stmt *st, const bw_event *e, size_t p)
+static void raw_db_insert(sqlite3 *db, sqlite3_stmt *ins[2], const bw_event *e, size_t p)
 {
+    sqlite3_stmt *st = ins[0], *day = ins[1];
     char unit[32];
     snprintf(unit, sizeof unit, "U%06zu", p / 200);
     sqlite3_bind_text(st, 1, e->src, -1, SQLITE_STATIC);
@@ -411,6 +422,15 @@ static void raw_db_insert(sqlite3 *db, sqlite3_stmt *st, const bw_event *e, size
     if (sqlite3_step(st) != SQLITE_DONE)
         die(sqlite3_errmsg(db));
     sqlite3_reset(st);
+    /* UTC days: the daemon keys by local days, the same number of rows. */
+    int64_t net = e->type == BW_EV_REFUND ? -e->amount : e->amount;
+    sqlite3_bind_text(day, 1, e->project, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(day, 2, e->ts - e->ts % 86400);
+    sqlite3_bind_int64(day, 3, e->fund == BW_FUND_FISCAL ? net : 0);
+    sqlite3_bind_int64(day, 4, e->fund == BW_FUND_FISCAL ? 0 : net);
+    if (sqlite3_step(day) != SQLITE_DONE)
+        die(sqlite3_errmsg(db));
+    sqlite3_reset(day);
 }
 
 /* The daemon's rows in its batches, bare SQLite. */
@@ -418,8 +438,8 @@ static int mode_raw_sqlite(char **av)
 {
     size_t n = (size_t)arg_long(av[1]), projects = (size_t)arg_long(av[2]);
     size_t per = (size_t)arg_long(av[3]);
-    sqlite3_stmt *st;
-    sqlite3 *db = raw_db_open(av[0], av[4], &st);
+    sqlite3_stmt *st[2];
+    sqlite3 *db = raw_db_open(av[0], av[4], st);
     bw_event *evs = malloc(n * sizeof *evs);
     if (evs == NULL)
         die("out of memory");
@@ -437,7 +457,8 @@ static int mode_raw_sqlite(char **av)
     char extra[64];
     snprintf(extra, sizeof extra, ",\"batch\":%zu,\"synchronous\":\"%s\"", per, av[4]);
     print_rate("raw-sqlite", n, t, extra);
-    sqlite3_finalize(st);
+    sqlite3_finalize(st[0]);
+    sqlite3_finalize(st[1]);
     sqlite3_close(db);
     free(evs);
     return 0;
@@ -678,8 +699,8 @@ static void *rawlat_server(void *arg)
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     if (zmq_bind(s, p->ep))
         die(p->ep);
-    sqlite3_stmt *ins, *begin, *commit;
-    sqlite3 *db = raw_db_open(p->file, "full", &ins);
+    sqlite3_stmt *ins[2], *begin, *commit;
+    sqlite3 *db = raw_db_open(p->file, "full", ins);
     if (sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL) ||
         sqlite3_prepare_v2(db, "COMMIT", -1, &commit, NULL))
         die(sqlite3_errmsg(db));
@@ -752,7 +773,8 @@ static void *rawlat_server(void *arg)
     msgpack_sbuffer_destroy(&sb);
     sqlite3_finalize(begin);
     sqlite3_finalize(commit);
-    sqlite3_finalize(ins);
+    sqlite3_finalize(ins[0]);
+    sqlite3_finalize(ins[1]);
     sqlite3_close(db);
     free(acks);
     free(who);

@@ -8,8 +8,9 @@
  *                (0 disbursement, 1 refund), project, unit, amount (fen, > 0),
  *                fund (0 fiscal, 1 other), ts, ref ('' when none), received_at;
  *                UNIQUE (src, id). The view events_readable spells type/fund.
- *                Indexes (version 5): events_ts (ts: the as-of status's part
- *                of a day), events_project (project, rowid: payment pages).
+ *                Index (version 5): events_project (project, rowid: a
+ *                project's payment pages, and its events of a part of a day
+ *                for the as-of status).
  *   rejects      id, src, evid ('' when unreadable), raw BLOB, reason, at,
  *                replayed_at (NULL until replayed), peer (the CURVE key name
  *                it came with; '' an unauthorized key; NULL no CURVE)
@@ -80,14 +81,13 @@
     " upto INTEGER NOT NULL, slots TEXT NOT NULL) STRICT, WITHOUT ROWID;"
 
 /* Version 5: the daily sums of the events (the as-of status, the series),
- * the index on ts that finds the events of a part of a day, and the index on
- * project that pages through a project's payments (the console). */
+ * and the index on project that pages through a project's payments (the
+ * console) and finds its events of a part of a day (the as-of status). */
 #define DAILY_SCHEMA                                                                   \
     "CREATE TABLE daily ("                                                             \
     " project TEXT NOT NULL, day INTEGER NOT NULL, fiscal INTEGER NOT NULL,"           \
     " other INTEGER NOT NULL, events INTEGER NOT NULL,"                                \
     " PRIMARY KEY (project, day)) STRICT, WITHOUT ROWID;"                              \
-    "CREATE INDEX events_ts ON events (ts);"                                          \
     "CREATE INDEX events_project ON events (project, rowid);"
 
 static const char schema_sql[] =
@@ -238,9 +238,11 @@ static const char *const sql[ST_COUNT] = {
                      " events = events + excluded.events",
     /* Whole days before a day, then the events of the part of a day: the
      * as-of status (bw_store_paid_at). */
-    [ST_DAILY_BEFORE] = "SELECT project, fiscal, other FROM daily WHERE day < ?1",
-    [ST_DAILY_SPAN] = "SELECT project, CASE type WHEN 0 THEN amount ELSE -amount END, fund"
-                      " FROM events WHERE ts >= ?1 AND ts <= ?2",
+    [ST_DAILY_BEFORE] = "SELECT project, fiscal, other, day FROM daily WHERE day <= ?1",
+    /* One project's events of a part of a day, through events_project: an
+     * index on ts would serve this too, at a B-tree insert on every event. */
+    [ST_DAILY_SPAN] = "SELECT CASE type WHEN 0 THEN amount ELSE -amount END, fund FROM events"
+                      " WHERE project = ?1 AND ts >= ?2 AND ts <= ?3",
     [ST_DAILY_PROJECT] = "SELECT project, day, fiscal + other FROM daily WHERE project = ?1"
                          " ORDER BY day",
     [ST_DAILY_ALL] = "SELECT project, day, fiscal + other FROM daily",
@@ -1814,6 +1816,30 @@ int bw_store_rebuild_totals(bw_store *s, int64_t *rows, bw_err *err)
 
 /* ---- daily sums: reading ---- */
 
+/* The events of one project in [from, at], into fn. */
+static int paid_span(bw_store *s, const char *project, int64_t from, int64_t at, bw_paid_fn fn,
+                     void *ctx, bw_err *err)
+{
+    static const char what[] = "summing a project's payments of a part of a day";
+    sqlite3_stmt *q = s->st[ST_DAILY_SPAN];
+    if (bind_text(q, 1, project) || bind_i64(q, 2, from) || bind_i64(q, 3, at))
+        return run(s, q, 1, err, "%s", what);
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t net = sqlite3_column_int64(q, 0);
+        bool fiscal = sqlite3_column_int(q, 1) == BW_FUND_FISCAL;
+        stop = fn(ctx, project, fiscal ? net : 0, fiscal ? 0 : net);
+    }
+    if (!stop && rc != SQLITE_DONE)
+        return run(s, q, 1, err, "%s (project %s, %lld to %lld)", what, project, (long long)from,
+                   (long long)at);
+    release(q);
+    return stop ? -1 : 0;
+}
+
+/* The whole days before at's day from the daily sums; the day at falls in
+ * from the events of the projects that paid on it (the daily sums name
+ * them), so only those projects' events are read. */
 int bw_store_paid_at(bw_store *s, int64_t at, bw_paid_fn fn, void *ctx, bw_err *err)
 {
     static const char what[] = "summing the payments up to an instant";
@@ -1821,27 +1847,50 @@ int bw_store_paid_at(bw_store *s, int64_t at, bw_paid_fn fn, void *ctx, bw_err *
     sqlite3_stmt *q = s->st[ST_DAILY_BEFORE];
     if (bind_i64(q, 1, d0) != SQLITE_OK)
         return run(s, q, 1, err, "%s", what);
+    char **today = NULL;
+    size_t n = 0, cap = 0;
     int rc, stop = 0;
-    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        stop = fn(ctx, col_text(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
-    if (!stop && rc != SQLITE_DONE)
-        return run(s, q, 1, err, "%s (the whole days before %lld)", what, (long long)d0);
-    release(q);
-    if (stop)
-        return -1;
-    q = s->st[ST_DAILY_SPAN];
-    if (bind_i64(q, 1, d0) || bind_i64(q, 2, at))
-        return run(s, q, 1, err, "%s", what);
-    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t net = sqlite3_column_int64(q, 1);
-        bool fiscal = sqlite3_column_int(q, 2) == BW_FUND_FISCAL;
-        stop = fn(ctx, col_text(q, 0), fiscal ? net : 0, fiscal ? 0 : net);
+    bool oom = false;
+    while (!stop && !oom && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *code = col_text(q, 0);
+        if (sqlite3_column_int64(q, 3) < d0) {
+            stop = fn(ctx, code, sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
+            continue;
+        }
+        if (n == cap) {
+            size_t c2 = cap ? cap * 2 : 64;
+            char **grown = realloc(today, c2 * sizeof *grown);
+            if (grown == NULL) {
+                oom = true;
+                break;
+            }
+            today = grown;
+            cap = c2;
+        }
+        if ((today[n] = strdup(code)) == NULL) {
+            oom = true;
+            break;
+        }
+        n++;
     }
-    if (!stop && rc != SQLITE_DONE)
-        return run(s, q, 1, err, "%s (the events from %lld to %lld)", what, (long long)d0,
-                   (long long)at);
-    release(q);
-    return stop ? -1 : 0;
+    int bad = 0;
+    if (oom) {
+        release(q);
+        bad = bw_err_set(err, "%s: out of memory listing the projects paid on the day of %lld",
+                         what, (long long)at);
+    } else if (!stop && rc != SQLITE_DONE) {
+        bad = run(s, q, 1, err, "%s (the whole days before %lld)", what, (long long)d0);
+    } else {
+        release(q);
+        bad = stop ? -1 : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!bad && paid_span(s, today[i], d0, at, fn, ctx, err))
+            bad = -1;
+        free(today[i]);
+    }
+    free(today);
+    return bad ? -1 : 0;
 }
 
 int bw_store_budgets_at(bw_store *s, int64_t at, bw_adjust_fn fn, void *ctx, bw_err *err)

@@ -982,9 +982,9 @@ static void to_v3(fixture *f)
     sqlite3 *db;
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    /* Version 3 (and 4) had no daily sums and no index on ts or project. */
+    /* Version 3 (and 4) had no daily sums and no index on project. */
     assert_int_equal(sqlite3_exec(db, "BEGIN; DROP TABLE projects; DROP TABLE daily;"
-                                  " DROP INDEX events_ts; DROP INDEX events_project;"
+                                  " DROP INDEX events_project;"
                                   " DELETE FROM meta WHERE key = 'daily_days'",
                                   NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, v3_projects, NULL, NULL, NULL), SQLITE_OK);
