@@ -2,7 +2,8 @@
 # The main job: builds budgetwatch if needed, starts budgetwatchd on the bundled
 # Zunhua 2022 plan with the event clock, replays one generated year of payments
 # through `budgetwatch push`, shows the alerts as they fire with `budgetwatch
-# watch`, and ends with the `budgetwatch status` table. Takes well under a minute.
+# watch`, and ends with the `budgetwatch status` table, `budgetwatch verify` and
+# June's 执行进度表 (build/demo-2022-06.xlsx) with its 通报. Takes well under a minute.
 # With --web it then keeps the daemon running with budgetwatch-web beside it and
 # prints the console's URL and a demo login (port: BW_WEB_PORT, default 8680),
 # until Ctrl-C.
@@ -76,6 +77,11 @@ echo "== Year-end status (部门整体 = the whole department)"
 "$bin/clients/budgetwatch" status --sort lag
 echo
 "$bin/clients/budgetwatch" verify
+echo
+# The monthly 执行进度表 as a bureau sends it upstairs, as of the end of June.
+echo "== The June progress table (执行进度表) and its 通报: $bin/demo-2022-06.xlsx"
+"$bin/clients/budgetwatch" report --month 2022-06 --bureau 遵化市财政局 \
+    --xlsx "$bin/demo-2022-06.xlsx"
 
 [ -n "$web" ] || exit 0
 # The console: a demo handler, the daemon's sockets, the source tree's static files.
