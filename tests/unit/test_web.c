@@ -220,7 +220,7 @@ static void test_alerts_page_roles(void **state)
     fixture f;
     fixture_init(&f, BWW_VIEWER);
     bww_ctx c = { BWW_ZH, &f.se, f.st.at };
-    bww_alerts_page p = { &f.alerts, &f.alerts, "", "<x>", "", "", "", "", 0, false };
+    bww_alerts_page p = { &f.alerts, &f.alerts, "", "<x>", "", "", "", "", 0, false, NULL, NULL };
     bww_buf b = { 0 };
     bww_page_alerts(&b, &c, &p);
     assert_no_markup_from_data(b.data);
@@ -266,7 +266,7 @@ static void test_project_and_list_pages(void **state)
     bww_payments ps = { 2, pay, 40, 7 };
     bww_adjustment adj[1] = { { 100000000, 120000000, 1641000000, "追加<b>预算</b>" } };
     bww_adjustments as = { 1, adj };
-    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts };
+    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts, NULL, NULL };
     bww_buf b = { 0 };
     bww_page_project(&b, &c, &d);
     assert_no_markup_from_data(b.data);
