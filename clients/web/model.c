@@ -185,7 +185,6 @@ int bww_notes_decode(const msgpack_object *m, bww_notes *n, char *why, size_t wh
         bw_map_get_str(o, "receiver", x->receiver, sizeof x->receiver);
         bw_map_get_str(o, "receiver_type", x->rtype, sizeof x->rtype);
         bw_map_get_str(o, "state", x->state, sizeof x->state);
-        bw_map_get_str(o, "answer", x->answer, sizeof x->answer);
         const msgpack_object *al = bw_map_get(o, "alerts"), *at = bw_map_get(o, "attempts");
         if (al && al->type == MSGPACK_OBJECT_ARRAY) {
             x->nalerts = al->via.array.size;
@@ -199,17 +198,24 @@ int bww_notes_decode(const msgpack_object *m, bww_notes *n, char *why, size_t wh
                 x->nshown++;
             }
         }
-        /* The last attempt says how it ended, and when; its answer is the receiver's own. */
-        if (at && at->type == MSGPACK_OBJECT_ARRAY && at->via.array.size) {
-            const msgpack_object *e = &at->via.array.ptr[at->via.array.size - 1];
-            x->attempts = (int)at->via.array.size;
-            int64_t t = 0;
-            if (bw_map_get_int(e, "ended_ms", &t) || bw_map_get_int(e, "started_ms", &t))
-                x->at_ms = t;
-            bw_map_get_str(e, "result", x->result, sizeof x->result);
-            char a[sizeof x->answer];
-            if (bw_map_get_str(e, "answer", a, sizeof a) && a[0])
-                snprintf(x->answer, sizeof x->answer, "%s", a);
+        /* The last attempts: each with when it ended and the receiver's answer. */
+        if (at && at->type == MSGPACK_OBJECT_ARRAY) {
+            uint32_t na = at->via.array.size;
+            x->attempts = na;
+            for (uint32_t k = na > BWW_NOTE_ATTEMPTS ? na - BWW_NOTE_ATTEMPTS : 0; k < na; k++) {
+                const msgpack_object *e = &at->via.array.ptr[k];
+                int64_t t = 0;
+                if (!bw_map_get_int(e, "ended_ms", &t))
+                    bw_map_get_int(e, "started_ms", &t);
+                x->attempt[x->nattempts].at_ms = t;
+                bw_map_get_str(e, "result", x->attempt[x->nattempts].result,
+                               sizeof x->attempt[0].result);
+                bw_map_get_str(e, "answer", x->attempt[x->nattempts].answer,
+                               sizeof x->attempt[0].answer);
+                if (t)
+                    x->at_ms = t;
+                x->nattempts++;
+            }
         }
     }
     return 0;

@@ -66,10 +66,15 @@ typedef struct bww_adjustments {
  * budgetwatch-notify(8)): to whom, in which state, when, with which answer,
  * carrying which alert messages (the first BWW_NOTE_ALERTS of a digest). */
 #define BWW_NOTE_ALERTS 8
+#define BWW_NOTE_ATTEMPTS 8
 typedef struct bww_note {
     int64_t id, created_ms, at_ms;  /* at: the last attempt's end, else when made */
-    char receiver[64], rtype[16], state[16], result[16], answer[512];
-    int attempts;
+    char receiver[64], rtype[16], state[16];
+    size_t attempts, nattempts;     /* all its attempts, and those in attempt[] (the last ones) */
+    struct {
+        int64_t at_ms;              /* its end (its start when cut short) */
+        char result[16], answer[512];
+    } attempt[BWW_NOTE_ATTEMPTS];
     size_t nalerts, nshown;         /* all its alerts, and those in alerts[] */
     struct {
         uint64_t seq;

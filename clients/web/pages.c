@@ -687,11 +687,23 @@ static void notes_section(bww_buf *b, const bww_ctx *c, const bww_notes *n, cons
             h(b, x->rtype);
             bww_buf_puts(b, ")</span>");
         }
-        bww_buf_printf(b, "</td><td class=\"state\">%s</td><td class=\"num\">%d</td>"
+        bww_buf_printf(b, "</td><td class=\"state\">%s</td><td class=\"num\">%zu</td>"
                           "<td class=\"t\">%s</td><td class=\"answer\">",
                        note_state_label(c, x->state), x->attempts,
                        bww_time(x->at_ms / 1000, t, sizeof t));
-        h(b, x->answer);
+        /* Every attempt shown (the last BWW_NOTE_ATTEMPTS): when, how, what the receiver said. */
+        if (x->attempts > x->nattempts)
+            bww_buf_printf(b, "%s %zu<br>", L(c, "此前尝试", "earlier attempts:"),
+                           x->attempts - x->nattempts);
+        for (size_t k = 0; k < x->nattempts; k++) {
+            bww_buf_printf(b, "%s<span class=\"attempt\" data-result=\"", k ? "<br>" : "");
+            h(b, x->attempt[k].result);
+            bww_buf_printf(b, "\">%s ", bww_time(x->attempt[k].at_ms / 1000, t, sizeof t));
+            h(b, x->attempt[k].result);
+            bww_buf_puts(b, ": ");
+            h(b, x->attempt[k].answer);
+            bww_buf_puts(b, "</span>");
+        }
         bww_buf_puts(b, "</td></tr>");
     }
     if (n->n == 0)
