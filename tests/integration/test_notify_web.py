@@ -89,8 +89,13 @@ class NotifyWebTest(unittest.TestCase):
         try:
             if self.web:
                 self.web.terminate()
-                self.web.wait(30)
+                rc = self.web.wait(30)
                 self.web_log.close()
+                with open(os.path.join(self.tmp, "web.log"), "rb") as f:
+                    log = f.read().decode(errors="replace")
+                for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                    self.assertNotIn(mark, log, log[-6000:])
+                self.assertEqual(rc, 0, "budgetwatch-web exited %d on SIGTERM; log:\n%s" % (rc, log[-3000:]))
             self.n.stop()
         finally:
             self.ctx.destroy(linger=0)
