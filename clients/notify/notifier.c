@@ -417,6 +417,7 @@ static int q_attempt(void *ctx, int64_t started, int64_t ended, const char *resu
 typedef struct qctx {
     notifier *n;
     bwn_reply r;
+    bool oom;                   /* the reply ran out of memory (not the outbox's error) */
 } qctx;
 
 static int q_row(void *ctx, const bwn_log_row *row)
@@ -424,9 +425,18 @@ static int q_row(void *ctx, const bwn_log_row *row)
     qctx *q = ctx;
     int ri = bwn_config_receiver(&q->n->cfg, row->receiver);
     bwn_reply_note_begin(&q->r, row, ri < 0 ? "" : bwn_rtype_name(q->n->cfg.receivers[ri].type));
-    if (bwn_outbox_note_alerts(q->n->ob, row->id, q_alert, &q->r) || bwn_reply_attempts_begin(&q->r) ||
-        bwn_outbox_note_attempts(q->n->ob, row->id, q_attempt, &q->r) || bwn_reply_note_end(&q->r))
+    if (bwn_outbox_note_alerts(q->n->ob, row->id, q_alert, &q->r))
         return -1;
+    if (bwn_reply_attempts_begin(&q->r)) {
+        q->oom = true;
+        return -1;
+    }
+    if (bwn_outbox_note_attempts(q->n->ob, row->id, q_attempt, &q->r))
+        return -1;
+    if (bwn_reply_note_end(&q->r)) {
+        q->oom = true;
+        return -1;
+    }
     return 0;
 }
 
@@ -455,7 +465,7 @@ static void query_answer(notifier *n, const void *req, size_t len, msgpack_sbuff
     }
     bwn_reply_free(&c.r);
     snprintf(err, sizeof err, "the log cannot be read now: %s; ask again",
-             rc ? bwn_outbox_error(n->ob) : "out of memory");
+             rc && !c.oom ? bwn_outbox_error(n->ob) : "out of memory");
     say("a request on %s: %s", n->cfg.query, err);
     if (bwn_reply_error(out, err))
         say("out of memory answering a request on %s", n->cfg.query);
