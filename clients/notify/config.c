@@ -135,6 +135,14 @@ static int notify_key(loader *l, const char *sec, const char *key, const char *v
     if (!strcmp(key, "alerts")) return copy(l, sec, key, v, c->alerts, sizeof c->alerts);
     if (!strcmp(key, "control")) return copy(l, sec, key, v, c->control, sizeof c->control);
     if (!strcmp(key, "outbox")) return copy(l, sec, key, v, c->outbox, sizeof c->outbox);
+    if (!strcmp(key, "query")) {
+        /* The query endpoint has no CURVE of its own: ipc:// only, where the
+         * socket file's mode (0660) says who may read the log. */
+        if (strncmp(v, "ipc://", 6) != 0 || v[6] == '\0' || v[6] == '@')
+            return bad(l, sec, key, "\"%s\" is not an ipc:// path; the log is served only on a "
+                       "socket file (ipc:///run/budgetwatch/notify.sock), whose group may read it", v);
+        return copy(l, sec, key, v, c->query, sizeof c->query);
+    }
     if (!strcmp(key, "holidays")) return copy(l, sec, key, v, c->holidays_file, sizeof c->holidays_file);
     if (!strcmp(key, "server_key") || !strcmp(key, "key")) {
         /* Certificates in czmq's format, as `budgetwatch keygen` writes them
@@ -175,7 +183,7 @@ static int notify_key(loader *l, const char *sec, const char *key, const char *v
         c->utc_offset_s = (sign == '-' ? -1 : 1) * (h * 3600 + m * 60);
         return 1;
     }
-    return bad(l, sec, key, "unknown key; [notify] takes alerts, control, server_key, key, outbox, utc_offset, max_age, min_backoff, max_backoff, tick, "
+    return bad(l, sec, key, "unknown key; [notify] takes alerts, control, server_key, key, outbox, query, utc_offset, max_age, min_backoff, max_backoff, tick, "
                "catchup_page, holidays");
 }
 

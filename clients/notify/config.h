@@ -47,6 +47,7 @@ typedef struct bwn_config {
     char alerts[512], control[512];     /* the daemon's PUB and REP */
     char server_key[41], public_key[41], secret_key[41];   /* Z85, from the certificates */
     char outbox[512];
+    char query[512];                    /* the log's query endpoint, ipc://; "" none */
     int64_t utc_offset_s;               /* local time for texts and mute windows */
     int64_t max_age_ms;                 /* then a notification is failed */
     int64_t min_backoff_ms, max_backoff_ms;

@@ -24,12 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
+#include <zmq.h>
 
 #include "backoff.h"
 #include "budgetwatch.h"
@@ -38,6 +40,7 @@
 #include "outbox.h"
 #include "payload.h"
 #include "proto.h"
+#include "query.h"
 #include "rate.h"
 #include "route.h"
 #include "sign.h"
@@ -76,6 +79,9 @@ struct notifier {
     uv_loop_t *loop;
     uv_timer_t stream, tick, watchdog;  /* stream: one-shot, see stream_turn */
     uv_poll_t stream_fd;                /* the subscription's ZMQ_FD */
+    void *zctx, *qsock;                 /* the query endpoint's REP socket, or NULL */
+    uv_poll_t query_fd;                 /* its ZMQ_FD */
+    uv_timer_t query_again;             /* a drain cut at its bound goes on */
     uv_signal_t sig_term, sig_int, sig_hup;
     const char *conf_path;
     bwn_config cfg;
@@ -386,6 +392,164 @@ static void on_stream_fd(uv_poll_t *h, int status, int events)
     if (status < 0)     /* cannot happen with an eventfd; the drain finds out anyway */
         say("waiting on the alert stream %s: %s", n->cfg.alerts, uv_strerror(status));
     stream_turn(n);
+}
+
+/* ---- the query endpoint ---- */
+
+/* The query endpoint ([notify] query): a REP socket whose ZMQ_FD is under
+ * query_fd. Like the stream's, that descriptor is edge-triggered: a wake
+ * drains every request there is (ZMQ_EVENTS says whether one waits) before
+ * the loop waits again. Each request is one outbox read, answered at once;
+ * it never writes, so it cannot disturb a stream turn. */
+static int q_alert(void *ctx, uint64_t seq, const char *kind, const char *state, const char *project)
+{
+    bwn_reply_alert(ctx, seq, kind, state, project);
+    return 0;
+}
+
+static int q_attempt(void *ctx, int64_t started, int64_t ended, const char *result, long status,
+                     const char *answer)
+{
+    bwn_reply_attempt(ctx, started, ended, result, status, answer);
+    return 0;
+}
+
+typedef struct qctx {
+    notifier *n;
+    bwn_reply r;
+    bool oom;                   /* the reply ran out of memory (not the outbox's error) */
+} qctx;
+
+static int q_row(void *ctx, const bwn_log_row *row)
+{
+    qctx *q = ctx;
+    int ri = bwn_config_receiver(&q->n->cfg, row->receiver);
+    bwn_reply_note_begin(&q->r, row, ri < 0 ? "" : bwn_rtype_name(q->n->cfg.receivers[ri].type));
+    if (bwn_outbox_note_alerts(q->n->ob, row->id, q_alert, &q->r))
+        return -1;
+    if (bwn_reply_attempts_begin(&q->r)) {
+        q->oom = true;
+        return -1;
+    }
+    if (bwn_outbox_note_attempts(q->n->ob, row->id, q_attempt, &q->r))
+        return -1;
+    if (bwn_reply_note_end(&q->r)) {
+        q->oom = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* The reply to one request, into *out (the caller destroys it). */
+static void query_answer(notifier *n, const void *req, size_t len, msgpack_sbuffer *out)
+{
+    bwn_query q;
+    char why[300], err[1200];
+    msgpack_sbuffer_init(out);
+    if (bwn_query_decode(req, len, &q, why, sizeof why)) {
+        snprintf(err, sizeof err, "bad request to %s: %s", n->cfg.query, why);
+        if (bwn_reply_error(out, err))
+            say("out of memory answering a request on %s", n->cfg.query);
+        return;
+    }
+    qctx c = { .n = n };
+    bwn_reply_open(&c.r);
+    bool more = false;
+    int rc = bwn_outbox_find(n->ob, &q.filter, q_row, &c, &more);
+    if (rc == 0 && bwn_reply_close(&c.r, more) == 0) {
+        msgpack_sbuffer_destroy(out);
+        *out = c.r.out;         /* handed over: out is the caller's now */
+        msgpack_sbuffer_init(&c.r.out);
+        bwn_reply_free(&c.r);
+        return;
+    }
+    bwn_reply_free(&c.r);
+    snprintf(err, sizeof err, "the log cannot be read now: %s; ask again",
+             rc && !c.oom ? bwn_outbox_error(n->ob) : "out of memory");
+    say("a request on %s: %s", n->cfg.query, err);
+    if (bwn_reply_error(out, err))
+        say("out of memory answering a request on %s", n->cfg.query);
+}
+
+static void on_query_fd(uv_poll_t *h, int status, int events);
+
+static void on_query_again(uv_timer_t *t)
+{
+    notifier *n = t->data;
+    on_query_fd(&n->query_fd, 0, 0);
+}
+
+static void on_query_fd(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    notifier *n = h->data;
+    if (status < 0)
+        say("waiting on %s: %s", n->cfg.query, uv_strerror(status));
+    for (int i = 0; i < 1000; i++) {
+        int ev = 0;
+        size_t evlen = sizeof ev;
+        if (zmq_getsockopt(n->qsock, ZMQ_EVENTS, &ev, &evlen) != 0) {
+            say("%s: %s", n->cfg.query, zmq_strerror(zmq_errno()));
+            return;
+        }
+        if (!(ev & ZMQ_POLLIN))
+            return;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, n->qsock, ZMQ_DONTWAIT) < 0) {
+            int e = zmq_errno();
+            zmq_msg_close(&m);
+            if (e != EAGAIN)
+                say("reading a request on %s: %s", n->cfg.query, zmq_strerror(e));
+            return;
+        }
+        msgpack_sbuffer out;
+        query_answer(n, zmq_msg_data(&m), zmq_msg_size(&m), &out);
+        zmq_msg_close(&m);
+        /* A REP must answer before it reads again; the answer goes out now
+         * or the peer is gone (then zmq drops it). */
+        if (zmq_send(n->qsock, out.data ? out.data : "", out.size, ZMQ_DONTWAIT) < 0)
+            say("answering a request on %s: %s", n->cfg.query, zmq_strerror(zmq_errno()));
+        msgpack_sbuffer_destroy(&out);
+    }
+    /* 1000 in one wake: the rest after the loop has looked at the others. */
+    uv_timer_start(&n->query_again, on_query_again, 0, 0);
+}
+
+static int query_open(notifier *n)
+{
+    if (!n->cfg.query[0])
+        return 0;
+    n->zctx = zmq_ctx_new();
+    n->qsock = n->zctx ? zmq_socket(n->zctx, ZMQ_REP) : NULL;
+    int linger = 0, fd = -1;
+    size_t fdlen = sizeof fd;
+    const char *path = n->cfg.query + 6;
+    /* The path a crash left would refuse the bind: it is this program's. */
+    if (n->qsock == NULL || zmq_setsockopt(n->qsock, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_bind(n->qsock, n->cfg.query) || zmq_getsockopt(n->qsock, ZMQ_FD, &fd, &fdlen)) {
+        say("cannot serve the log on %s: %s; is the directory there and writable?", n->cfg.query,
+            zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    /* Only this user and its group may read the log (the console runs in that group). */
+    if (chmod(path, 0660) != 0) {
+        say("cannot restrict %s to its group (chmod 0660): %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = uv_poll_init(n->loop, &n->query_fd, fd);
+    n->query_fd.data = n;
+    if (rc == 0)
+        rc = uv_poll_start(&n->query_fd, UV_READABLE, on_query_fd);
+    if (rc == 0)
+        rc = uv_timer_init(n->loop, &n->query_again);
+    n->query_again.data = n;
+    if (rc != 0) {
+        say("cannot wait on %s: %s", n->cfg.query, uv_strerror(rc));
+        return -1;
+    }
+    say("serving the log on %s", n->cfg.query);
+    return 0;
 }
 
 /* ---- digests ---- */
@@ -904,9 +1068,10 @@ static void on_hup(uv_signal_t *h, int sig)
     }
     /* Deliveries in flight keep their receivers' names; they finish under the new file. */
     if (strcmp(c.alerts, n->cfg.alerts) || strcmp(c.control, n->cfg.control) ||
-        strcmp(c.outbox, n->cfg.outbox))
-        say("reload: alerts, control and outbox take effect at the next start");
+        strcmp(c.outbox, n->cfg.outbox) || strcmp(c.query, n->cfg.query))
+        say("reload: alerts, control, outbox and query take effect at the next start");
     snprintf(c.alerts, sizeof c.alerts, "%s", n->cfg.alerts);
+    snprintf(c.query, sizeof c.query, "%s", n->cfg.query);
     snprintf(c.control, sizeof c.control, "%s", n->cfg.control);
     snprintf(c.outbox, sizeof c.outbox, "%s", n->cfg.outbox);
     bool busy[BWN_RECEIVERS_MAX];
@@ -1014,6 +1179,12 @@ static void teardown(notifier *n)
     for (int i = 0; i < BWN_RECEIVERS_MAX; i++)
         bwn_rate_free(&n->rs[i].rate);
     bwc_client_destroy(&n->client);
+    if (n->qsock && zmq_close(n->qsock) != 0)
+        say("closing %s: %s", n->cfg.query, zmq_strerror(zmq_errno()));
+    n->qsock = NULL;
+    if (n->zctx && zmq_ctx_term(n->zctx) != 0)
+        say("ending the query endpoint's context: %s", zmq_strerror(zmq_errno()));
+    n->zctx = NULL;
     bwn_outbox_close(&n->ob);
     bwn_config_free(&n->cfg);
     curl_global_cleanup();
@@ -1042,7 +1213,7 @@ int bwn_notifier_run(const char *conf)
         if (broken)
             say("%s", bwn_outbox_error(n.ob));
     }
-    if (broken || open_client(&n)) {
+    if (broken || open_client(&n) || query_open(&n)) {
         teardown(&n);
         return 1;
     }

@@ -394,19 +394,49 @@ int bwn_outbox_counts(bwn_outbox *o, int64_t *pending, int64_t *sent, int64_t *f
 
 int bwn_outbox_log(bwn_outbox *o, const char *project, int64_t since, bwn_log_fn fn, void *ctx)
 {
-    sqlite3_stmt *q = stmt(o,
-        "SELECT n.id, n.created_at, coalesce(n.done_at, 0), n.receiver, n.state, n.title,"
-        " coalesce(n.answer, ''), n.attempts, n.nalerts,"
-        " (SELECT group_concat(a.seq || ' ' || a.kind || ' ' || a.state || ' ' ||"
-        "   coalesce(nullif(a.project, ''), '-'), '; ')"
-        "  FROM queue q JOIN alerts a ON a.seq = q.seq WHERE q.notification = n.id)"
-        " FROM notifications n WHERE n.created_at >= ?1 AND (?2 IS NULL OR EXISTS"
-        " (SELECT 1 FROM queue q JOIN alerts a ON a.seq = q.seq WHERE q.notification = n.id"
-        "  AND a.project = ?2)) ORDER BY n.id", "it", since, project);
+    bwn_log_filter f = { .project = project, .since_ms = since };
+    return bwn_outbox_find(o, &f, fn, ctx, NULL);
+}
+
+int bwn_outbox_find(bwn_outbox *o, const bwn_log_filter *f, bwn_log_fn fn, void *ctx, bool *more)
+{
+    /* One more than the limit is read to tell whether older ones are left. */
+    int64_t lim = f->limit ? (int64_t)f->limit + 1 : -1;
+    const char *sql = f->limit
+        ? "SELECT n.id, n.created_at, coalesce(n.done_at, 0), n.receiver, n.state, n.title,"
+          " coalesce(n.answer, ''), n.attempts, n.nalerts,"
+          " (SELECT group_concat(a.seq || ' ' || a.kind || ' ' || a.state || ' ' ||"
+          "   coalesce(nullif(a.project, ''), '-'), '; ')"
+          "  FROM queue q JOIN alerts a ON a.seq = q.seq WHERE q.notification = n.id)"
+          " FROM notifications n WHERE n.created_at >= ?1 AND ((?2 IS NULL AND ?4 IS NULL AND ?5 = 0)"
+          " OR EXISTS (SELECT 1 FROM queue q JOIN alerts a ON a.seq = q.seq WHERE q.notification = n.id"
+          "  AND (?2 IS NULL OR a.project = ?2) AND (?4 IS NULL OR a.kind = ?4)"
+          "  AND (?5 = 0 OR a.seq = ?5))) ORDER BY n.id DESC LIMIT ?3"
+        : "SELECT n.id, n.created_at, coalesce(n.done_at, 0), n.receiver, n.state, n.title,"
+          " coalesce(n.answer, ''), n.attempts, n.nalerts,"
+          " (SELECT group_concat(a.seq || ' ' || a.kind || ' ' || a.state || ' ' ||"
+          "   coalesce(nullif(a.project, ''), '-'), '; ')"
+          "  FROM queue q JOIN alerts a ON a.seq = q.seq WHERE q.notification = n.id)"
+          " FROM notifications n WHERE n.created_at >= ?1 AND ((?2 IS NULL AND ?4 IS NULL AND ?5 = 0)"
+          " OR EXISTS (SELECT 1 FROM queue q JOIN alerts a ON a.seq = q.seq WHERE q.notification = n.id"
+          "  AND (?2 IS NULL OR a.project = ?2) AND (?4 IS NULL OR a.kind = ?4)"
+          "  AND (?5 = 0 OR a.seq = ?5))) ORDER BY n.id LIMIT ?3";
+    sqlite3_stmt *q = stmt(o, sql, "ititi", f->since_ms, f->project, lim, f->kind,
+                           (int64_t)f->seq);
     if (q == NULL)
         return -1;
+    if (more)
+        *more = false;
     int rc;
+    uint32_t n = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (f->limit && n == f->limit) {
+            if (more)
+                *more = true;
+            rc = SQLITE_DONE;
+            break;
+        }
+        n++;
         bwn_log_row r = {
             sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2),
             (const char *)sqlite3_column_text(q, 3), (const char *)sqlite3_column_text(q, 4),
@@ -414,11 +444,50 @@ int bwn_outbox_log(bwn_outbox *o, const char *project, int64_t since, bwn_log_fn
             sqlite3_column_type(q, 9) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(q, 9),
             sqlite3_column_int(q, 7), sqlite3_column_int(q, 8),
         };
-        if (fn(ctx, &r) != 0)
-            break;
+        if (fn(ctx, &r) != 0) {
+            sqlite3_finalize(q);
+            return -1;
+        }
     }
     sqlite3_finalize(q);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(o, "reading the log");
+}
+
+int bwn_outbox_note_alerts(bwn_outbox *o, int64_t note, bwn_note_alert_fn fn, void *ctx)
+{
+    sqlite3_stmt *q = stmt(o, "SELECT a.seq, a.kind, a.state, coalesce(a.project, '') FROM queue q"
+                           " JOIN alerts a ON a.seq = q.seq WHERE q.notification = ?1 ORDER BY a.seq",
+                           "i", note);
+    if (q == NULL)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (fn(ctx, (uint64_t)sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+               (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3))) {
+            sqlite3_finalize(q);
+            return -1;
+        }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : fail(o, "reading a notification's alerts");
+}
+
+int bwn_outbox_note_attempts(bwn_outbox *o, int64_t note, bwn_attempt_fn fn, void *ctx)
+{
+    sqlite3_stmt *q = stmt(o, "SELECT started_at, coalesce(ended_at, 0), result, coalesce(status, -1),"
+                           " coalesce(answer, '') FROM attempts WHERE notification = ?1 ORDER BY id",
+                           "i", note);
+    if (q == NULL)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (fn(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+               (const char *)sqlite3_column_text(q, 2), (long)sqlite3_column_int64(q, 3),
+               (const char *)sqlite3_column_text(q, 4))) {
+            sqlite3_finalize(q);
+            return -1;
+        }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : fail(o, "reading a notification's attempts");
 }
 
 int bwn_outbox_firing_each(bwn_outbox *o, const char *receiver, bwn_item_fn fn, void *ctx)

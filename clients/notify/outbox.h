@@ -114,5 +114,25 @@ typedef struct bwn_log_row {
 } bwn_log_row;
 typedef int (*bwn_log_fn)(void *ctx, const bwn_log_row *r);
 int bwn_outbox_log(bwn_outbox *o, const char *project, int64_t since_ms, bwn_log_fn fn, void *ctx);
+/* The same log under a filter (the CLI's `log` and the query endpoint read
+ * it): notifications carrying an alert of project / kind / with seq (NULL,
+ * NULL, 0: any), made at or after since_ms; limit 0 all of them oldest
+ * first, else the newest `limit` newest first, and *more (may be NULL) says
+ * whether older ones were left out. */
+typedef struct bwn_log_filter {
+    const char *project, *kind;
+    uint64_t seq;
+    int64_t since_ms;
+    uint32_t limit;
+} bwn_log_filter;
+int bwn_outbox_find(bwn_outbox *o, const bwn_log_filter *f, bwn_log_fn fn, void *ctx, bool *more);
+/* A notification's alerts in seq order, and its attempts oldest first
+ * (ended_ms 0 and status -1 when there is none). */
+typedef int (*bwn_note_alert_fn)(void *ctx, uint64_t seq, const char *kind, const char *state,
+                                 const char *project);
+int bwn_outbox_note_alerts(bwn_outbox *o, int64_t note, bwn_note_alert_fn fn, void *ctx);
+typedef int (*bwn_attempt_fn)(void *ctx, int64_t started_ms, int64_t ended_ms, const char *result,
+                              long status, const char *answer);
+int bwn_outbox_note_attempts(bwn_outbox *o, int64_t note, bwn_attempt_fn fn, void *ctx);
 
 #endif

@@ -121,6 +121,14 @@ static int on_value(void *user, const char *section, const char *name, const cha
             c->timeout_ms = (int)n;
             return 1;
         }
+    } else if (strcmp(section, "notify") == 0) {
+        if (strcmp(name, "control") == 0) {
+            /* budgetwatch-notify serves its log only on a socket file (its [notify] query). */
+            if (strncmp(v, "ipc://", 6) != 0 || v[6] == '\0')
+                return bad(l, line, "[notify] control must be budgetwatch-notify's ipc:// query "
+                           "endpoint (its [notify] query), got \"%s\"", v);
+            return copy(l, line, c->notify_control, sizeof c->notify_control, name, v);
+        }
     }
     return bad(l, line, "unknown setting [%s] %s; budgetwatch-web(8) lists the settings", section, name);
 }

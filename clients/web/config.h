@@ -26,6 +26,7 @@ typedef struct bww_config {
     char server_cert[BWW_PATH_MAX]; /* [daemon] server_cert: the daemon's NAME.cert (czmq) */
     char key[BWW_PATH_MAX];         /* [daemon] key: this console's NAME.cert_secret */
     int timeout_ms;             /* [daemon] timeout (ms) */
+    char notify_control[BWW_PATH_MAX];  /* [notify] control: budgetwatch-notify's query endpoint; "" none */
 } bww_config;
 
 void bww_config_defaults(bww_config *c);

@@ -39,6 +39,18 @@ int bww_dc_open(bww_dc *d, const bww_config *cfg, char *why, size_t whylen)
     d->c = bwc_client_new(&o);
     o.timeout_ms = BWW_SLOW_MS > cfg->timeout_ms ? BWW_SLOW_MS : cfg->timeout_ms;
     d->slow = d->c ? bwc_client_new(&o) : NULL;
+    if (cfg->notify_control[0]) {
+        bwc_client_opts no = { .control = cfg->notify_control, .timeout_ms = cfg->timeout_ms };
+        snprintf(d->notify_at, sizeof d->notify_at, "%s", cfg->notify_control);
+        d->notify = bwc_client_new(&no);
+        if (d->notify == NULL) {
+            bwc_client_destroy(&d->c);
+            bwc_client_destroy(&d->slow);
+            snprintf(why, whylen, "cannot make a client of budgetwatch-notify at %s (out of memory?)",
+                     cfg->notify_control);
+            return -1;
+        }
+    }
     if (d->c == NULL || d->slow == NULL) {
         bwc_client_destroy(&d->c);
         snprintf(why, whylen, "cannot make a client of the daemon at %s (out of memory?)",
@@ -52,6 +64,7 @@ void bww_dc_close(bww_dc *d)
 {
     bwc_client_destroy(&d->c);
     bwc_client_destroy(&d->slow);
+    bwc_client_destroy(&d->notify);
 }
 
 void bww_reply_free(bww_reply *r)
@@ -62,19 +75,35 @@ void bww_reply_free(bww_reply *r)
     memset(r, 0, sizeof *r);
 }
 
-static int call(bwc_client *c, const bww_req *q, bww_reply *r);
+static int call(bwc_client *c, const char *who, const bww_req *q, bww_reply *r);
 
 int bww_dc_call(bww_dc *d, const bww_req *q, bww_reply *r)
 {
-    return call(d->c, q, r);
+    return call(d->c, "the daemon", q, r);
 }
 
 int bww_dc_call_slow(bww_dc *d, const bww_req *q, bww_reply *r)
 {
-    return call(d->slow, q, r);
+    return call(d->slow, "the daemon", q, r);
 }
 
-static int call(bwc_client *c, const bww_req *q, bww_reply *r)
+bool bww_dc_has_notify(const bww_dc *d)
+{
+    return d->notify != NULL;
+}
+
+int bww_dc_notify(bww_dc *d, const bww_req *q, bww_reply *r)
+{
+    if (d->notify == NULL) {
+        memset(r, 0, sizeof *r);
+        r->unreachable = true;
+        snprintf(r->error, sizeof r->error, "no [notify] control in the console's configuration");
+        return -1;
+    }
+    return call(d->notify, "budgetwatch-notify", q, r);
+}
+
+static int call(bwc_client *c, const char *who, const bww_req *q, bww_reply *r)
 {
     memset(r, 0, sizeof *r);
     msgpack_sbuffer sb;
@@ -97,7 +126,7 @@ static int call(bwc_client *c, const bww_req *q, bww_reply *r)
     msgpack_sbuffer_destroy(&sb);
     if (rc < 0) {
         r->unreachable = true;
-        snprintf(r->error, sizeof r->error, "the daemon did not answer \"%s\": %s", q->op,
+        snprintf(r->error, sizeof r->error, "%s did not answer \"%s\": %s", who, q->op,
                  bwc_client_error(c));
         return -1;
     }
@@ -112,14 +141,14 @@ static int call(bwc_client *c, const bww_req *q, bww_reply *r)
     r->m = bw_reply_unpack(r->raw, r->len, &r->u, why, sizeof why);
     r->unpacked = true;
     if (r->m == NULL) {
-        snprintf(r->error, sizeof r->error, "the daemon's reply to \"%s\" cannot be read: %s",
-                 q->op, why);
+        snprintf(r->error, sizeof r->error, "the reply of %s to \"%s\" cannot be read: %s",
+                 who, q->op, why);
         return -1;
     }
     if (!bw_map_get_bool(r->m, "ok", &r->ok) || !r->ok) {
         r->ok = false;
         if (!bw_map_get_str(r->m, "error", r->error, sizeof r->error))
-            snprintf(r->error, sizeof r->error, "the daemon refused \"%s\" without saying why",
+            snprintf(r->error, sizeof r->error, "%s refused \"%s\" without saying why", who,
                      q->op);
         /* "bad control request: unknown op \"series\"; ..." or "unknown op" */
         r->unknown_op = strstr(r->error, "unknown op") != NULL;

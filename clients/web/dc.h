@@ -50,6 +50,8 @@ typedef struct bww_reply {
 typedef struct bww_dc {
     bwc_client *c;
     bwc_client *slow;           /* the same daemon with a long timeout (BWW_SLOW_MS) */
+    bwc_client *notify;         /* budgetwatch-notify's query endpoint, or NULL */
+    char notify_at[BWW_PATH_MAX];
 } bww_dc;
 
 /* The snapshot of every active alert takes the daemon seconds at a
@@ -63,6 +65,10 @@ void bww_dc_close(bww_dc *d);
 int bww_dc_call(bww_dc *d, const bww_req *q, bww_reply *r);
 /* The same on the slow client, for requests whose reply may be large. */
 int bww_dc_call_slow(bww_dc *d, const bww_req *q, bww_reply *r);
+/* The same to budgetwatch-notify's query endpoint ([notify] control);
+ * -1 with r->unreachable when none is configured (bww_dc_has_notify). */
+int bww_dc_notify(bww_dc *d, const bww_req *q, bww_reply *r);
+bool bww_dc_has_notify(const bww_dc *d);
 void bww_reply_free(bww_reply *r);
 
 #endif

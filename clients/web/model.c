@@ -164,6 +164,69 @@ int bww_adjustments_decode(const msgpack_object *m, bww_adjustments *a, char *wh
     return 0;
 }
 
+int bww_notes_decode(const msgpack_object *m, bww_notes *n, char *why, size_t whylen)
+{
+    memset(n, 0, sizeof *n);
+    const msgpack_object *l = array_of(m, "notifications", why, whylen);
+    if (l == NULL)
+        return -1;
+    n->v = calloc(l->via.array.size ? l->via.array.size : 1, sizeof *n->v);
+    if (n->v == NULL) {
+        snprintf(why, whylen, "out of memory reading %u notifications", l->via.array.size);
+        return -1;
+    }
+    bw_map_get_bool(m, "more", &n->more);
+    for (uint32_t i = 0; i < l->via.array.size; i++) {
+        const msgpack_object *o = &l->via.array.ptr[i];
+        bww_note *x = &n->v[n->n++];
+        bw_map_get_int(o, "id", &x->id);
+        bw_map_get_int(o, "created_ms", &x->created_ms);
+        x->at_ms = x->created_ms;
+        bw_map_get_str(o, "receiver", x->receiver, sizeof x->receiver);
+        bw_map_get_str(o, "receiver_type", x->rtype, sizeof x->rtype);
+        bw_map_get_str(o, "state", x->state, sizeof x->state);
+        const msgpack_object *al = bw_map_get(o, "alerts"), *at = bw_map_get(o, "attempts");
+        if (al && al->type == MSGPACK_OBJECT_ARRAY) {
+            x->nalerts = al->via.array.size;
+            for (uint32_t k = 0; k < al->via.array.size && x->nshown < BWW_NOTE_ALERTS; k++) {
+                const msgpack_object *e = &al->via.array.ptr[k];
+                bw_map_get_uint(e, "seq", &x->alerts[x->nshown].seq);
+                bw_map_get_str(e, "kind", x->alerts[x->nshown].kind, sizeof x->alerts[0].kind);
+                bw_map_get_str(e, "state", x->alerts[x->nshown].state, sizeof x->alerts[0].state);
+                bw_map_get_str(e, "project", x->alerts[x->nshown].project,
+                               sizeof x->alerts[0].project);
+                x->nshown++;
+            }
+        }
+        /* The last attempts: each with when it ended and the receiver's answer. */
+        if (at && at->type == MSGPACK_OBJECT_ARRAY) {
+            uint32_t na = at->via.array.size;
+            x->attempts = na;
+            for (uint32_t k = na > BWW_NOTE_ATTEMPTS ? na - BWW_NOTE_ATTEMPTS : 0; k < na; k++) {
+                const msgpack_object *e = &at->via.array.ptr[k];
+                int64_t t = 0;
+                if (!bw_map_get_int(e, "ended_ms", &t))
+                    bw_map_get_int(e, "started_ms", &t);
+                x->attempt[x->nattempts].at_ms = t;
+                bw_map_get_str(e, "result", x->attempt[x->nattempts].result,
+                               sizeof x->attempt[0].result);
+                bw_map_get_str(e, "answer", x->attempt[x->nattempts].answer,
+                               sizeof x->attempt[0].answer);
+                if (t)
+                    x->at_ms = t;
+                x->nattempts++;
+            }
+        }
+    }
+    return 0;
+}
+
+void bww_notes_free(bww_notes *n)
+{
+    free(n->v);
+    memset(n, 0, sizeof *n);
+}
+
 void bww_adjustments_free(bww_adjustments *a)
 {
     free(a->v);

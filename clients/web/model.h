@@ -62,13 +62,41 @@ typedef struct bww_adjustments {
     bww_adjustment *v;          /* owned */
 } bww_adjustments;
 
+/* A notification from budgetwatch-notify's log (its query endpoint,
+ * budgetwatch-notify(8)): to whom, in which state, when, with which answer,
+ * carrying which alert messages (the first BWW_NOTE_ALERTS of a digest). */
+#define BWW_NOTE_ALERTS 8
+#define BWW_NOTE_ATTEMPTS 8
+typedef struct bww_note {
+    int64_t id, created_ms, at_ms;  /* at: the last attempt's end, else when made */
+    char receiver[64], rtype[16], state[16];
+    size_t attempts, nattempts;     /* all its attempts, and those in attempt[] (the last ones) */
+    struct {
+        int64_t at_ms;              /* its end (its start when cut short) */
+        char result[16], answer[512];
+    } attempt[BWW_NOTE_ATTEMPTS];
+    size_t nalerts, nshown;         /* all its alerts, and those in alerts[] */
+    struct {
+        uint64_t seq;
+        char kind[32], state[16], project[BW_CODE_LEN_MAX + 1];
+    } alerts[BWW_NOTE_ALERTS];
+} bww_note;
+
+typedef struct bww_notes {
+    bool more;                  /* older ones were left out */
+    size_t n;
+    bww_note *v;                /* owned; newest first */
+} bww_notes;
+
 /* Each decoder reads a reply map (ok = true) into its structure: 0, or -1
  * with why. The structure is the caller's, freed with its _free. */
 int bww_status_decode(const msgpack_object *m, bww_status *s, char *why, size_t whylen);
 int bww_alerts_decode(const msgpack_object *m, bww_alerts *a, char *why, size_t whylen);
 int bww_payments_decode(const msgpack_object *m, bww_payments *p, char *why, size_t whylen);
 int bww_adjustments_decode(const msgpack_object *m, bww_adjustments *a, char *why, size_t whylen);
+int bww_notes_decode(const msgpack_object *m, bww_notes *n, char *why, size_t whylen);
 void bww_status_free(bww_status *s);
+void bww_notes_free(bww_notes *n);
 void bww_alerts_free(bww_alerts *a);
 void bww_payments_free(bww_payments *p);
 void bww_adjustments_free(bww_adjustments *a);

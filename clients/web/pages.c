@@ -628,6 +628,94 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
     bww_buf_puts(b, "</tr>");
 }
 
+/* budgetwatch-notify's record of who was told: one row per notification,
+ * with the alert messages it carried (each names its alert by kind,
+ * project and seq, as the alert rows' data-seq do). */
+static const char *note_state_label(const bww_ctx *c, const char *state)
+{
+    if (!strcmp(state, "sent")) return L(c, "已送达", "sent");
+    if (!strcmp(state, "failed")) return L(c, "失败", "failed");
+    if (!strcmp(state, "pending")) return L(c, "待发送", "pending");
+    return state;
+}
+
+static void notes_section(bww_buf *b, const bww_ctx *c, const bww_notes *n, const char *error)
+{
+    if (n == NULL && (error == NULL || !error[0]))
+        return;
+    bww_buf_printf(b, "<section><h2>%s</h2>", L(c, "通知记录", "Notifications"));
+    if (error && error[0]) {
+        bww_buf_printf(b, "<p class=\"error\" id=\"notify-error\">%s",
+                       L(c, "无法读取通知记录：", "The notification log cannot be read: "));
+        h(b, error);
+        bww_buf_puts(b, "</p></section>");
+        return;
+    }
+    static const char *const heads[][2] = {
+        { "通知编号", "No." }, { "预警", "Alerts" }, { "接收方", "Receiver" }, { "状态", "State" },
+        { "尝试", "Attempts" }, { "时间", "At" }, { "回复", "Answer" },
+    };
+    bww_buf_puts(b, "<table class=\"rows\" id=\"notifications\"><thead><tr>");
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        bww_buf_printf(b, "<th>%s</th>", L(c, heads[i][0], heads[i][1]));
+    bww_buf_puts(b, "</tr></thead><tbody>");
+    for (size_t i = 0; i < n->n; i++) {
+        const bww_note *x = &n->v[i];
+        char t[32];
+        bww_buf_printf(b, "<tr class=\"note-%s\" data-note=\"%" PRId64 "\" data-receiver=\"",
+                       !strcmp(x->state, "sent") || !strcmp(x->state, "failed") ? x->state : "pending",
+                       x->id);
+        h(b, x->receiver);
+        bww_buf_printf(b, "\"><td class=\"num\">%" PRId64 "</td><td class=\"note-alerts\">", x->id);
+        for (size_t k = 0; k < x->nshown; k++) {
+            int kind = bw_kind_parse(x->alerts[k].kind);
+            bww_buf_printf(b, "%s<span data-seq=\"%" PRIu64 "\">", k ? "<br>" : "", x->alerts[k].seq);
+            if (kind >= 0)
+                bww_buf_puts(b, c->lang == BWW_EN ? bw_kind_name(kind) : bw_kind_label(kind));
+            else
+                h(b, x->alerts[k].kind);
+            bww_buf_puts(b, " ");
+            h(b, x->alerts[k].project);
+            bww_buf_printf(b, " #%" PRIu64 "</span>", x->alerts[k].seq);
+        }
+        if (x->nalerts > x->nshown)
+            bww_buf_printf(b, "<br>%s %zu", L(c, "等，共", "of"), x->nalerts);
+        bww_buf_puts(b, "</td><td class=\"receiver\">");
+        h(b, x->receiver);
+        if (x->rtype[0]) {
+            bww_buf_puts(b, " <span class=\"rtype\">(");
+            h(b, x->rtype);
+            bww_buf_puts(b, ")</span>");
+        }
+        bww_buf_printf(b, "</td><td class=\"state\">%s</td><td class=\"num\">%zu</td>"
+                          "<td class=\"t\">%s</td><td class=\"answer\">",
+                       note_state_label(c, x->state), x->attempts,
+                       bww_time(x->at_ms / 1000, t, sizeof t));
+        /* Every attempt shown (the last BWW_NOTE_ATTEMPTS): when, how, what the receiver said. */
+        if (x->attempts > x->nattempts)
+            bww_buf_printf(b, "%s %zu<br>", L(c, "此前尝试", "earlier attempts:"),
+                           x->attempts - x->nattempts);
+        for (size_t k = 0; k < x->nattempts; k++) {
+            bww_buf_printf(b, "%s<span class=\"attempt\" data-result=\"", k ? "<br>" : "");
+            h(b, x->attempt[k].result);
+            bww_buf_printf(b, "\">%s ", bww_time(x->attempt[k].at_ms / 1000, t, sizeof t));
+            h(b, x->attempt[k].result);
+            bww_buf_puts(b, ": ");
+            h(b, x->attempt[k].answer);
+            bww_buf_puts(b, "</span>");
+        }
+        bww_buf_puts(b, "</td></tr>");
+    }
+    if (n->n == 0)
+        empty_row(b, c, 7);
+    bww_buf_puts(b, "</tbody></table>");
+    if (n->more)
+        bww_buf_printf(b, "<p class=\"notice\">%s</p>",
+                       L(c, "仅显示最新的通知；完整记录见 budgetwatch-notify log。",
+                         "Only the newest are shown; budgetwatch-notify log has them all."));
+    bww_buf_puts(b, "</section>");
+}
+
 static void alerts_table(bww_buf *b, const bww_ctx *c, const bww_alerts *a, const char *id,
                          bool actions, bool handle, bool newest_first)
 {
@@ -731,6 +819,7 @@ void bww_page_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts_page *p)
                        L(c, "仅显示最近的记录；请缩小时间范围。", "Only the newest are shown; narrow the dates."));
     alerts_table(b, c, p->history, "history", false, false, true);
     bww_buf_puts(b, "</section>");
+    notes_section(b, c, p->notes, p->notes_error);
     foot(b);
 }
 
@@ -835,6 +924,7 @@ void bww_page_project(bww_buf *b, const bww_ctx *c, const bww_detail *d)
     bww_buf_printf(b, "</section><section><h2>%s</h2>", L(c, "预警与处理记录", "Alerts and handling"));
     alerts_table(b, c, d->history, "history", false, false, true);
     bww_buf_puts(b, "</section>");
+    notes_section(b, c, d->notes, d->notes_error);
     foot(b);
 }
 

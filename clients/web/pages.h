@@ -54,6 +54,10 @@ typedef struct bww_detail {
     const bww_adjustments *adjustments;
     bool adjustments_available;
     const bww_alerts *history;
+    /* budgetwatch-notify's log for this project: NULL when the console has
+     * no [notify] control (no section then); notes_error when it did not answer. */
+    const bww_notes *notes;
+    const char *notes_error;
 } bww_detail;
 
 typedef struct bww_alerts_page {
@@ -63,6 +67,8 @@ typedef struct bww_alerts_page {
     const char *notice;         /* "" or a line to show at the top (e.g. what an ack did) */
     size_t active_total;        /* active alerts in all, when more than `active` holds */
     bool refused;               /* notice is the daemon's refusal of a form (shown as an error) */
+    const bww_notes *notes;     /* as in bww_detail: the newest notifications (history filters) */
+    const char *notes_error;
 } bww_alerts_page;
 
 void bww_page_overview(bww_buf *b, const bww_ctx *c, const bww_overview *o);

@@ -37,6 +37,7 @@
 #define PER_PAGE 50
 #define ACTIVE_SHOWN 500        /* active alerts on the page; a province has far more */
 #define EXPORT_BATCH 10000      /* status rows asked for at a time for a download */
+#define NOTES_SHOWN 100         /* notifications on a page (the newest) */
 #define EXPORT_HISTORY 100000   /* alert messages in a history download at most */
 
 static const char CSP[] =
@@ -606,6 +607,43 @@ static enum MHD_Result page_projects(bww_server *s, struct MHD_Connection *c, bw
     return rc;
 }
 
+/* budgetwatch-notify's log under a filter (project, kind, seq; "" none),
+ * the newest `limit`: *notes decoded, or the reason it is not there in
+ * r->error. Nothing is asked when no [notify] control is configured. */
+static bool notes_call(bww_server *s, const char *project, const char *kind, uint64_t seq,
+                       uint32_t limit, bww_reply *r, bww_notes *notes)
+{
+    bww_req q = { .op = "log" };
+    bww_req_str(&q, "project", project);
+    bww_req_str(&q, "kind", kind);
+    if (seq)
+        bww_req_uint(&q, "seq", seq);
+    bww_req_uint(&q, "limit", limit);
+    char why[256];
+    if (bww_dc_notify(&s->dc, &q, r))
+        return false;
+    if (bww_notes_decode(r->m, notes, why, sizeof why)) {
+        snprintf(r->error, sizeof r->error, "budgetwatch-notify's reply cannot be read: %s", why);
+        return false;
+    }
+    return true;
+}
+
+/* The notifications as JSON: the endpoint's list, or null and why. */
+static void notes_json(bww_buf *b, bool ok, const bww_reply *r)
+{
+    bww_buf_puts(b, ",\"notifications\":");
+    if (ok)
+        bww_json_of(b, bw_map_get(r->m, "notifications"));
+    else
+        bww_buf_puts(b, "null");
+    if (!ok) {
+        bww_buf_puts(b, ",\"notifications_error\":\"");
+        bww_buf_json_str(b, r->error);
+        bww_buf_puts(b, "\"");
+    }
+}
+
 static enum MHD_Result page_project(bww_server *s, struct MHD_Connection *c, bww_ctx *x, bool api)
 {
     const char *code = arg(c, "code");
@@ -647,6 +685,10 @@ static enum MHD_Result page_project(bww_server *s, struct MHD_Connection *c, bww
                   bww_adjustments_decode(ra.m, &adj, why, sizeof why) == 0;
     if (bww_dc_call(&s->dc, &qh, &rh) == 0)
         bww_alerts_decode(rh.m, &hist, why, sizeof why);
+    bool has_notes = bww_dc_has_notify(&s->dc);
+    bww_reply rn = { 0 };
+    bww_notes notes = { 0 };
+    bool notes_ok = has_notes && notes_call(s, code, "", 0, NOTES_SHOWN, &rn, &notes);
     bww_buf b = { 0 };
     if (api) {
         bww_buf_puts(&b, "{\"project\":");
@@ -668,11 +710,14 @@ static enum MHD_Result page_project(bww_server *s, struct MHD_Connection *c, bww
             bww_json_of(&b, bw_map_get(rh.m, "alerts"));
         else
             bww_buf_puts(&b, "null");
+        if (has_notes)
+            notes_json(&b, notes_ok, &rn);
         bww_buf_puts(&b, "}");
         rc = send_json(c, MHD_HTTP_OK, &b);
     } else {
         x->now = st.at;
-        bww_detail d = { &st.projects[0], &pay, pay_ok, before, &adj, adj_ok, &hist };
+        bww_detail d = { &st.projects[0], &pay, pay_ok, before, &adj, adj_ok, &hist,
+                         notes_ok ? &notes : NULL, has_notes && !notes_ok ? rn.error : NULL };
         bww_page_project(&b, x, &d);
         rc = send_html(c, MHD_HTTP_OK, &b);
     }
@@ -680,6 +725,8 @@ static enum MHD_Result page_project(bww_server *s, struct MHD_Connection *c, bww
     bww_payments_free(&pay);
     bww_adjustments_free(&adj);
     bww_alerts_free(&hist);
+    bww_notes_free(&notes);
+    bww_reply_free(&rn);
     bww_reply_free(&rs);
     bww_reply_free(&rp);
     bww_reply_free(&ra);
@@ -726,8 +773,10 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
     if (until[0] && local_day(until, &t))
         bww_req_int(&qh, "until", t);
     bww_req_uint(&qh, "limit", csv ? EXPORT_HISTORY : 1000);
-    bww_reply ra = { 0 }, rh = { 0 };
+    bww_reply ra = { 0 }, rh = { 0 }, rn = { 0 };
     bww_alerts act = { 0 }, hist = { 0 };
+    bww_notes notes = { 0 };
+    bool has_notes = bww_dc_has_notify(&s->dc) && !api && !csv;
     char why[256];
     enum MHD_Result rc;
     /* The page's active alerts come from the mirror (no snapshot of every
@@ -785,17 +834,55 @@ static enum MHD_Result page_alerts(bww_server *s, struct MHD_Connection *c, bww_
         }
         rc = send_json(c, MHD_HTTP_OK, &b);
     } else {
+        bool notes_ok = has_notes && notes_call(s, project, kind, 0, NOTES_SHOWN, &rn, &notes);
         bww_alerts_page p = { &act, &hist, unit, project, kind, since, until, notice,
-                              active_total, refused };
+                              active_total, refused, notes_ok ? &notes : NULL,
+                              has_notes && !notes_ok ? rn.error : NULL };
         x->now = s->stream.daemon_at;
         bww_page_alerts(&b, x, &p);
         rc = send_html(c, refused ? MHD_HTTP_CONFLICT : MHD_HTTP_OK, &b);
     }
 out:
+    bww_notes_free(&notes);
+    bww_reply_free(&rn);
     bww_alerts_free(&act);
     bww_alerts_free(&hist);
     bww_reply_free(&ra);
     bww_reply_free(&rh);
+    return rc;
+}
+
+/* GET /api/v1/notifications?project=&kind=&seq=&limit=: budgetwatch-notify's
+ * log as its endpoint answers it (API.md); 404 when none is configured. */
+static enum MHD_Result api_notifications(bww_server *s, struct MHD_Connection *c)
+{
+    if (!bww_dc_has_notify(&s->dc))
+        return json_error(c, MHD_HTTP_NOT_FOUND, "this console has no [notify] control "
+                          "(budgetwatch-notify's query endpoint) in its configuration");
+    const char *seq = arg(c, "seq"), *limit = arg(c, "limit");
+    char *end;
+    uint64_t sq = 0, lim = NOTES_SHOWN;
+    if (seq[0] && ((sq = strtoull(seq, &end, 10)) == 0 || *end))
+        return json_error(c, MHD_HTTP_BAD_REQUEST, "seq must be an alert seq (a positive integer)");
+    if (limit[0] && ((lim = strtoull(limit, &end, 10)) == 0 || *end || lim > 1000))
+        return json_error(c, MHD_HTTP_BAD_REQUEST, "limit must be a whole number from 1 to 1000");
+    bww_reply r = { 0 };
+    bww_notes notes = { 0 };
+    bool ok = notes_call(s, arg(c, "project"), arg(c, "kind"), sq, (uint32_t)lim, &r, &notes);
+    enum MHD_Result rc;
+    if (!ok) {
+        /* The notifier's refusal (a bad filter) is the asker's; no answer is a 502. */
+        rc = json_error(c, r.unreachable || r.m == NULL ? MHD_HTTP_BAD_GATEWAY : MHD_HTTP_BAD_REQUEST,
+                        r.error);
+    } else {
+        bww_buf b = { 0 };
+        bww_buf_printf(&b, "{\"ok\":true,\"more\":%s", notes.more ? "true" : "false");
+        notes_json(&b, true, &r);
+        bww_buf_puts(&b, "}");
+        rc = send_json(c, MHD_HTTP_OK, &b);
+    }
+    bww_notes_free(&notes);
+    bww_reply_free(&r);
     return rc;
 }
 
@@ -1034,6 +1121,8 @@ static enum MHD_Result route(bww_server *s, struct MHD_Connection *c, const char
         return export_projects(s, c, &x);
     if (api && strcmp(path, "/series") == 0)
         return api_series(s, c);
+    if (api && strcmp(path, "/notifications") == 0)
+        return api_notifications(s, c);
     if (!api && strcmp(path, "/events") == 0)
         return start_sse(s, c);
     if (api)

@@ -220,7 +220,7 @@ static void test_alerts_page_roles(void **state)
     fixture f;
     fixture_init(&f, BWW_VIEWER);
     bww_ctx c = { BWW_ZH, &f.se, f.st.at };
-    bww_alerts_page p = { &f.alerts, &f.alerts, "", "<x>", "", "", "", "", 0, false };
+    bww_alerts_page p = { &f.alerts, &f.alerts, "", "<x>", "", "", "", "", 0, false, NULL, NULL };
     bww_buf b = { 0 };
     bww_page_alerts(&b, &c, &p);
     assert_no_markup_from_data(b.data);
@@ -266,7 +266,7 @@ static void test_project_and_list_pages(void **state)
     bww_payments ps = { 2, pay, 40, 7 };
     bww_adjustment adj[1] = { { 100000000, 120000000, 1641000000, "追加<b>预算</b>" } };
     bww_adjustments as = { 1, adj };
-    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts };
+    bww_detail d = { &f.projects[0], &ps, true, 0, &as, true, &f.alerts, NULL, NULL };
     bww_buf b = { 0 };
     bww_page_project(&b, &c, &d);
     assert_no_markup_from_data(b.data);
@@ -277,6 +277,43 @@ static void test_project_and_list_pages(void **state)
     assert_non_null(strstr(b.data, "追加&lt;b&gt;预算&lt;/b&gt;"));
     assert_non_null(strstr(b.data, "bank&lt;1&gt;"));
     bww_buf_free(&b);
+
+    /* budgetwatch-notify's log: not configured, no section; configured, each
+     * notification with its receiver and every attempt's answer, escaped. */
+    bww_page_project(&b, &c, &d);
+    assert_null(strstr(b.data, "通知记录"));
+    bww_buf_free(&b);
+    bww_note note = { .id = 31, .created_ms = 1641000000000, .at_ms = 1641000005000,
+                      .attempts = 2, .nattempts = 2, .nalerts = 1, .nshown = 1 };
+    snprintf(note.receiver, sizeof note.receiver, "ops<hook>");
+    snprintf(note.rtype, sizeof note.rtype, "webhook");
+    snprintf(note.state, sizeof note.state, "sent");
+    note.alerts[0].seq = 77;
+    snprintf(note.alerts[0].kind, sizeof note.alerts[0].kind, "lag");
+    snprintf(note.alerts[0].project, sizeof note.alerts[0].project, "P<1>");
+    snprintf(note.attempt[0].result, sizeof note.attempt[0].result, "retry");
+    snprintf(note.attempt[0].answer, sizeof note.attempt[0].answer, "HTTP 503: <b>busy</b>");
+    snprintf(note.attempt[1].result, sizeof note.attempt[1].result, "sent");
+    snprintf(note.attempt[1].answer, sizeof note.attempt[1].answer, "HTTP 200");
+    bww_notes notes = { false, 1, &note };
+    d.notes = &notes;
+    bww_page_project(&b, &c, &d);
+    assert_no_markup_from_data(b.data);
+    assert_non_null(strstr(b.data, "<tr class=\"note-sent\" data-note=\"31\" data-receiver=\"ops&lt;hook&gt;\">"));
+    assert_non_null(strstr(b.data, "<span data-seq=\"77\">"));
+    assert_non_null(strstr(b.data, "P&lt;1&gt; #77"));
+    assert_non_null(strstr(b.data, "retry: HTTP 503: &lt;b&gt;busy&lt;/b&gt;"));
+    assert_non_null(strstr(b.data, "sent: HTTP 200"));
+    assert_non_null(strstr(b.data, "已送达"));
+    bww_buf_free(&b);
+    d.notes = NULL;
+    d.notes_error = "budgetwatch-notify did not answer \"log\": <no>";
+    bww_page_project(&b, &c, &d);
+    assert_null(strstr(b.data, "id=\"notifications\""));
+    assert_non_null(strstr(b.data, "id=\"notify-error\""));
+    assert_non_null(strstr(b.data, "&lt;no&gt;"));
+    bww_buf_free(&b);
+    d.notes_error = NULL;
 
     d.payments_available = d.adjustments_available = false;
     bww_page_project(&b, &c, &d);
