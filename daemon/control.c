@@ -596,7 +596,8 @@ static bw_ctl_result deny(bw_app *a, bw_ctl_call *c, bw_op op)
     bw_log(BW_LOG_WARNING, "refused \"%s\" from supervisor key \"%s\": it takes an administrator "
            "key", bw_op_name(op), esc);
     return fail(c->out, "%s takes an administrator key; \"%s\" is a supervisor key, which may "
-                "ping, status, alerts, history, ack, stats and verify", bw_op_name(op), esc);
+                "ping, status, alerts, history, ack, handle, stats, verify, series, payments and "
+                "adjustments", bw_op_name(op), esc);
 }
 
 bw_ctl_result bw_control_handle(bw_app *a, bw_ctl_call *c)

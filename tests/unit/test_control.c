@@ -786,7 +786,8 @@ static void test_supervisor_denied(void **state)
         q.to = FX_JAN1 + 100 * FX_DAY;
         assert_int_equal(ask(a, &r, &q, BW_ROLE_SUPERVISOR, "sup-alice", false), BW_CTL_REPLY);
         snprintf(want, sizeof want, "%s takes an administrator key; \"sup-alice\" is a supervisor "
-                 "key, which may ping, status, alerts, history, ack, stats and verify",
+                 "key, which may ping, status, alerts, history, ack, handle, stats, verify, series, "
+                 "payments and adjustments",
                  bw_op_name(ops[i]));
         assert_string_equal(error_of(&r, e, sizeof e), want);
         assert_int_equal(a->stats.control_denied, i + 1);
