@@ -283,8 +283,10 @@ static const char *const console_sql[CON_COUNT] = {
     [CON_PAYMENTS] = "SELECT rowid, " EVENT_COLS ", received_at FROM events"
                      " WHERE project = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3",
     [CON_PAYMENTS_COUNT] = "SELECT count(*) FROM events WHERE project = ?1",
-    [CON_ADJUSTMENTS] = "SELECT old_budget, new_budget, reason, at FROM adjustments"
-                        " WHERE project = ?1 ORDER BY id",
+    /* In parentheses: clang's -Wstring-concatenation takes two literals in a
+     * list of single ones for a missing comma. */
+    [CON_ADJUSTMENTS] = ("SELECT old_budget, new_budget, reason, at FROM adjustments"
+                         " WHERE project = ?1 ORDER BY id"),
 };
 
 struct bw_store {
