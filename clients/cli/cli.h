@@ -39,7 +39,6 @@ int cli_number(const char *cmd, const char *opt, const char *s, long long min, l
 /* Output. */
 bool out_tty(void);
 void print_escaped(FILE *f, const char *s);      /* control characters become \xNN */
-char *fmt_wan(int64_t fen, char *buf, size_t len);
 char *fmt_bp(int32_t bp, char *buf, size_t len);  /* 2999 -> "29.99" */
 char *fmt_time(int64_t t, char *buf, size_t len); /* local time in the CLI's zone */
 int parse_time(const char *s, int64_t *out);      /* Unix s or ISO 8601 with offset */

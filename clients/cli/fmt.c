@@ -27,17 +27,6 @@ void print_escaped(FILE *f, const char *s)
     }
 }
 
-char *fmt_wan(int64_t fen, char *buf, size_t len)
-{
-    /* Hundredths of a 万元 (100 yuan) for tables, truncated toward zero so a
-     * table never overstates money; --json carries the exact fen. */
-    int64_t h = fen / 10000;
-    uint64_t m = h < 0 ? 0 - (uint64_t)h : (uint64_t)h;
-    snprintf(buf, len, "%s%llu.%02llu", h < 0 ? "-" : "", (unsigned long long)(m / 100),
-             (unsigned long long)(m % 100));
-    return buf;
-}
-
 char *fmt_bp(int32_t bp, char *buf, size_t len)
 {
     int64_t v = bp;

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "report.h"
+#include "money.h"
 
 __extension__ typedef __int128 i128;
 
@@ -514,7 +515,7 @@ static void pace_distance(sbuf *s, int64_t diff_bp, int64_t amount)
                                                                   sizeof a));
     if (amount != 0)
         sb_add(s, "，%s序时金额%s万元", amount < 0 ? "短" : "超",
-               fmt_wan(amount < 0 ? -amount : amount, w, sizeof w));
+               bw_money_format_wan2(amount < 0 ? -amount : amount, w, sizeof w));
 }
 
 /* "截至2022年6月30日，部门整体支出进度为57.3%（序时进度49.6%），超序时进度7.7个百分点，……" */
@@ -577,7 +578,7 @@ static int build_bulletin(bwr_report *r)
             if (w->r.basis == BW_BASIS_PACE)
                 pace_distance(&s, w->pace_diff_bp, w->pace_amount);
             else
-                sb_add(&s, "短于计划%s万元", fmt_wan(w->r.shortfall, m, sizeof m));
+                sb_add(&s, "短于计划%s万元", bw_money_format_wan2(w->r.shortfall, m, sizeof m));
             sb_add(&s, "）");
         }
     }
@@ -592,14 +593,6 @@ static int build_bulletin(bwr_report *r)
 }
 
 /* ---- CSV and JSON ---- */
-
-/* fen as 万元 to the fen: six decimals, exact. */
-static char *wan6(int64_t fen, char *buf, size_t len)
-{
-    uint64_t m = fen < 0 ? 0 - (uint64_t)fen : (uint64_t)fen;
-    snprintf(buf, len, "%s%" PRIu64 ".%06" PRIu64, fen < 0 ? "-" : "", m / 1000000, m % 1000000);
-    return buf;
-}
 
 static void csv_str(const char *s)
 {
@@ -625,10 +618,10 @@ static void write_csv(const bwr_report *r)
         csv_str(w->r.project);
         putchar(',');
         csv_str(w->kind == BWR_PROJECT ? w->r.project_name : "小计");
-        printf(",%s,%s,%s,%s,%s,%s,%s,%s,", wan6(w->r.plan_budget, a, sizeof a),
-               wan6(w->r.budget, b, sizeof b), wan6(w->r.paid, c, sizeof c),
+        printf(",%s,%s,%s,%s,%s,%s,%s,%s,", bw_money_format_wan6(w->r.plan_budget, a, sizeof a),
+               bw_money_format_wan6(w->r.budget, b, sizeof b), bw_money_format_wan6(w->r.paid, c, sizeof c),
                fmt_bp(w->r.rate_bp, e, sizeof e), fmt_bp(r->pace_bp, f, sizeof f),
-               fmt_bp(w->pace_diff_bp, g, sizeof g), wan6(w->pace_amount, d, sizeof d),
+               fmt_bp(w->pace_diff_bp, g, sizeof g), bw_money_format_wan6(w->pace_amount, d, sizeof d),
                fmt_bp(w->r.planned_bp, h, sizeof h));
         csv_str(bwr_level_word(r, w->r.band, w->r.severity));
         if (bwr_shows_basis(r)) {

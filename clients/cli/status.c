@@ -88,14 +88,14 @@ void alert_line(FILE *f, const bw_alert_msg *a)
     print_escaped(f, a->project);
     fputc(' ', f);
     print_escaped(f, a->project_name);
-    fprintf(f, ": paid %s of %s 万元, %s%% vs plan %s%%", fmt_wan(a->paid, p, sizeof p),
-            fmt_wan(a->budget, b, sizeof b), fmt_bp(a->rate_bp, r, sizeof r),
+    fprintf(f, ": paid %s of %s 万元, %s%% vs plan %s%%", bw_money_format_wan2(a->paid, p, sizeof p),
+            bw_money_format_wan2(a->budget, b, sizeof b), fmt_bp(a->rate_bp, r, sizeof r),
             fmt_bp(a->planned_bp, pl, sizeof pl));
     if ((a->kind == BW_KIND_LAG || a->kind == BW_KIND_MILESTONE) && a->shortfall >= 0)
         fprintf(f, " (lag %s pp, %s 万元 behind)", fmt_bp(a->lag_bp, lag, sizeof lag),
-                fmt_wan(a->shortfall, sh, sizeof sh));
+                bw_money_format_wan2(a->shortfall, sh, sizeof sh));
     else if (a->kind == BW_KIND_LAG || a->kind == BW_KIND_MILESTONE)
-        fprintf(f, " (%s 万元 ahead of plan)", fmt_wan(-a->shortfall, sh, sizeof sh));
+        fprintf(f, " (%s 万元 ahead of plan)", bw_money_format_wan2(-a->shortfall, sh, sizeof sh));
     if (a->kind == BW_KIND_LAG && a->band[0]) {
         fputs(", band ", f);
         print_escaped(f, a->band);
@@ -103,9 +103,9 @@ void alert_line(FILE *f, const bw_alert_msg *a)
     }
     if ((a->kind == BW_KIND_LAG || a->kind == BW_KIND_STALLED) && a->pace_shortfall >= 0)
         fprintf(f, "; 序时进度 %s%%: lag %s pp, %s 万元 behind", fmt_bp(a->pace_bp, pl, sizeof pl),
-                fmt_bp(a->pace_lag_bp, lag, sizeof lag), fmt_wan(a->pace_shortfall, sh, sizeof sh));
+                fmt_bp(a->pace_lag_bp, lag, sizeof lag), bw_money_format_wan2(a->pace_shortfall, sh, sizeof sh));
     if (a->kind == BW_KIND_LARGE_PAYMENT && a->id[0]) {
-        fprintf(f, "; payment of %s 万元, ", fmt_wan(a->amount, sh, sizeof sh));
+        fprintf(f, "; payment of %s 万元, ", bw_money_format_wan2(a->amount, sh, sizeof sh));
         print_escaped(f, a->src);
         fputc('/', f);
         print_escaped(f, a->id);
@@ -118,7 +118,7 @@ void alert_line(FILE *f, const bw_alert_msg *a)
     if (a->milestone[0])
         fprintf(f, ", milestone %s %s", a->milestone, res ? "now met" : "missed");
     if (a->kind == BW_KIND_OVERSPEND)
-        fprintf(f, ", %s 万元 over budget", fmt_wan(a->paid - a->budget, sh, sizeof sh));
+        fprintf(f, ", %s 万元 over budget", bw_money_format_wan2(a->paid - a->budget, sh, sizeof sh));
     if (a->state == BW_STATE_ACKNOWLEDGED && a->handling > BW_HANDLING_FOLLOWED_UP) {
         fprintf(f, " — %s by ", bw_handling_name(a->handling));
         print_escaped(f, a->by);
@@ -180,11 +180,11 @@ static void table_row(const bw_status_row *r, const char *label)
     print_cell(stdout, r->project, W_CODE, false);
     putchar(' ');
     print_cell(stdout, name, W_NAME, false);
-    printf(" %12s %12s %7s %7s %7s %12s %7s %12s  %s", fmt_wan(r->budget, b, sizeof b),
-           fmt_wan(r->paid, p, sizeof p), fmt_bp(r->rate_bp, rt, sizeof rt),
+    printf(" %12s %12s %7s %7s %7s %12s %7s %12s  %s", bw_money_format_wan2(r->budget, b, sizeof b),
+           bw_money_format_wan2(r->paid, p, sizeof p), fmt_bp(r->rate_bp, rt, sizeof rt),
            fmt_bp(r->planned_bp, pl, sizeof pl), fmt_bp(r->lag_bp, lg, sizeof lg),
-           fmt_wan(r->shortfall, sh, sizeof sh), fmt_bp(r->pace_lag_bp, plg, sizeof plg),
-           fmt_wan(r->pace_shortfall, psh, sizeof psh),
+           bw_money_format_wan2(r->shortfall, sh, sizeof sh), fmt_bp(r->pace_lag_bp, plg, sizeof plg),
+           bw_money_format_wan2(r->pace_shortfall, psh, sizeof psh),
            r->severity ? bw_severity_name(r->severity) : label ? "" : "ok");
     if (r->band[0]) {
         fputs(" ", stdout);

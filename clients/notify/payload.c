@@ -8,6 +8,7 @@
 
 #include "sign.h"
 #include "text.h"
+#include "money.h"
 
 #define BLOCK_MAX 4096
 
@@ -204,7 +205,7 @@ static char *alertmanager(const bwn_digest *d, const bwn_item *items, size_t n)
         if (a->has_money && a->shortfall > 0) {
             size_t sl = strlen(summary);
             snprintf(summary + sl, sizeof summary - sl, "差额 %s 万元",
-                     bwn_text_wan(a->shortfall, w, sizeof w));
+                     bw_money_format_wan2(a->shortfall, w, sizeof w));
         }
         label(an, "summary", summary);
         label(an, "description", block);
@@ -219,11 +220,11 @@ static char *alertmanager(const bwn_digest *d, const bwn_item *items, size_t n)
             char ev[200];
             snprintf(ev, sizeof ev, "%s/%s", a->src, a->id);
             label(an, "event", ev);
-            label(an, "amount_wan", bwn_text_wan(a->amount, w, sizeof w));
+            label(an, "amount_wan", bw_money_format_wan2(a->amount, w, sizeof w));
             label(an, "ref", a->ref);
         }
         if (a->has_money) {
-            label(an, "shortfall_wan", bwn_text_wan(a->shortfall, w, sizeof w));
+            label(an, "shortfall_wan", bw_money_format_wan2(a->shortfall, w, sizeof w));
             label(an, "unit_name", a->unit_name);
             label(an, "project_name", a->project_name);
         }

@@ -8,15 +8,7 @@
 #include <time.h>
 
 #include "vocab.h"
-
-char *bwn_text_wan(int64_t fen, char *buf, size_t len)
-{
-    /* hundredths of a 万元 = 100 yuan = 10,000 fen; cut toward zero. */
-    uint64_t mag = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
-    uint64_t h = mag / 10000;
-    snprintf(buf, len, "%s%" PRIu64 ".%02" PRIu64, fen < 0 && h > 0 ? "-" : "", h / 100, h % 100);
-    return buf;
-}
+#include "money.h"
 
 char *bwn_text_pct(int64_t bp, char *buf, size_t len)
 {
@@ -145,16 +137,16 @@ size_t bwn_text_block(const bwn_alert *a, bool md, int64_t off, char *buf, size_
             bwn_text_pct(a->pace_bp, t3, sizeof t3), a->basis[0] ? "（对照" : "",
             a->basis[0] ? bwn_text_basis(a->basis) : "", a->basis[0] ? "）" : "");
         if (sf > 0)
-            put(&o, "%s差额 %s 万元（预算 %s 万元）\n", q, bwn_text_wan(sf, w, sizeof w),
-                bwn_text_wan(a->budget, t1, sizeof t1));
+            put(&o, "%s差额 %s 万元（预算 %s 万元）\n", q, bw_money_format_wan2(sf, w, sizeof w),
+                bw_money_format_wan2(a->budget, t1, sizeof t1));
         else
-            put(&o, "%s无差额（超出%s %s 万元）\n", q, against, bwn_text_wan(-sf, w, sizeof w));
+            put(&o, "%s无差额（超出%s %s 万元）\n", q, against, bw_money_format_wan2(-sf, w, sizeof w));
     }
     if (a->milestone[0])
         put(&o, "%s节点 %s 未达\n", q, a->milestone);
     if (a->has_amount)
         put(&o, "%s支付 %s/%s，金额 %s 万元%s%s\n", q, a->src, a->id,
-            bwn_text_wan(a->amount, w, sizeof w), a->ref[0] ? "，关联 " : "", a->ref);
+            bw_money_format_wan2(a->amount, w, sizeof w), a->ref[0] ? "，关联 " : "", a->ref);
     else if (a->src[0])
         put(&o, "%s来源 %s 序号跳跃：应为 %" PRIu64 "，收到 %" PRIu64 "\n", q, a->src,
             a->expected_seq, a->got_seq);

@@ -12,9 +12,6 @@
 
 #include "alert.h"
 
-/* fen as 万元 with two decimals, cut toward zero ("18692.00", "-0.35"); from
- * integers only. buf should hold 32 bytes; returns buf. */
-char *bwn_text_wan(int64_t fen, char *buf, size_t len);
 
 /* Basis points as a percentage with two decimals ("12.34%"). */
 char *bwn_text_pct(int64_t bp, char *buf, size_t len);

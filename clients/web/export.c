@@ -1,5 +1,6 @@
 /* export: the CSV downloads (export.h). */
 #include "export.h"
+#include "money.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,14 +9,6 @@
 #define L(c, zh, en) ((c)->lang == BWW_EN ? (en) : (zh))
 
 static const char BOM[] = "\xEF\xBB\xBF";
-
-char *bww_wan6(int64_t fen, char *buf, size_t len)
-{
-    /* |INT64_MIN| has no int64 magnitude: the unsigned one does. */
-    uint64_t m = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
-    snprintf(buf, len, "%s%" PRIu64 ".%06" PRIu64, fen < 0 ? "-" : "", m / 1000000, m % 1000000);
-    return buf;
-}
 
 /* A text cell: quoted when it holds a separator, a quote or a line break;
  * an apostrophe first when a spreadsheet would take it for a formula. */
@@ -43,7 +36,7 @@ static void sep(bww_buf *b)
 static void money(bww_buf *b, int64_t fen)
 {
     char w[40];
-    bww_buf_puts(b, bww_wan6(fen, w, sizeof w));
+    bww_buf_puts(b, bw_money_format_wan6(fen, w, sizeof w));
 }
 
 static void pct(bww_buf *b, int32_t bp)

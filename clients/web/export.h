@@ -17,7 +17,5 @@ void bww_csv_projects_head(bww_buf *b, const bww_ctx *c);
 void bww_csv_project_row(bww_buf *b, const bww_ctx *c, const bww_row *r);
 /* The BOM, the header line and every message of a, in its order. */
 void bww_csv_alerts(bww_buf *b, const bww_ctx *c, const bww_alerts *a);
-/* fen as 万元 with six decimals ("12.345678", "-0.000001"): exact. */
-char *bww_wan6(int64_t fen, char *buf, size_t len);
 
 #endif

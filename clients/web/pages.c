@@ -2,6 +2,7 @@
  * navigation, its tables, and the two script files; a table cell with money
  * shows 万元 and carries the exact fen in data-fen. */
 #include "pages.h"
+#include "money.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -159,7 +160,7 @@ static void money_td(bww_buf *b, int64_t fen)
 {
     char w[40], y[40];
     bww_buf_printf(b, "<td class=\"num money\" data-fen=\"%" PRId64 "\" title=\"%s 元\">%s</td>", fen,
-                   bww_yuan(fen, y, sizeof y), bww_wan(fen, w, sizeof w));
+                   bw_money_format_yuan(fen, y, sizeof y), bw_money_format_wan2(fen, w, sizeof w));
 }
 
 static void pct_td(bww_buf *b, int32_t bp, const char *cls)
@@ -547,7 +548,7 @@ static void alert_detail(bww_buf *b, const bww_ctx *c, const bw_alert_msg *m)
         bww_buf_puts(b, "/");
         h(b, m->id);
         bww_buf_printf(b, "</span> <span class=\"amount\" data-fen=\"%" PRId64 "\" title=\"%s 元\">%s %s</span>",
-                       m->amount, bww_yuan(m->amount, y, sizeof y), bww_wan(m->amount, w, sizeof w),
+                       m->amount, bw_money_format_yuan(m->amount, y, sizeof y), bw_money_format_wan2(m->amount, w, sizeof w),
                        L(c, "万元", "10k yuan"));
         if (m->ref[0]) {
             bww_buf_printf(b, " <span class=\"ref\">%s ", L(c, "关联", "ref"));
@@ -613,9 +614,9 @@ static void alert_row(bww_buf *b, const bww_ctx *c, const bww_alert *a, bool act
         pct_td(b, m->lag_bp, "lag");
         pct_td(b, m->pace_lag_bp, "pace-lag");
         bww_buf_printf(b, "<td class=\"num money\" data-fen=\"%" PRId64 "\">%s</td>", m->shortfall,
-                       bww_wan(m->shortfall, w, sizeof w));
+                       bw_money_format_wan2(m->shortfall, w, sizeof w));
         bww_buf_printf(b, "<td class=\"num money\" data-fen=\"%" PRId64 "\">%s</td>", m->pace_shortfall,
-                       bww_wan(m->pace_shortfall, w, sizeof w));
+                       bw_money_format_wan2(m->pace_shortfall, w, sizeof w));
     } else {
         bww_buf_puts(b, "<td></td><td></td><td></td><td></td><td></td><td></td>");
     }
@@ -877,7 +878,7 @@ void bww_page_project(bww_buf *b, const bww_ctx *c, const bww_detail *d)
             bww_buf_printf(b, "</td><td>%s</td><td class=\"num money\" data-fen=\"%" PRId64 "\">%s</td>"
                               "<td>%s</td><td class=\"code\">",
                            strcmp(x->type, "refund") == 0 ? L(c, "退款", "refund") : L(c, "支付", "payment"),
-                           signed_amount, bww_yuan(signed_amount, y, sizeof y),
+                           signed_amount, bw_money_format_yuan(signed_amount, y, sizeof y),
                            strcmp(x->fund, "other") == 0 ? L(c, "其他资金", "other") : L(c, "财政资金", "fiscal"));
             h(b, x->ref);
             bww_buf_puts(b, "</td></tr>");

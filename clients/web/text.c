@@ -142,16 +142,6 @@ static char *fixed2(int64_t v, uint64_t div, char *buf, size_t len)
     return buf;
 }
 
-char *bww_wan(int64_t fen, char *buf, size_t len)
-{
-    return fixed2(fen, 10000, buf, len);    /* hundredths of a 万元 = 10,000 fen */
-}
-
-char *bww_yuan(int64_t fen, char *buf, size_t len)
-{
-    return fixed2(fen, 1, buf, len);
-}
-
 char *bww_pct(int32_t bp, char *buf, size_t len)
 {
     return fixed2(bp, 1, buf, len);

@@ -34,11 +34,6 @@ void bww_buf_url(bww_buf *b, const char *s);
 /* Drops the first n bytes. */
 void bww_buf_consume(bww_buf *b, size_t n);
 
-/* fen as 万元 with two decimals, truncated toward zero like the command
- * line's tables ("18692.00", "-3.50"); the exact fen travel beside it. */
-char *bww_wan(int64_t fen, char *buf, size_t len);
-/* fen as yuan with two decimals: exact. */
-char *bww_yuan(int64_t fen, char *buf, size_t len);
 /* Basis points as a percentage with two decimals ("37.50"). */
 char *bww_pct(int32_t bp, char *buf, size_t len);
 /* Unix seconds as local "YYYY-MM-DD HH:MM" (the process's TZ). */

@@ -82,3 +82,25 @@ char *bw_money_format_yuan(int64_t fen, char *buf, size_t len)
              (unsigned long long)(m % 100));
     return buf;
 }
+
+/* |INT64_MIN| has no int64 magnitude: the unsigned one does. */
+static uint64_t magnitude(int64_t v)
+{
+    return v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+}
+
+char *bw_money_format_wan2(int64_t fen, char *buf, size_t len)
+{
+    uint64_t h = magnitude(fen) / 10000;        /* hundredths of a 万元 */
+    snprintf(buf, len, "%s%llu.%02llu", fen < 0 && h > 0 ? "-" : "", (unsigned long long)(h / 100),
+             (unsigned long long)(h % 100));
+    return buf;
+}
+
+char *bw_money_format_wan6(int64_t fen, char *buf, size_t len)
+{
+    uint64_t m = magnitude(fen);
+    snprintf(buf, len, "%s%llu.%06llu", fen < 0 ? "-" : "",
+             (unsigned long long)(m / BW_FEN_PER_WAN), (unsigned long long)(m % BW_FEN_PER_WAN));
+    return buf;
+}

@@ -32,4 +32,14 @@ char *bw_money_format_wan(int64_t fen, char *buf, size_t len);
 /* Formats fen as yuan with exactly two decimals ("1234.56", "-0.01"). */
 char *bw_money_format_yuan(int64_t fen, char *buf, size_t len);
 
+/* Formats fen as 万元 for tables and messages: hundredths of a 万元 (100
+ * yuan), cut toward zero so a table never overstates money ("18692.00",
+ * "-3.50"; -5,000 fen is "0.00"). The exact fen go beside it in --json, a
+ * cell's data-fen, a CSV's six decimals. */
+char *bw_money_format_wan2(int64_t fen, char *buf, size_t len);
+
+/* Formats fen as 万元 with exactly six decimals, exact to the fen
+ * ("18692.000000", "-0.000001"): for CSV columns a spreadsheet sums. */
+char *bw_money_format_wan6(int64_t fen, char *buf, size_t len);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -92,6 +93,49 @@ static void test_format(void **state)
     }
 }
 
+/* The table form cuts toward zero (never overstating money) and drops the
+ * sign of what cuts to zero; the six-decimal form is exact; both at the
+ * ends of int64, checked against the digits of the fen themselves. */
+static void test_format_wan_fixed(void **state)
+{
+    (void)state;
+    char buf[40];
+    assert_string_equal(bw_money_format_wan2(18692000000, buf, sizeof buf), "18692.00");
+    assert_string_equal(bw_money_format_wan2(2258329999, buf, sizeof buf), "2258.32");
+    assert_string_equal(bw_money_format_wan2(9999, buf, sizeof buf), "0.00");
+    assert_string_equal(bw_money_format_wan2(-9999, buf, sizeof buf), "0.00");
+    assert_string_equal(bw_money_format_wan2(-3500000, buf, sizeof buf), "-3.50");
+    assert_string_equal(bw_money_format_wan2(INT64_MIN, buf, sizeof buf), "-9223372036854.77");
+    assert_string_equal(bw_money_format_wan2(INT64_MAX, buf, sizeof buf), "9223372036854.77");
+    assert_string_equal(bw_money_format_wan6(0, buf, sizeof buf), "0.000000");
+    assert_string_equal(bw_money_format_wan6(-1, buf, sizeof buf), "-0.000001");
+    assert_string_equal(bw_money_format_wan6(2258320000, buf, sizeof buf), "2258.320000");
+    assert_string_equal(bw_money_format_wan6(INT64_MIN, buf, sizeof buf), "-9223372036854.775808");
+    /* Seeded: the digits of the six-decimal form are the fen's own. */
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 10000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t fen = (int64_t)(x >> (x % 40));
+        if (i % 2)
+            fen = -fen;
+        char want[40], got[40];
+        unsigned long long mag = fen < 0 ? 0ull - (unsigned long long)fen : (unsigned long long)fen;
+        snprintf(want, sizeof want, "%llu", mag);
+        bw_money_format_wan6(fen, got, sizeof got);
+        char digits[40];
+        size_t k = 0;
+        for (const char *p = got; *p; p++)
+            if (*p >= '0' && *p <= '9')
+                digits[k++] = *p;
+        digits[k] = '\0';
+        const char *d = digits;
+        while (d[0] == '0' && d[1] != '\0')
+            d++;
+        assert_string_equal(d, want);
+        assert_true((got[0] == '-') == (fen < 0));
+    }
+}
+
 static void test_checked_sums(void **state)
 {
     (void)state;
@@ -109,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_parse_wan),
         cmocka_unit_test(test_parse_yuan),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_wan_fixed),
         cmocka_unit_test(test_checked_sums),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

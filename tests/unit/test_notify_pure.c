@@ -22,6 +22,7 @@
 #include "sign.h"
 #include "text.h"
 #include "vocab.h"
+#include "money.h"
 
 /* ---- the send limit: at most max in ANY window ---- */
 
@@ -147,11 +148,11 @@ static void test_text(void **state)
 {
     (void)state;
     char b[64];
-    assert_string_equal(bwn_text_wan(18692000000LL, b, sizeof b), "18692.00");
-    assert_string_equal(bwn_text_wan(3738412345LL, b, sizeof b), "3738.41");
-    assert_string_equal(bwn_text_wan(9999, b, sizeof b), "0.00");
-    assert_string_equal(bwn_text_wan(-350000, b, sizeof b), "-0.35");
-    assert_string_equal(bwn_text_wan(INT64_MIN, b, sizeof b), "-9223372036854.77");
+    assert_string_equal(bw_money_format_wan2(18692000000LL, b, sizeof b), "18692.00");
+    assert_string_equal(bw_money_format_wan2(3738412345LL, b, sizeof b), "3738.41");
+    assert_string_equal(bw_money_format_wan2(9999, b, sizeof b), "0.00");
+    assert_string_equal(bw_money_format_wan2(-350000, b, sizeof b), "-0.35");
+    assert_string_equal(bw_money_format_wan2(INT64_MIN, b, sizeof b), "-9223372036854.77");
     assert_string_equal(bwn_text_pct(822, b, sizeof b), "8.22%");
     assert_string_equal(bwn_text_pct(-5, b, sizeof b), "-0.05%");
     assert_string_equal(bwn_text_time(1643558400, 8 * 3600, b, sizeof b), "2022-01-31 00:00");

@@ -25,6 +25,7 @@
 #include "pages.h"
 #include "session.h"
 #include "text.h"
+#include "money.h"
 
 static void test_html_escaping(void **state)
 {
@@ -45,15 +46,15 @@ static void test_money_from_fen(void **state)
 {
     (void)state;
     char w[40];
-    assert_string_equal(bww_wan(123456789, w, sizeof w), "123.45");    /* 1,234,567.89 yuan */
-    assert_string_equal(bww_wan(1869200000000, w, sizeof w), "1869200.00");
-    assert_string_equal(bww_wan(9999, w, sizeof w), "0.00");
-    assert_string_equal(bww_wan(-350000, w, sizeof w), "-0.35");
-    assert_string_equal(bww_wan(-9999, w, sizeof w), "0.00");
-    assert_string_equal(bww_wan(INT64_MIN, w, sizeof w), "-9223372036854.77");
-    assert_string_equal(bww_wan(INT64_MAX, w, sizeof w), "9223372036854.77");
-    assert_string_equal(bww_yuan(123456789, w, sizeof w), "1234567.89");
-    assert_string_equal(bww_yuan(-1, w, sizeof w), "-0.01");
+    assert_string_equal(bw_money_format_wan2(123456789, w, sizeof w), "123.45");    /* 1,234,567.89 yuan */
+    assert_string_equal(bw_money_format_wan2(1869200000000, w, sizeof w), "1869200.00");
+    assert_string_equal(bw_money_format_wan2(9999, w, sizeof w), "0.00");
+    assert_string_equal(bw_money_format_wan2(-350000, w, sizeof w), "-0.35");
+    assert_string_equal(bw_money_format_wan2(-9999, w, sizeof w), "0.00");
+    assert_string_equal(bw_money_format_wan2(INT64_MIN, w, sizeof w), "-9223372036854.77");
+    assert_string_equal(bw_money_format_wan2(INT64_MAX, w, sizeof w), "9223372036854.77");
+    assert_string_equal(bw_money_format_yuan(123456789, w, sizeof w), "1234567.89");
+    assert_string_equal(bw_money_format_yuan(-1, w, sizeof w), "-0.01");
     assert_string_equal(bww_pct(3750, w, sizeof w), "37.50");
     assert_string_equal(bww_pct(-5, w, sizeof w), "-0.05");
 }
@@ -623,9 +624,9 @@ static void test_csv_export(void **state)
 {
     (void)state;
     char w[40];
-    assert_string_equal(bww_wan6(1, w, sizeof w), "0.000001");
-    assert_string_equal(bww_wan6(-12345678901, w, sizeof w), "-12345.678901");
-    assert_string_equal(bww_wan6(INT64_MIN, w, sizeof w), "-9223372036854.775808");
+    assert_string_equal(bw_money_format_wan6(1, w, sizeof w), "0.000001");
+    assert_string_equal(bw_money_format_wan6(-12345678901, w, sizeof w), "-12345.678901");
+    assert_string_equal(bw_money_format_wan6(INT64_MIN, w, sizeof w), "-9223372036854.775808");
     bww_ctx c = { BWW_ZH, NULL, 0 };
     bww_row r;
     memset(&r, 0, sizeof r);
